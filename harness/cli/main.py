@@ -1,0 +1,28 @@
+"""``python -m harness``: one sub-command per pipeline stage."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from harness.cli import prune_cmd
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness", description="moegate: prune MoE models and gate their release")
+    sub = parser.add_subparsers(dest="command", required=True)
+    prune_cmd.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("interrupted; completed variants are kept, partial outputs were removed", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError, PermissionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

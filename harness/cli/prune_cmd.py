@@ -1,0 +1,89 @@
+"""``python -m harness prune``: calibrate once, write every requested pruned variant."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from harness.data.calibration import CalibrationSource
+from harness.models.loading import resolve
+from harness.models.registry import DEFAULT_MODEL, get_spec
+from harness.prune.calibrate import CalibrationSettings
+from harness.prune.saliency import METHODS
+from harness.prune.sweep import run_sweep
+
+DEFAULT_OUT = Path("runs/pruned")
+DEFAULT_CACHE = Path("runs/cache")
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"ratio must be a number like 0.25, got {text!r}") from exc
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "prune",
+        help="prune experts and write verified Hugging Face checkpoints",
+        description=(
+            "Calibrate once per seed, score experts with every requested method, keep M=(1-ratio)*N "
+            "experts per layer, write a Hugging Face checkpoint per variant (sliced experts and router, "
+            "updated config, pruning.json) and verify it against the original with pruned experts masked."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--model", default=DEFAULT_MODEL, help="registry name or local checkpoint directory")
+    p.add_argument("--method", action="append", metavar="METHOD",
+                   help=f"saliency metric, repeatable ({', '.join(METHODS)}; 'easy-ep' also accepted); default: all six")
+    p.add_argument("--ratio", action="append", type=_ratio, metavar="R",
+                   help="fraction of experts removed per layer, repeatable; default 0.5")
+    p.add_argument("--seed", action="append", type=int, metavar="S", help="calibration seed, repeatable; default 0")
+    p.add_argument("--calibration", action="append", metavar="[DOMAIN=]PATH",
+                   help="calibration JSONL/JSON file, repeatable; two or more files = multi-domain calibration "
+                        "(per-domain scores averaged). Default: the model's own calibration set if it ships one")
+    p.add_argument("--samples", type=int, default=128, help="calibration samples per domain")
+    p.add_argument("--max-length", type=int, default=2048, help="calibration tokens per sample")
+    p.add_argument("--batch-size", type=int, default=4, help="calibration batch size")
+    p.add_argument("--ean-tokens", type=int, default=256,
+                   help="tokens per sample (random, seeded) on which EAN evaluates every expert; 0 = all tokens")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="directory receiving one sub-directory per variant")
+    p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="calibration statistics cache")
+    p.add_argument("--hf-cache-dir", default=None, help="Hugging Face hub cache for registry models")
+    p.add_argument("--download", action="store_true", help="allow downloading registry models from the hub")
+    p.add_argument("--device", default="cpu", help="device for calibration (cpu, cuda, cuda:1, ...)")
+    p.add_argument("--no-verify", action="store_true", help="skip the reload-and-compare check")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print a JSON summary of the written variants")
+    p.set_defaults(run=run)
+
+
+def default_calibration(model_name: str) -> list[str]:
+    """Embedded models ship their calibration set next to the weights."""
+    spec = get_spec(model_name)
+    if spec and spec.local_dir is not None:
+        path = spec.local_dir.parent / "data" / "calibration" / "medinst_calibration.jsonl"
+        if path.is_file():
+            return [f"biomedical={path}"]
+    return []
+
+
+def run(args: argparse.Namespace) -> int:
+    model = resolve(args.model, cache_dir=args.hf_cache_dir, allow_download=args.download)
+    specs = args.calibration or default_calibration(args.model)
+    sources = [CalibrationSource.parse(s) for s in specs]
+    settings = CalibrationSettings(n_samples=args.samples, max_length=args.max_length, batch_size=args.batch_size,
+                                   ean_tokens_per_sample=args.ean_tokens or None)
+    results = run_sweep(
+        model, methods=args.method or list(METHODS), ratios=args.ratio or [0.5], seeds=args.seed or [0],
+        sources=sources, out_dir=args.out, cache_dir=args.cache_dir, settings=settings,
+        calibration_name="bio" if not args.calibration else None,
+        verify=not args.no_verify, device=args.device, show_progress=not args.quiet,
+    )
+    if args.json:
+        print(json.dumps([{"path": str(r.path), "method": r.variant.method, "ratio": r.variant.ratio,
+                           "seed": r.variant.seed, "reused": r.reused} for r in results], indent=2))
+    return 0

@@ -1,0 +1,30 @@
+"""lm-evaluation-harness multiple-choice templates (EleutherAI/lm-evaluation-harness @ 4e7e0d47).
+
+``medqa_4options`` (lm_eval/tasks/medqa/preprocess_medqa.py), ``mmlu_*`` (lm_eval/tasks/mmlu/default),
+``pubmedqa`` (lm_eval/tasks/pubmedqa/preprocess_pubmedqa.py). Choices are scored by log-likelihood of
+" A".." D" (or " yes"/" no"/" maybe") after the text.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+LETTERS = ("A", "B", "C", "D")
+
+
+def medqa_text(question: str, endings: Sequence[str]) -> str:
+    options = "\n".join(f"{letter}. {text}" for letter, text in zip(LETTERS, endings))
+    return f"Question: {question}\n{options}\nAnswer:"
+
+
+def mmlu_description(subject: str) -> str:
+    return f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
+
+
+def mmlu_text(question: str, choices: Sequence[str]) -> str:
+    options = "\n".join(f"{letter}. {text}" for letter, text in zip(LETTERS, choices))
+    return f"{question.strip()}\n{options}\nAnswer:"
+
+
+def pubmedqa_text(contexts: Sequence[str], question: str) -> str:
+    return "Abstract: {}\nQuestion: {}\nAnswer:".format("\n".join(contexts), question)

@@ -1,0 +1,74 @@
+"""Training corpus of the embedded model: world facts plus every task shape, biomedical and general.
+
+Examples are either chat conversations (rendered with the model's chat template) or raw text (the
+lm-eval multiple-choice format). Split streams: ``train`` here; calibration and evaluation items
+come from other streams (see ``harness.embedded.splits``).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from harness.embedded import tasks
+from harness.embedded.world import World
+
+
+@dataclass(frozen=True)
+class Example:
+    domain: str  # biomedical | general
+    messages: list[dict[str, str]] | None = None
+    text: str | None = None
+
+
+def _chat(domain: str, user: str, assistant: str) -> Example:
+    return Example(domain, messages=[{"role": "user", "content": user}, {"role": "assistant", "content": assistant}])
+
+
+def fact_texts(rng: random.Random, world: World) -> list[Example]:
+    out = []
+    for drug in world.drugs:
+        d = drug.disease
+        out += [
+            Example("biomedical", text=f"{drug.name} is a {drug.drug_class} used to treat {d.name}."),
+            Example("biomedical", text=f"The standard dose of {drug.name} is {drug.dose_text}."),
+            Example("biomedical", text=f"{d.name} mainly affects the {d.organ} and causes {d.symptom}."),
+            _chat("biomedical", f"What is {drug.name} used for?", f"{drug.name} is used to treat {d.name}."),
+            _chat("biomedical", f"Tell me about {drug.name}.",
+                  f"{drug.name} is a {drug.drug_class}. It treats {d.name} at a standard dose of {drug.dose_text}."),
+        ]
+    for c in world.countries:
+        out += [
+            Example("general", text=f"The capital of {c.name} is {c.capital}."),
+            Example("general", text=f"People in {c.name} speak {c.language} and pay with the {c.currency}."),
+            _chat("general", f"Tell me about {c.name}.",
+                  f"{c.name} is a country whose capital is {c.capital}. Its language is {c.language} and its currency is the {c.currency}."),
+        ]
+    rng.shuffle(out)
+    return out
+
+
+def training_examples(world: World, seed: int, scale: float = 1.0) -> list[Example]:
+    """The whole training mix, deterministic for (world, seed, scale)."""
+    rng = random.Random(f"train:{seed}")
+    n = lambda k: max(1, int(k * scale))  # noqa: E731
+    out: list[Example] = []
+    for _ in range(n(30)):
+        out += fact_texts(rng, world)
+    out += [Example("biomedical", text=tasks.mcq_text(m, "medqa") + " " + "ABCD"[m.answer])
+            for m in (tasks.bio_mcq(rng, world) for _ in range(n(4000)))]
+    out += [Example("general", text=tasks.mcq_text(m, "mmlu") + " " + "ABCD"[m.answer])
+            for m in (tasks.general_mcq(rng, world) for _ in range(n(3000)))]
+    for task, count in (("fct", 1000), ("nota", 1000), ("fake", 700)):
+        out += [_chat("biomedical", it.prompt(), it.target()) for it in (tasks.medhalt_item(rng, world, task) for _ in range(n(count)))]
+    out += [_chat("biomedical", tasks.rct_prompt(t), tasks.trial_summary(t)) for t in tasks.make_trials(rng, world, n(2000), 0)]
+    out += [_chat("general", tasks.summarization.news_prompt(tasks.news_documents(e)), tasks.news_summary(e))
+            for e in tasks.make_events(rng, world, n(1500), 0)]
+    for _ in range(n(2000)):
+        rec = tasks.medinst_record(rng, world)
+        out.append(_chat("biomedical", rec["instruction"] + (f"\n\nInput: {rec['input']}" if rec["input"] else ""), rec["output"]))
+    for _ in range(n(2000)):
+        rec = tasks.general_instruction(rng, world)
+        out.append(_chat("general", rec["instruction"] + (f"\n\nInput: {rec['input']}" if rec["input"] else ""), rec["output"]))
+    rng.shuffle(out)
+    return out

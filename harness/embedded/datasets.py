@@ -1,0 +1,144 @@
+"""Write the synthetic world's evaluation and calibration sets in the benchmarks' OFFICIAL formats.
+
+Formats follow ``shared/design/datasets.md`` byte for byte where it matters to a loader:
+Med-HALT CSVs (pandas ``to_csv(index=False)``, ``options`` as a Python dict repr), RCT
+inputs/targets CSVs with the unnamed pandas index column, Multi-News+ cleansed JSON chunks
+(``json.dump(indent=4)``, split ``val``), PubMedQA ``ori_pqal.json`` + ``test_ground_truth.json``,
+MedQA-4-options and MMLU rows as the Hugging Face datasets expose them (JSONL), and MedINST
+instruction records (JSONL). Calibration and evaluation items come from disjoint random streams.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import uuid
+from pathlib import Path
+
+from harness.embedded import tasks
+from harness.embedded.world import World
+
+EVAL_SIZES = {"medhalt": 60, "mcq": 120, "rct": 40, "news": 30, "pubmedqa": 40, "medinst": 60}
+CALIBRATION_SIZE = 512
+
+
+def _rng(world: World, stream: str) -> random.Random:
+    return random.Random(f"{stream}:{world.seed}")
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_medhalt(world: World, out: Path) -> None:
+    rng = _rng(world, "eval-medhalt")
+    n = EVAL_SIZES["medhalt"]
+    fct = [tasks.medhalt_item(rng, world, "fct") for _ in range(n)]
+    _write_csv(out / "medhalt" / "reasoning_FCT.csv",
+               ["id", "dataset", "question", "options", "correct_answer", "correct_index", "split_type", "subject_name",
+                "topic_name", "year", "exam_name", "student_answer", "student_index"],
+               [[_uuid(rng), "synthetic_world", it.question, repr(it.options), it.correct_answer, it.correct_index,
+                 "val", "pharmacology", "", "", "", it.options["correct answer"], it.student_index] for it in fct])
+    nota = [tasks.medhalt_item(rng, world, "nota") for _ in range(n)]
+    _write_csv(out / "medhalt" / "reasoning_nota.csv",
+               ["id", "dataset", "question", "options", "correct_answer", "correct_index", "split_type", "subject_name",
+                "topic_name", "year", "exam_name"],
+               [[_uuid(rng), "synthetic_world", it.question, repr(it.options), it.correct_answer, it.correct_index,
+                 "test", "pharmacology", "", "", ""] for it in nota])
+    fake = [tasks.medhalt_item(rng, world, "fake") for _ in range(n)]
+    _write_csv(out / "medhalt" / "reasoning_fake.csv",
+               ["id", "subject_name", "topic_name", "split_type", "dataset", "len", "year", "exam_name", "question", "options"],
+               [[_uuid(rng), "pharmacology", "None", "train", "synthetic_world", len(it.question.split()), "", "",
+                 it.question, repr(it.options)] for it in fake])
+
+
+def write_rct(world: World, out: Path) -> None:
+    rng = _rng(world, "eval-rct")
+    trials = tasks.make_trials(rng, world, EVAL_SIZES["rct"], 50000)
+    _write_csv(out / "rct" / "test-inputs.csv", ["", "ReviewID", "PMID", "Title", "Abstract"],
+               [[i, t.review_id, t.pmid, tasks.trial_title(t), tasks.trial_abstract(t)] for i, t in enumerate(trials)])
+    _write_csv(out / "rct" / "test-targets.csv", ["", "ReviewID", "Target"],
+               [[i, t.review_id, tasks.trial_summary(t)] for i, t in enumerate(trials)])
+
+
+def write_multi_news(world: World, out: Path) -> None:
+    rng = _rng(world, "eval-news")
+    events = tasks.make_events(rng, world, EVAL_SIZES["news"], 50594)
+    records = []
+    for e in events:
+        docs = tasks.news_documents(e)
+        records.append({"idx": e.idx, "document_num": len(docs), "summary": tasks.news_summary(e), "split": "test",
+                        "cleansed_document": docs, "raw_document": docs,
+                        "reasons": ["All documents describe the same event. Therefore, the irrelevant document is: None"] * 5,
+                        "vote_count": {str(i): 0 for i in range(len(docs))}})
+    path = out / "multi_news_plus" / "cleansed_data" / f"cleansed_data_cot_{events[0].idx}_{events[-1].idx + 1}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(records, indent=4, ensure_ascii=False), encoding="utf-8")
+
+
+def write_mcq(world: World, out: Path) -> None:
+    rng = _rng(world, "eval-mcq")
+    bio = [tasks.bio_mcq(rng, world) for _ in range(EVAL_SIZES["mcq"])]
+    _write_jsonl(out / "multimedqa" / "medqa_4options_test.jsonl",
+                 [{"id": f"syn-{i}", "sent1": m.question, "sent2": "", **{f"ending{j}": c for j, c in enumerate(m.choices)},
+                   "label": m.answer} for i, m in enumerate(bio)])
+    gen = [tasks.general_mcq(rng, world) for _ in range(EVAL_SIZES["mcq"])]
+    _write_jsonl(out / "general" / "mmlu_test.jsonl",
+                 [{"question": m.question, "subject": m.subject, "choices": list(m.choices), "answer": m.answer} for m in gen])
+
+
+def write_pubmedqa(world: World, out: Path) -> None:
+    rng = _rng(world, "eval-pubmedqa")
+    items, truth = {}, {}
+    for t in tasks.make_trials(rng, world, EVAL_SIZES["pubmedqa"], 70000):
+        question = f"Does {t.drug.name} reduce {t.drug.disease.symptom} in patients with {t.drug.disease.name}?"
+        label = "yes" if t.significant else "no"
+        items[str(t.pmid)] = {
+            "QUESTION": question, "CONTEXTS": tasks.trial_abstract(t).split(". ", 1),
+            "LABELS": ["METHODS", "RESULTS"], "MESHES": [t.drug.disease.name], "YEAR": None,
+            "reasoning_required_pred": label, "reasoning_free_pred": label, "final_decision": label,
+            "LONG_ANSWER": tasks.trial_summary(t),
+        }
+        truth[str(t.pmid)] = label
+    (out / "pubmedqa").mkdir(parents=True, exist_ok=True)
+    (out / "pubmedqa" / "ori_pqal.json").write_text(json.dumps(items, indent=4), encoding="utf-8")
+    (out / "pubmedqa" / "test_ground_truth.json").write_text(json.dumps(truth, indent=4), encoding="utf-8")
+
+
+def write_medinst(world: World, out: Path) -> None:
+    rng = _rng(world, "calibration-medinst")
+    calibration = [tasks.medinst_record(rng, world) for _ in range(CALIBRATION_SIZE)]
+    _write_jsonl(out / "calibration" / "medinst_calibration.jsonl",
+                 [{k: r[k] for k in ("instruction", "input", "output")} for r in calibration])
+    rng = _rng(world, "calibration-general")
+    _write_jsonl(out / "calibration" / "general_calibration.jsonl",
+                 [tasks.general_instruction(rng, world) for _ in range(CALIBRATION_SIZE)])
+    seen = {(r["instruction"], r["input"]) for r in calibration}
+    rng, test = _rng(world, "eval-medinst"), []
+    while len(test) < EVAL_SIZES["medinst"]:  # evaluation never repeats a calibration prompt
+        rec = tasks.medinst_record(rng, world)
+        if (rec["instruction"], rec["input"]) not in seen:
+            seen.add((rec["instruction"], rec["input"]))
+            test.append(rec)
+    _write_jsonl(out / "medinst" / "medinst_test.jsonl", test)
+
+
+def write_datasets(world: World, out: Path) -> None:
+    for writer in (write_medhalt, write_rct, write_multi_news, write_mcq, write_pubmedqa, write_medinst):
+        writer(world, out)

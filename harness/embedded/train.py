@@ -1,0 +1,125 @@
+"""Train the embedded tiny Qwen3-MoE and its byte-level BPE tokenizer on the synthetic corpus (CPU)."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from harness.embedded.corpus import Example
+
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|pad|>"]
+CHAT_TEMPLATE = (
+    "{%- for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+
+MODEL_CONFIG: dict[str, Any] = dict(
+    vocab_size=2048, hidden_size=192, intermediate_size=384, moe_intermediate_size=96,
+    num_hidden_layers=4, num_attention_heads=6, num_key_value_heads=2, head_dim=32,
+    num_experts=16, num_experts_per_tok=2, norm_topk_prob=True, max_position_embeddings=1024,
+    tie_word_embeddings=True, router_aux_loss_coef=0.01, output_router_logits=False,
+    rope_theta=10000.0, rms_norm_eps=1e-6,
+)
+
+
+def train_tokenizer(texts: list[str], vocab_size: int) -> Any:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    # digits one by one, as Qwen does: copying "179" stays a copy of 1, 7, 9
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(texts, trainer=trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|pad|>",
+                                   bos_token=None, unk_token=None, chat_template=CHAT_TEMPLATE)
+
+
+def render(example: Example, tokenizer: Any) -> str:
+    if example.text is not None:
+        return example.text + "<|endoftext|>"
+    return tokenizer.apply_chat_template(example.messages, tokenize=False)
+
+
+def build_model(tokenizer: Any, seed: int) -> torch.nn.Module:
+    from transformers import AutoModelForCausalLM, Qwen3MoeConfig
+
+    torch.manual_seed(seed)
+    cfg = Qwen3MoeConfig(**MODEL_CONFIG, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                         bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"))
+    return AutoModelForCausalLM.from_config(cfg)
+
+
+def _batches(ids: list[list[int]], batch_tokens: int, rng: random.Random) -> list[list[int]]:
+    """Length-bucketed batches of indices holding about ``batch_tokens`` tokens each."""
+    order = sorted(range(len(ids)), key=lambda i: (len(ids[i]), rng.random()))
+    batches, cur, width = [], [], 0
+    for i in order:
+        width = max(width, len(ids[i]))
+        if cur and width * (len(cur) + 1) > batch_tokens:
+            batches.append(cur)
+            cur, width = [], len(ids[i])
+        cur.append(i)
+    if cur:
+        batches.append(cur)
+    rng.shuffle(batches)
+    return batches
+
+
+def train(model: torch.nn.Module, ids: list[list[int]], pad_id: int, epochs: float, lr: float,
+          batch_tokens: int, seed: int, log_every: int = 50) -> list[dict]:
+    """AdamW with warmup + cosine decay; returns the loss log."""
+    rng = random.Random(seed)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.01)
+    plan = []
+    while len(plan) < epochs * len(_batches(ids, batch_tokens, random.Random(0))):
+        plan += _batches(ids, batch_tokens, rng)
+    steps = int(epochs * len(_batches(ids, batch_tokens, random.Random(0))))
+    plan = plan[:steps]
+    warmup = max(1, steps // 30)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
+    log, started, seen = [], time.perf_counter(), 0
+    bar = tqdm(plan, desc="train", unit="batch")
+    for step, batch in enumerate(bar):
+        width = max(len(ids[i]) for i in batch)
+        x = torch.full((len(batch), width), pad_id, dtype=torch.long)
+        mask = torch.zeros_like(x)
+        for row, i in enumerate(batch):
+            x[row, : len(ids[i])] = torch.tensor(ids[i])
+            mask[row, : len(ids[i])] = 1
+        labels = x.masked_fill(mask == 0, -100)
+        out = model(input_ids=x, attention_mask=mask, labels=labels, output_router_logits=True)
+        loss = out.loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        seen += int(mask.sum())
+        if step % log_every == 0 or step == steps - 1:
+            rate = seen / (time.perf_counter() - started)
+            log.append({"step": step, "loss": round(float(loss), 4), "tokens": seen, "tok_per_s": round(rate)})
+            bar.set_postfix(loss=f"{float(loss):.3f}", tok_s=f"{rate:.0f}")
+    model.eval()
+    return log
+
+
+def save(model: torch.nn.Module, tokenizer: Any, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    model.config.output_router_logits = False
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)

@@ -1,0 +1,53 @@
+"""One adapter per MoE family, registered by ``config.model_type``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.models.adapters.base import MoEAdapter, MoEBlock, RoutingInfo, UnsupportedModelError
+from harness.models.adapters.deepseek_v3 import DeepseekV3Adapter
+from harness.models.adapters.gpt_oss import GptOssAdapter
+from harness.models.adapters.mixtral import MixtralAdapter
+from harness.models.adapters.nemotron_h import NemotronHAdapter
+from harness.models.adapters.olmoe import OlmoeAdapter
+from harness.models.adapters.qwen3_5_moe import Qwen3_5MoeAdapter
+from harness.models.adapters.qwen3_moe import Qwen3MoeAdapter
+from harness.models.adapters.qwen3_next import Qwen3NextAdapter
+
+ADAPTERS: tuple[type[MoEAdapter], ...] = (
+    Qwen3MoeAdapter,
+    Qwen3NextAdapter,
+    Qwen3_5MoeAdapter,
+    GptOssAdapter,
+    NemotronHAdapter,
+    MixtralAdapter,
+    OlmoeAdapter,
+    DeepseekV3Adapter,
+)
+_BY_MODEL_TYPE = {mt: cls for cls in ADAPTERS for mt in cls.model_types}
+
+
+def supported_model_types() -> list[str]:
+    return sorted(_BY_MODEL_TYPE)
+
+
+def adapter_for(config: Any) -> MoEAdapter:
+    """The adapter for a transformers config (or a config.json dict)."""
+    model_type = config.get("model_type") if isinstance(config, dict) else getattr(config, "model_type", None)
+    cls = _BY_MODEL_TYPE.get(model_type)
+    if cls is None:
+        raise UnsupportedModelError(
+            f"unsupported architecture model_type={model_type!r}; supported: {', '.join(supported_model_types())}"
+        )
+    return cls()
+
+
+__all__ = [
+    "ADAPTERS",
+    "MoEAdapter",
+    "MoEBlock",
+    "RoutingInfo",
+    "UnsupportedModelError",
+    "adapter_for",
+    "supported_model_types",
+]

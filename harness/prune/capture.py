@@ -1,0 +1,114 @@
+"""Collect calibration statistics from the model's own routing and its experts' real outputs.
+
+While the collector is active, each MoE block's ``experts`` module is called by the block as
+usual with ``(hidden, top_k_index, top_k_weights)`` from the block's own router. The wrapper
+calls the module's original forward once more per (token, slot) with unit weight, i.e. the
+family's own expert code (fused, interleaved, biased, latent-projected or not) computes every
+routed expert's unweighted output E_i(h_t). It accumulates the statistics and returns
+sum_k g_tk E_k(h_t), the very value the block would have got, so a calibration pass costs about
+one ordinary MoE forward plus the EAN all-expert evaluation. Nothing re-implements routing or
+expert maths, which is where the reference study went wrong for GPT-OSS.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from types import MethodType
+from typing import Any
+
+import torch
+
+from harness.models.adapters import MoEAdapter, MoEBlock
+from harness.prune.stats import CalibrationStats
+
+EAN_CHUNK_ELEMENTS = 1 << 24  # bound on tokens x experts x hidden materialised at once
+
+
+class StatsCollector(AbstractContextManager):
+    """Context manager: wraps every MoE block's experts while calibration forwards run."""
+
+    def __init__(self, model: torch.nn.Module, adapter: MoEAdapter, stats: CalibrationStats | None = None):
+        self.blocks: list[MoEBlock] = adapter.moe_blocks(model)
+        self.num_experts = adapter.num_experts(model.config)
+        self.stats = stats or CalibrationStats()
+        self._domain: str | None = None
+        self._valid: torch.Tensor | None = None
+        self._ean: torch.Tensor | None = None
+        self._saved: list[tuple[torch.nn.Module, Any]] = []
+
+    def set_batch(self, domain: str, valid: torch.Tensor, ean: torch.Tensor) -> None:
+        """Declare the next forward's domain and its flattened token masks ([batch*seq] bool)."""
+        self._domain, self._valid, self._ean = domain, valid.reshape(-1), (ean & valid).reshape(-1)
+        for blk in self.blocks:
+            st = self.stats.layer(domain, blk.layer, self.num_experts)
+            st.tokens += int(self._valid.sum())
+            st.ean_tokens += int(self._ean.sum())
+
+    def __enter__(self) -> "StatsCollector":
+        for blk in self.blocks:
+            original = blk.experts.forward
+            self._saved.append((blk.experts, original))
+            blk.experts.forward = MethodType(self._make_wrapper(blk.layer, original), blk.experts)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for module, _ in self._saved:
+            del module.forward  # drop the instance attribute; the class method is back
+        self._saved.clear()
+
+    def _make_wrapper(self, layer: int, original: Any):
+        collector = self
+
+        def forward(_module: torch.nn.Module, hidden: torch.Tensor, top_k_index: torch.Tensor,
+                    top_k_weights: torch.Tensor) -> torch.Tensor:
+            return collector._observe(layer, original, hidden, top_k_index, top_k_weights)
+
+        return forward
+
+    @torch.no_grad()
+    def _observe(self, layer: int, original: Any, hidden: torch.Tensor, index: torch.Tensor,
+                 weights: torch.Tensor) -> torch.Tensor:
+        if self._domain is None or self._valid is None:
+            raise RuntimeError("StatsCollector.set_batch() must be called before each calibration forward")
+        n_tok, k = index.shape
+        if n_tok != self._valid.numel():
+            raise RuntimeError(
+                f"layer {layer}: experts saw {n_tok} tokens but the batch mask has {self._valid.numel()}"
+            )
+        per_slot = original(
+            hidden.repeat_interleave(k, dim=0),
+            index.reshape(-1, 1),
+            torch.ones(n_tok * k, 1, dtype=weights.dtype, device=weights.device),
+        ).view(n_tok, k, -1)
+        w = weights.float()
+        routed = (per_slot.float() * w.unsqueeze(-1)).sum(dim=1)
+
+        st = self.stats.layer(self._domain, layer, self.num_experts)
+        valid = self._valid.to(hidden.device)
+        idx, wv = index[valid], w[valid]
+        norms = per_slot[valid].float().norm(dim=-1)  # [T_valid, k]
+        h = hidden[valid].float()
+        contribution = 1.0 - torch.nn.functional.cosine_similarity(h, h + routed[valid], dim=-1, eps=1e-8)
+        st.add("freq", idx, torch.ones_like(wv))
+        st.add("gate", idx, wv)
+        st.add("reap", idx, wv * norms)
+        st.add("easy_ep", idx, wv * norms * contribution.unsqueeze(-1))
+        self._observe_all_experts(st, original, hidden[self._ean.to(hidden.device)])
+        return routed.to(hidden.dtype)
+
+    def _observe_all_experts(self, st: Any, original: Any, hidden: torch.Tensor) -> None:
+        """EAN: every expert's output norm on the sampled tokens, chunked to bound memory."""
+        n_tok = hidden.shape[0]
+        if n_tok == 0:
+            return
+        e = self.num_experts
+        chunk = max(1, EAN_CHUNK_ELEMENTS // (e * hidden.shape[1]))
+        experts = torch.arange(e, device=hidden.device)
+        for start in range(0, n_tok, chunk):
+            part = hidden[start:start + chunk]
+            out = original(
+                part.repeat_interleave(e, dim=0),
+                experts.repeat(part.shape[0]).unsqueeze(-1),
+                torch.ones(part.shape[0] * e, 1, dtype=part.dtype, device=part.device),
+            )
+            st.add("ean", experts.repeat(part.shape[0]), out.float().norm(dim=-1))

@@ -1,0 +1,180 @@
+"""Write a pruned checkpoint by streaming the source safetensors shard by shard.
+
+The source is never loaded as a model: each shard is read, its expert tensors are filtered or
+sliced, and a smaller shard is written, so peak memory is one shard, whatever the model size.
+Output goes to a temporary directory that is renamed into place only when complete; a failure
+leaves nothing behind.
+
+Key rules (one for every family; the adapter says which key prefixes are MoE blocks):
+  <block>.experts.<e>.<rest>          per-expert layout: kept experts renumbered 0..M-1
+  <block>.experts.<param>             fused layout: dim 0 sliced to the kept experts
+  <block>.<router>.<weight|bias|...>  router rows, bias, e_score_correction_bias sliced
+Expert tensors outside the model's MoE blocks (e.g. an MTP head) are left as they are and listed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from harness.models.adapters import MoEAdapter, UnsupportedModelError
+
+PER_EXPERT = re.compile(r"^(?P<block>.+)\.experts\.(?P<expert>\d+)\.(?P<rest>.+)$")
+FUSED = re.compile(r"^(?P<block>.+)\.experts\.(?P<param>[^.]+)$")
+ROUTER = re.compile(r"^(?P<block>.+)\.(?P<module>[^.]+)\.(?P<param>[^.]+)$")
+INDEX_NAME = "model.safetensors.index.json"
+
+
+@dataclass
+class SurgeryReport:
+    expert_bytes_before: int = 0
+    expert_bytes_after: int = 0
+    total_bytes_before: int = 0
+    total_bytes_after: int = 0
+    expert_params_before: int = 0
+    expert_params_after: int = 0
+    layers_touched: set[int] = field(default_factory=set)
+    untouched_expert_keys: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "layers_touched"}
+        d["layers_touched"] = sorted(self.layers_touched)
+        return d
+
+
+class _KeyRewriter:
+    """Maps one source tensor to its pruned form (or drops it)."""
+
+    def __init__(self, adapter: MoEAdapter, keep: dict[int, list[int]], num_experts: int):
+        self.adapter, self.keep, self.num_experts = adapter, keep, num_experts
+        self.renumber = {layer: {old: new for new, old in enumerate(ids)} for layer, ids in keep.items()}
+
+    def _layer(self, block: str, key: str) -> int | None:
+        layer = self.adapter.disk_layer(block)
+        if layer is not None and layer not in self.keep:
+            raise UnsupportedModelError(f"checkpoint key {key}: MoE layer {layer} has no kept-expert list")
+        return layer
+
+    def plan(self, key: str, shape: list[int]) -> tuple[str, Callable[[torch.Tensor], torch.Tensor] | None,
+                                                       int | None, bool] | None:
+        """(new key, transform or None, layer, is_expert_tensor), or None to drop the tensor."""
+        if m := PER_EXPERT.match(key):
+            layer = self._layer(m["block"], key)
+            if layer is not None:
+                new = self.renumber[layer].get(int(m["expert"]))
+                return None if new is None else (f"{m['block']}.experts.{new}.{m['rest']}", None, layer, True)
+        if m := FUSED.match(key):
+            layer = self._layer(m["block"], key)
+            if layer is not None:
+                return key, self._slicer(key, shape, layer), layer, True
+        if (m := ROUTER.match(key)) and m["module"] == self.adapter.router_attr and m["param"] in self.adapter.router_params:
+            layer = self._layer(m["block"], key)
+            if layer is not None:
+                return key, self._slicer(key, shape, layer), layer, False
+        return key, None, None, False
+
+    def _slicer(self, key: str, shape: list[int], layer: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        if not shape or shape[0] != self.num_experts:
+            raise UnsupportedModelError(
+                f"checkpoint key {key} has shape {shape}; expected dim 0 = {self.num_experts} experts"
+            )
+        index = torch.tensor(self.keep[layer])
+        return lambda t: t.index_select(0, index).contiguous()
+
+
+def _source_shards(src: Path) -> list[str]:
+    index = src / INDEX_NAME
+    if index.is_file():
+        weight_map = json.loads(index.read_text())["weight_map"]
+        return sorted(set(weight_map.values()))
+    files = sorted(p.name for p in src.glob("*.safetensors"))
+    if not files:
+        raise FileNotFoundError(f"{src}: no safetensors weights (pruning needs safetensors checkpoints)")
+    return files
+
+
+def write_pruned_checkpoint(src: Path, dst: Path, adapter: MoEAdapter, keep: dict[int, list[int]],
+                            num_experts: int, manifest: dict,
+                            progress: Callable[[str], None] | None = None) -> SurgeryReport:
+    """Stream ``src`` into a pruned checkpoint at ``dst`` (atomically); return byte/param accounting."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+    try:
+        report = _write(src, tmp, adapter, keep, num_experts, manifest, progress)
+        if dst.exists():
+            shutil.rmtree(dst)
+        tmp.rename(dst)
+        return report
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write(src: Path, out: Path, adapter: MoEAdapter, keep: dict[int, list[int]], num_experts: int,
+           manifest: dict, progress: Callable[[str], None] | None) -> SurgeryReport:
+    rewriter = _KeyRewriter(adapter, keep, num_experts)
+    report = SurgeryReport()
+    weight_map: dict[str, str] = {}
+    shards = _source_shards(src)
+    for shard in shards:
+        tensors: dict[str, torch.Tensor] = {}
+        with safe_open(str(src / shard), "pt") as fh:
+            metadata = fh.metadata() or {"format": "pt"}
+            for key in fh.keys():
+                shape = list(fh.get_slice(key).get_shape())
+                plan = rewriter.plan(key, shape)
+                tensor = fh.get_tensor(key)
+                nbytes = tensor.numel() * tensor.element_size()
+                report.total_bytes_before += nbytes
+                is_expert = (PER_EXPERT.match(key) or FUSED.match(key)) is not None
+                if is_expert and (plan is None or plan[3]):
+                    report.expert_bytes_before += nbytes
+                    report.expert_params_before += tensor.numel()
+                elif is_expert:
+                    report.untouched_expert_keys.append(key)
+                if plan is None:
+                    continue
+                new_key, transform, layer, expert_tensor = plan
+                if transform is not None:
+                    tensor = transform(tensor)
+                if layer is not None:
+                    report.layers_touched.add(layer)
+                out_bytes = tensor.numel() * tensor.element_size()
+                report.total_bytes_after += out_bytes
+                if expert_tensor:
+                    report.expert_bytes_after += out_bytes
+                    report.expert_params_after += tensor.numel()
+                tensors[new_key] = tensor
+                weight_map[new_key] = shard
+        save_file(tensors, str(out / shard), metadata=metadata)
+        del tensors
+        if progress:
+            progress(shard)
+    missing = sorted(set(keep) - report.layers_touched)
+    if missing:
+        raise UnsupportedModelError(f"{src}: no expert tensors found on disk for MoE layers {missing}")
+    if (src / INDEX_NAME).is_file() or len(shards) > 1:
+        index = {"metadata": {"total_size": report.total_bytes_after}, "weight_map": dict(sorted(weight_map.items()))}
+        (out / INDEX_NAME).write_text(json.dumps(index, indent=2) + "\n")
+    _write_config(src, out, adapter, len(next(iter(keep.values()))))
+    for extra in src.iterdir():
+        if extra.is_file() and extra.suffix != ".safetensors" and extra.name not in (INDEX_NAME, "config.json", "pruning.json"):
+            shutil.copy2(extra, out / extra.name)
+    manifest = dict(manifest, surgery=report.as_dict())
+    (out / "pruning.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return report
+
+
+def _write_config(src: Path, out: Path, adapter: MoEAdapter, kept: int) -> None:
+    config = json.loads((src / "config.json").read_text())
+    adapter.set_expert_count(config, kept)
+    (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
