@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.cli import prune_cmd
+from harness.cli import data_cmd, embedded_cmd, prune_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness", description="moegate: prune MoE models and gate their release")
     sub = parser.add_subparsers(dest="command", required=True)
     prune_cmd.register(sub)
+    embedded_cmd.register(sub)
+    data_cmd.register(sub)
     return parser
 
 

@@ -1,0 +1,42 @@
+"""``python -m harness data``: list the datasets, or parse a local copy with its loader."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+from harness.data import registry
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data", help="datasets: list them, check a local file or folder")
+    cmds = p.add_subparsers(dest="data_command", required=True)
+    ls = cmds.add_parser("list", help="each dataset, its source, whether it is cached here and its size")
+    ls.add_argument("--data-dir", type=Path, default=None, help="cache root (default $MOEGATE_DATA_DIR or ~/.cache/moegate/datasets)")
+    ls.set_defaults(run=_list)
+    ck = cmds.add_parser("check", help="parse PATH with the named loader; print the count and the first record")
+    ck.add_argument("name", choices=sorted(registry.DATASETS))
+    ck.add_argument("path", type=Path)
+    ck.set_defaults(run=_check)
+
+
+def _list(args: argparse.Namespace) -> int:
+    root = args.data_dir or registry.data_root()
+    print(f"cache root: {root}")
+    for spec in registry.DATASETS.values():
+        path = registry.default_path(spec, root)
+        state = f"cached, {registry.size_of(path):,} bytes" if path.exists() else "not cached"
+        print(f"{spec.name:16s} {state:28s} {spec.source}  ({spec.description})")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    spec = registry.get(args.name)
+    records = spec.load(registry.resolve_path(args.name, args.path))
+    first = records[0] if records else None
+    print(f"{args.name}: {len(records)} records from {args.path}")
+    if first is not None:
+        print(json.dumps(dataclasses.asdict(first), indent=2, ensure_ascii=False, default=str)[:4000])
+    return 0

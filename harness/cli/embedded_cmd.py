@@ -1,0 +1,82 @@
+"""``python -m harness embedded``: rebuild, profile and stress the embedded tiny biomedical MoE."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from harness.models.registry import FIXTURES_DIR
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("embedded", help="the embedded tiny MoE: rebuild, profile, pruning effects")
+    cmds = p.add_subparsers(dest="embedded_command", required=True)
+    b = cmds.add_parser("build", help="regenerate the synthetic world's data and retrain the model (~25 min on 2 cores)")
+    b.add_argument("--out", type=Path, default=FIXTURES_DIR / "tiny-moe")
+    b.add_argument("--data-only", action="store_true", help="only rewrite the datasets (seconds)")
+    b.set_defaults(run=_build)
+    pr = cmds.add_parser("profile", help="accuracy and summary fidelity of a model on the synthetic sets")
+    pr.add_argument("--model", default="tiny-moe", help="registry name or checkpoint directory")
+    pr.add_argument("--limit", type=int, default=None, help="items per set")
+    pr.set_defaults(run=_profile)
+    r = cmds.add_parser("routing", help="routing histogram per layer: biomedical vs general calibration data")
+    r.add_argument("--model", default="tiny-moe")
+    r.set_defaults(run=_routing)
+    e = cmds.add_parser("effects", help="prune with every method x ratio and profile each variant")
+    e.add_argument("--method", action="append")
+    e.add_argument("--ratio", action="append", type=float)
+    e.add_argument("--calibration", action="append", metavar="[DOMAIN=]PATH")
+    e.add_argument("--out", type=Path, default=Path("runs/effects"))
+    e.add_argument("--limit", type=int, default=None)
+    e.add_argument("--save", type=Path, default=None, help="write the table as JSON here")
+    e.set_defaults(run=_effects)
+
+
+def _build(args: argparse.Namespace) -> int:
+    from harness.embedded.build import build
+
+    manifest = build(args.out, skip_model=args.data_only)
+    print(json.dumps({"out": str(args.out), "settings_sha256": manifest["settings_sha256"],
+                      "data_files": len(manifest["data"])}, indent=2))
+    return 0
+
+
+def _profile(args: argparse.Namespace) -> int:
+    from harness.embedded.effects import DATA_DIR
+    from harness.embedded.evaluate import profile
+    from harness.models.loading import load_model, load_tokenizer, resolve
+
+    model = resolve(args.model)
+    result = profile(load_model(model.path), load_tokenizer(model.path), DATA_DIR, args.limit)
+    print(json.dumps(result.as_dict(), indent=2))
+    return 0
+
+
+def _effects(args: argparse.Namespace) -> int:
+    from harness.embedded import effects
+    from harness.prune.saliency import METHODS
+
+    rows = effects.run(args.method or list(METHODS), args.ratio or [0.25, 0.5, 0.75], args.out, args.limit,
+                       args.calibration)
+    print(effects.format_table(rows))
+    if args.save:
+        effects.save(rows, args.save)
+    return 0
+
+
+def _routing(args: argparse.Namespace) -> int:
+    from harness.embedded.effects import DATA_DIR
+    from harness.embedded.evaluate import routing_histograms, total_variation
+    from harness.models.loading import load_model, load_tokenizer, resolve
+
+    model = resolve(args.model)
+    cal = DATA_DIR / "calibration"
+    hist = routing_histograms(load_model(model.path), load_tokenizer(model.path),
+                              {"biomedical": cal / "medinst_calibration.jsonl", "general": cal / "general_calibration.jsonl"})
+    for layer, per in sorted(hist.items()):
+        print(f"layer {layer}  total variation bio vs general: {total_variation(per['biomedical'], per['general']):.3f}")
+        for domain, shares in per.items():
+            bars = " ".join(f"{s:4.2f}" for s in shares)
+            print(f"  {domain:10s} {bars}")
+    return 0

@@ -1,0 +1,50 @@
+"""Multiple-choice rows as the Hugging Face datasets expose them, read from local JSONL.
+
+``medqa_4options``: ``GBaker/MedQA-USMLE-4-options-hf`` rows (sent1, ending0..3, label).
+``mmlu``: ``cais/mmlu`` rows (question, subject, choices[4], answer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.data.records import as_int, fail, read_jsonl
+
+
+@dataclass(frozen=True)
+class MCQItem:
+    question: str
+    choices: tuple[str, ...]
+    answer: int
+    subject: str
+
+
+def _checked(path: Path, line: str, item: MCQItem) -> MCQItem:
+    if len(item.choices) != 4:
+        raise fail(path, line, "choices", "4 options", item.choices)
+    if not 0 <= item.answer < 4:
+        raise fail(path, line, "answer", "an index 0..3", item.answer)
+    return item
+
+
+def load_medqa(path: Path) -> list[MCQItem]:
+    items = []
+    for line, rec in read_jsonl(path):
+        for key in ("sent1", "ending0", "ending1", "ending2", "ending3", "label"):
+            if key not in rec:
+                raise fail(path, line, key, "present")
+        items.append(_checked(path, line, MCQItem(rec["sent1"], tuple(rec[f"ending{i}"] for i in range(4)),
+                                                  as_int(path, line, "label", rec["label"]), "medqa")))
+    return items
+
+
+def load_mmlu(path: Path) -> list[MCQItem]:
+    items = []
+    for line, rec in read_jsonl(path):
+        for key in ("question", "choices", "answer"):
+            if key not in rec:
+                raise fail(path, line, key, "present")
+        items.append(_checked(path, line, MCQItem(rec["question"], tuple(rec["choices"]),
+                                                  as_int(path, line, "answer", rec["answer"]), rec.get("subject", ""))))
+    return items

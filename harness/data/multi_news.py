@@ -1,0 +1,64 @@
+"""Multi-News+ cleansed data (Choi et al. 2024): JSON arrays in ``cleansed_data_cot_*.json`` chunks.
+
+Split values are ``train``/``val``/``test`` (``val``, not ``validation``). Clusters whose cleansing
+kept no document (``document_num == 0``, 38 test rows upstream) are SKIPPED by default and counted:
+summarising an empty source measures nothing (the reference study generated them anyway).
+Source: github.com/c-juhwan/multi_news_plus @ e347c8e, ``cleansing/cleansed_data/``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.data.calibration import DataFormatError
+from harness.data.records import fail
+
+REPO = "c-juhwan/multi_news_plus"
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class NewsCluster:
+    idx: int
+    documents: tuple[str, ...]  # non-empty cleansed documents
+    summary: str
+    split: str
+
+
+@dataclass
+class NewsLoadReport:
+    clusters: list[NewsCluster]
+    skipped_empty: int
+
+
+def load(folder: Path, split: str = "test", keep_empty: bool = False) -> NewsLoadReport:
+    if split not in SPLITS:
+        raise ValueError(f"Multi-News+ split must be one of {SPLITS} (the dev split is called 'val'), got {split!r}")
+    files = sorted(folder.glob("cleansed_data*.json"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no cleansed_data*.json files (Multi-News+ from github.com/{REPO})")
+    clusters, skipped = [], 0
+    for path in files:
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
+        if not isinstance(rows, list):
+            raise DataFormatError(f"{path}: expected a JSON array of records")
+        for i, rec in enumerate(rows):
+            where = f"record {i}"
+            for key, kind in (("idx", int), ("summary", str), ("split", str), ("cleansed_document", list)):
+                if not isinstance(rec.get(key), kind):
+                    raise fail(path, where, key, kind.__name__, rec.get(key))
+            if rec["split"] not in SPLITS:
+                raise fail(path, where, "split", f"one of {SPLITS}", rec["split"])
+            if rec["split"] != split:
+                continue
+            docs = tuple(d for d in rec["cleansed_document"] if isinstance(d, str) and d.strip())
+            if not docs and not keep_empty:
+                skipped += 1
+                continue
+            clusters.append(NewsCluster(rec["idx"], docs, rec["summary"], rec["split"]))
+    return NewsLoadReport(sorted(clusters, key=lambda c: c.idx), skipped)

@@ -1,0 +1,54 @@
+"""PubMedQA labelled set: ``ori_pqal.json`` (PMID -> record) and ``test_ground_truth.json``.
+
+Source: github.com/pubmedqa/pubmedqa @ 1cbae8e (``data/``); hub ``bigbio/pubmed_qa`` config
+``pubmed_qa_labeled_fold0_source``. ``YEAR`` may be null.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.data.calibration import DataFormatError
+from harness.data.records import fail
+
+HUB_ID = "bigbio/pubmed_qa"
+HUB_CONFIG = "pubmed_qa_labeled_fold0_source"
+LABELS = ("yes", "no", "maybe")
+
+
+@dataclass(frozen=True)
+class PubMedQAItem:
+    pmid: str
+    question: str
+    contexts: tuple[str, ...]
+    label: str
+
+
+def load(folder: Path, test_only: bool = True) -> list[PubMedQAItem]:
+    path = folder / "ori_pqal.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: file not found (PubMedQA from github.com/pubmedqa/pubmedqa data/)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
+    truth_path = folder / "test_ground_truth.json"
+    truth = json.loads(truth_path.read_text()) if truth_path.is_file() else None
+    if test_only and truth is None:
+        raise FileNotFoundError(f"{truth_path}: needed to select the test PMIDs (or pass test_only=False)")
+    items = []
+    for pmid, rec in data.items():
+        if test_only and pmid not in truth:
+            continue
+        where = f"PMID {pmid}"
+        if not isinstance(rec.get("QUESTION"), str):
+            raise fail(path, where, "QUESTION", "a string", rec.get("QUESTION"))
+        if not isinstance(rec.get("CONTEXTS"), list) or not all(isinstance(c, str) for c in rec["CONTEXTS"]):
+            raise fail(path, where, "CONTEXTS", "a list of strings", rec.get("CONTEXTS"))
+        label = (truth or {}).get(pmid, rec.get("final_decision"))
+        if label not in LABELS:
+            raise fail(path, where, "final_decision", f"one of {LABELS}", label)
+        items.append(PubMedQAItem(pmid, rec["QUESTION"], tuple(rec["CONTEXTS"]), label))
+    return items

@@ -1,0 +1,94 @@
+"""Quick utility/reliability profile of a (pruned) embedded model on the shipped synthetic sets.
+
+Used to show that the embedded model is far above chance and that pruning has real, measurable
+effects. The gate suites (issue 7) run the full checks; this is the fixture's own acceptance probe.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from harness.data import mcq, medhalt, rct
+from harness.data.prompts import medhalt as medhalt_prompts
+from harness.data.prompts import multiple_choice, summarization
+from harness.generate.transformers_backend import TransformersBackend
+from harness.metrics import medhalt as medhalt_metrics
+
+NUMBER_UNIT = re.compile(r"\d+(?:\.\d+)?(?:\s?(?:mg/ml|ng/ml|mg|IU|%))?")
+
+
+@dataclass
+class Profile:
+    bio_mcq: float
+    general_mcq: float
+    medhalt: dict[str, float]
+    rct_faithful: float  # summaries whose every number(+unit) appears in the source
+    rct_dose_exact: float  # summaries stating the trial's dose with its exact unit
+    news_faithful: float
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def mcq_accuracy(backend: TransformersBackend, items: list[mcq.MCQItem], style: str) -> float:
+    if style == "medqa":
+        contexts = [multiple_choice.medqa_text(it.question, it.choices) for it in items]
+    else:
+        contexts = [multiple_choice.mmlu_description(it.subject) + multiple_choice.mmlu_text(it.question, it.choices)
+                    for it in items]
+    picks = backend.choose_many([(c, multiple_choice.LETTERS) for c in contexts])
+    return sum(p == it.answer for p, it in zip(picks, items)) / len(items)
+
+
+def number_fidelity(summary: str, source: str) -> bool:
+    """Every number (with its unit, when it has one) in the summary also appears in the source."""
+    return all(m.group(0) in source for m in NUMBER_UNIT.finditer(summary))
+
+
+def profile(model: torch.nn.Module, tokenizer, data: Path, limit: int | None = None) -> Profile:
+    backend = TransformersBackend(model, tokenizer, batch_size=16)
+    cut = (lambda xs: xs[:limit]) if limit else (lambda xs: xs)
+    bio = mcq_accuracy(backend, cut(mcq.load_medqa(data / "multimedqa" / "medqa_4options_test.jsonl")), "medqa")
+    gen = mcq_accuracy(backend, cut(mcq.load_mmlu(data / "general" / "mmlu_test.jsonl")), "mmlu")
+    halt = {}
+    for task in ("fct", "nota", "fake"):
+        records = cut(medhalt.load(task, data / "medhalt" / medhalt.FILES[task]))
+        outputs = backend.generate([medhalt_prompts.build_prompt(task, r.question, r.options) for r in records], max_new_tokens=96)
+        halt[task] = medhalt_metrics.score(task, outputs, [r.correct_answer for r in records]).accuracy
+    reviews = cut(rct.load(data / "rct"))
+    sources = [summarization.rct_source_block(r.review_id, r.articles) for r in reviews]
+    summaries = backend.generate([summarization.rct_prompt(s) for s in sources], max_new_tokens=96)
+    faithful = sum(number_fidelity(s, src) for s, src in zip(summaries, sources)) / len(reviews)
+    doses = [re.search(r"received \S+ (\S+ \S+) or placebo", r.articles[0][2]).group(1) for r in reviews]
+    dose_exact = sum(d in s for d, s in zip(doses, summaries)) / len(reviews)
+    news_files = sorted((data / "multi_news_plus" / "cleansed_data").glob("*.json"))
+    clusters = cut([rec for f in news_files for rec in json.loads(f.read_text())])
+    news = backend.generate([summarization.news_prompt(c["cleansed_document"]) for c in clusters], max_new_tokens=64)
+    news_ok = sum(number_fidelity(s, "\n".join(c["cleansed_document"])) for s, c in zip(news, clusters)) / len(clusters)
+    return Profile(bio, gen, halt, faithful, dose_exact, news_ok)
+
+
+def routing_histograms(model: torch.nn.Module, tokenizer, sources: dict[str, Path], samples: int = 128) -> dict:
+    """Share of routed slots per expert, per layer and calibration domain (from one calibration pass)."""
+    from harness.data.calibration import CalibrationSource
+    from harness.models.adapters import adapter_for
+    from harness.prune.calibrate import CalibrationSettings, build_calibration, collect_stats
+
+    settings = CalibrationSettings(n_samples=samples, ean_tokens_per_sample=1)
+    batches = build_calibration([CalibrationSource(d, p) for d, p in sources.items()], tokenizer, {}, settings, seed=0)
+    stats = collect_stats(model, adapter_for(model.config), batches, settings, 0, tokenizer.pad_token_id, False)
+    out: dict = {}
+    for domain, layers in stats.layers.items():
+        for layer, st in layers.items():
+            freq = st.sums["freq"]
+            out.setdefault(layer, {})[domain] = (freq / freq.sum()).tolist()
+    return out
+
+
+def total_variation(p: list[float], q: list[float]) -> float:
+    return 0.5 * sum(abs(a - b) for a, b in zip(p, q))
