@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ck = cmds.add_parser("check", help="parse PATH with the named loader; print the count and the first record")
     ck.add_argument("name", choices=sorted(registry.DATASETS))
     ck.add_argument("path", type=Path)
+    ck.add_argument("--lenient", action="store_true", help="skip malformed records (counted and listed) instead of failing")
     ck.set_defaults(run=_check)
 
 
@@ -34,9 +35,12 @@ def _list(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     spec = registry.get(args.name)
-    records = spec.load(registry.resolve_path(args.name, args.path))
+    skipped: list[str] | None = [] if args.lenient else None
+    records = spec.load(registry.resolve_path(args.name, args.path), skipped=skipped)
     first = records[0] if records else None
-    print(f"{args.name}: {len(records)} records from {args.path}")
+    print(f"{args.name}: {len(records)} records from {args.path}" + (f", {len(skipped)} malformed skipped" if skipped else ""))
+    for reason in (skipped or [])[:20]:
+        print(f"  skipped: {reason}")
     if first is not None:
         print(json.dumps(dataclasses.asdict(first), indent=2, ensure_ascii=False, default=str)[:4000])
     return 0

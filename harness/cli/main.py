@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.cli import data_cmd, embedded_cmd, prune_cmd
+from harness.cli import data_cmd, embedded_cmd, factcheck_cmd, prune_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     prune_cmd.register(sub)
     embedded_cmd.register(sub)
     data_cmd.register(sub)
+    factcheck_cmd.register(sub)
     return parser
 
 

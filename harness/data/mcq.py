@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from harness.data.records import as_int, fail, read_jsonl
+from harness.data.records import as_int, fail, parse_each, read_jsonl
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,14 @@ class MCQItem:
     subject: str
 
 
+def _require(path: Path, line: str, rec: Any, keys: tuple[str, ...]) -> None:
+    if not isinstance(rec, dict):
+        raise fail(path, line, "(record)", "a JSON object", rec)
+    for key in keys:
+        if key not in rec:
+            raise fail(path, line, key, "present")
+
+
 def _checked(path: Path, line: str, item: MCQItem) -> MCQItem:
     if len(item.choices) != 4:
         raise fail(path, line, "choices", "4 options", item.choices)
@@ -28,23 +37,19 @@ def _checked(path: Path, line: str, item: MCQItem) -> MCQItem:
     return item
 
 
-def load_medqa(path: Path) -> list[MCQItem]:
-    items = []
-    for line, rec in read_jsonl(path):
-        for key in ("sent1", "ending0", "ending1", "ending2", "ending3", "label"):
-            if key not in rec:
-                raise fail(path, line, key, "present")
-        items.append(_checked(path, line, MCQItem(rec["sent1"], tuple(rec[f"ending{i}"] for i in range(4)),
-                                                  as_int(path, line, "label", rec["label"]), "medqa")))
-    return items
+def load_medqa(path: Path, skipped: list[str] | None = None) -> list[MCQItem]:
+    def parse(line: str, rec: Any) -> MCQItem:
+        _require(path, line, rec, ("sent1", "ending0", "ending1", "ending2", "ending3", "label"))
+        return _checked(path, line, MCQItem(rec["sent1"], tuple(rec[f"ending{i}"] for i in range(4)),
+                                            as_int(path, line, "label", rec["label"]), "medqa"))
+
+    return parse_each(read_jsonl(path), parse, skipped)
 
 
-def load_mmlu(path: Path) -> list[MCQItem]:
-    items = []
-    for line, rec in read_jsonl(path):
-        for key in ("question", "choices", "answer"):
-            if key not in rec:
-                raise fail(path, line, key, "present")
-        items.append(_checked(path, line, MCQItem(rec["question"], tuple(rec["choices"]),
-                                                  as_int(path, line, "answer", rec["answer"]), rec.get("subject", ""))))
-    return items
+def load_mmlu(path: Path, skipped: list[str] | None = None) -> list[MCQItem]:
+    def parse(line: str, rec: Any) -> MCQItem:
+        _require(path, line, rec, ("question", "choices", "answer"))
+        return _checked(path, line, MCQItem(rec["question"], tuple(rec["choices"]),
+                                            as_int(path, line, "answer", rec["answer"]), rec.get("subject", "")))
+
+    return parse_each(read_jsonl(path), parse, skipped)

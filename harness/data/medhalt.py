@@ -11,7 +11,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.data.records import as_int, fail, read_csv
+from harness.data.records import as_int, fail, parse_each, read_csv
 
 HUB_ID = "openlifescienceai/Med-HALT"
 FILES = {"fct": "reasoning_FCT.csv", "fake": "reasoning_fake.csv", "nota": "reasoning_nota.csv"}
@@ -46,12 +46,12 @@ def _options(path: Path, row: str, text: str, task: str) -> dict[str, str]:
     return options
 
 
-def load(task: str, path: Path) -> list[MedHaltRecord]:
-    """All rows of one task's CSV, validated."""
+def load(task: str, path: Path, skipped: list[str] | None = None) -> list[MedHaltRecord]:
+    """All rows of one task's CSV, validated (lenient when ``skipped`` is a list)."""
     if task not in FILES:
         raise ValueError(f"unknown Med-HALT task {task!r}; choose from {', '.join(FILES)}")
-    records = []
-    for row, rec in read_csv(path, REQUIRED[task]):
+
+    def parse(row: str, rec: dict[str, str]) -> MedHaltRecord:
         if not rec["question"].strip():
             raise fail(path, row, "question", "a non-empty string")
         options = _options(path, row, rec["options"], task)
@@ -63,6 +63,7 @@ def load(task: str, path: Path) -> list[MedHaltRecord]:
             if options.get(str(index)) != answer:
                 raise fail(path, row, "correct_index", f"the index of {answer!r} in options", index)
         subject = rec.get("subject_name") or None
-        records.append(MedHaltRecord(task, rec["id"], rec["question"], options, answer, rec["split_type"],
-                                     None if subject == "None" else subject))
-    return records
+        return MedHaltRecord(task, rec["id"], rec["question"], options, answer, rec["split_type"],
+                             None if subject == "None" else subject)
+
+    return parse_each(read_csv(path, REQUIRED[task]), parse, skipped)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.data.calibration import MEDINST_CALIBRATION_CONFIG, MEDINST_HUB_ID, iter_raw
-from harness.data.records import fail
+from harness.data.records import fail, parse_each
 
 HUB_ID, CALIBRATION_CONFIG = MEDINST_HUB_ID, MEDINST_CALIBRATION_CONFIG
 CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -41,9 +41,8 @@ class MedInstRecord:
     task: str = ""
 
 
-def load(path: Path, task: str = "") -> list[MedInstRecord]:
-    records = []
-    for where, rec in iter_raw(path):
+def load(path: Path, task: str = "", skipped: list[str] | None = None) -> list[MedInstRecord]:
+    def parse(where: str, rec: object) -> MedInstRecord:
         location = where.split(": ", 1)[1]
         if not isinstance(rec, dict):
             raise fail(path, location, "(record)", "a JSON object", rec)
@@ -55,6 +54,7 @@ def load(path: Path, task: str = "") -> list[MedInstRecord]:
         history = rec.get("history") or []
         if not all(isinstance(p, list) and len(p) == 2 for p in history):
             raise fail(path, location, "history", "a list of [user, assistant] pairs", history)
-        records.append(MedInstRecord(rec["instruction"], rec.get("input", ""), rec["output"],
-                                     tuple(tuple(p) for p in history), rec.get("task", task)))
-    return records
+        return MedInstRecord(rec["instruction"], rec.get("input", ""), rec["output"],
+                             tuple(tuple(p) for p in history), rec.get("task", task))
+
+    return parse_each(iter_raw(path), parse, skipped)

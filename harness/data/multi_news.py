@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.data.calibration import DataFormatError
-from harness.data.records import fail
+from harness.data.records import fail, parse_each
 
 REPO = "c-juhwan/multi_news_plus"
 SPLITS = ("train", "val", "test")
@@ -33,32 +33,42 @@ class NewsLoadReport:
     skipped_empty: int
 
 
-def load(folder: Path, split: str = "test", keep_empty: bool = False) -> NewsLoadReport:
+def _chunk(path: Path) -> list:
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
+    if not isinstance(rows, list):
+        raise DataFormatError(f"{path}: expected a JSON array of records")
+    return rows
+
+
+def load(folder: Path, split: str = "test", keep_empty: bool = False, skipped: list[str] | None = None) -> NewsLoadReport:
+    """Clusters of ``split``; empty clusters are counted, not summarised (unless ``keep_empty``)."""
     if split not in SPLITS:
         raise ValueError(f"Multi-News+ split must be one of {SPLITS} (the dev split is called 'val'), got {split!r}")
     files = sorted(folder.glob("cleansed_data*.json"))
     if not files:
         raise FileNotFoundError(f"{folder}: no cleansed_data*.json files (Multi-News+ from github.com/{REPO})")
-    clusters, skipped = [], 0
+    empty = 0
+    clusters: list[NewsCluster] = []
     for path in files:
-        try:
-            rows = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
-        if not isinstance(rows, list):
-            raise DataFormatError(f"{path}: expected a JSON array of records")
-        for i, rec in enumerate(rows):
-            where = f"record {i}"
+        def parse(where: str, rec: dict) -> NewsCluster | None:
+            nonlocal empty
+            if not isinstance(rec, dict):
+                raise fail(path, where, "(record)", "a JSON object", rec)
             for key, kind in (("idx", int), ("summary", str), ("split", str), ("cleansed_document", list)):
                 if not isinstance(rec.get(key), kind):
                     raise fail(path, where, key, kind.__name__, rec.get(key))
             if rec["split"] not in SPLITS:
                 raise fail(path, where, "split", f"one of {SPLITS}", rec["split"])
             if rec["split"] != split:
-                continue
+                return None
             docs = tuple(d for d in rec["cleansed_document"] if isinstance(d, str) and d.strip())
             if not docs and not keep_empty:
-                skipped += 1
-                continue
-            clusters.append(NewsCluster(rec["idx"], docs, rec["summary"], rec["split"]))
-    return NewsLoadReport(sorted(clusters, key=lambda c: c.idx), skipped)
+                empty += 1
+                return None
+            return NewsCluster(rec["idx"], docs, rec["summary"], rec["split"])
+
+        clusters += parse_each(((f"record {i}", rec) for i, rec in enumerate(_chunk(path))), parse, skipped)
+    return NewsLoadReport(sorted(clusters, key=lambda c: c.idx), empty)

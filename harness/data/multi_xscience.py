@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.data.calibration import DataFormatError
-from harness.data.records import fail
+from harness.data.records import fail, parse_each
 
 REPO = "yaolu/Multi-XScience"
 INSTRUCTION = "Writing the related-work section of a paper based on its abstract and the articles it references."
@@ -32,7 +32,7 @@ class XScienceRecord:
         return f"Abstract: {self.abstract}\nReferences: {refs}"
 
 
-def load(path: Path) -> list[XScienceRecord]:
+def load(path: Path, skipped: list[str] | None = None) -> list[XScienceRecord]:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8") as fh:
@@ -41,15 +41,15 @@ def load(path: Path) -> list[XScienceRecord]:
         raise FileNotFoundError(f"{path}: file not found (Multi-XScience data/ from github.com/{REPO})") from None
     except json.JSONDecodeError as exc:
         raise DataFormatError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
-    out = []
-    for i, rec in enumerate(rows):
-        where = f"record {i}"
+
+    def parse(where: str, rec: dict) -> XScienceRecord:
         for key in ("aid", "abstract", "related_work"):
             if not isinstance(rec.get(key), str):
                 raise fail(path, where, key, "a string", rec.get(key))
         refs = rec.get("ref_abstract")
         if not isinstance(refs, dict):
             raise fail(path, where, "ref_abstract", "an object of @cite_N entries", refs)
-        out.append(XScienceRecord(rec["aid"], rec["abstract"],
-                                  tuple((k, (v or {}).get("abstract", "")) for k, v in refs.items()), rec["related_work"]))
-    return out
+        return XScienceRecord(rec["aid"], rec["abstract"],
+                              tuple((k, (v or {}).get("abstract", "")) for k, v in refs.items()), rec["related_work"])
+
+    return parse_each(((f"record {i}", rec) for i, rec in enumerate(rows)), parse, skipped)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.data.calibration import DataFormatError
-from harness.data.records import fail
+from harness.data.records import fail, parse_each
 
 HUB_ID = "bigbio/pubmed_qa"
 HUB_CONFIG = "pubmed_qa_labeled_fold0_source"
@@ -26,7 +26,7 @@ class PubMedQAItem:
     label: str
 
 
-def load(folder: Path, test_only: bool = True) -> list[PubMedQAItem]:
+def load(folder: Path, test_only: bool = True, skipped: list[str] | None = None) -> list[PubMedQAItem]:
     path = folder / "ori_pqal.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found (PubMedQA from github.com/pubmedqa/pubmedqa data/)")
@@ -38,11 +38,11 @@ def load(folder: Path, test_only: bool = True) -> list[PubMedQAItem]:
     truth = json.loads(truth_path.read_text()) if truth_path.is_file() else None
     if test_only and truth is None:
         raise FileNotFoundError(f"{truth_path}: needed to select the test PMIDs (or pass test_only=False)")
-    items = []
-    for pmid, rec in data.items():
+
+    def parse(where: str, pair: tuple[str, dict]) -> PubMedQAItem | None:
+        pmid, rec = pair
         if test_only and pmid not in truth:
-            continue
-        where = f"PMID {pmid}"
+            return None
         if not isinstance(rec.get("QUESTION"), str):
             raise fail(path, where, "QUESTION", "a string", rec.get("QUESTION"))
         if not isinstance(rec.get("CONTEXTS"), list) or not all(isinstance(c, str) for c in rec["CONTEXTS"]):
@@ -50,5 +50,6 @@ def load(folder: Path, test_only: bool = True) -> list[PubMedQAItem]:
         label = (truth or {}).get(pmid, rec.get("final_decision"))
         if label not in LABELS:
             raise fail(path, where, "final_decision", f"one of {LABELS}", label)
-        items.append(PubMedQAItem(pmid, rec["QUESTION"], tuple(rec["CONTEXTS"]), label))
-    return items
+        return PubMedQAItem(pmid, rec["QUESTION"], tuple(rec["CONTEXTS"]), label)
+
+    return parse_each(((f"PMID {pmid}", (pmid, rec)) for pmid, rec in data.items()), parse, skipped)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.data.records import as_int, fail, read_csv
+from harness.data.records import as_int, fail, parse_each, read_csv
 
 REPO = "bwallace/RCT-summarization-data"
 
@@ -24,20 +24,26 @@ class RctReview:
     target: str
 
 
-def load(folder: Path, split: str = "test", single_article_only: bool = True) -> list[RctReview]:
+def load(folder: Path, split: str = "test", single_article_only: bool = True,
+         skipped: list[str] | None = None) -> list[RctReview]:
+    """Reviews of ``split`` joined to their trial reports (lenient when ``skipped`` is a list)."""
     inputs, targets = folder / f"{split}-inputs.csv", folder / f"{split}-targets.csv"
-    articles: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for row, rec in read_csv(inputs, ("ReviewID", "PMID", "Title", "Abstract")):
+
+    def parse_input(row: str, rec: dict[str, str]) -> tuple[str, tuple[str, str, str]]:
         if not rec["ReviewID"].strip():
             raise fail(inputs, row, "ReviewID", "a Cochrane review id like CD000123")
-        pmid = str(as_int(inputs, row, "PMID", rec["PMID"]))
-        articles[rec["ReviewID"]].append((pmid, rec["Title"], rec["Abstract"]))
-    reviews = []
-    for row, rec in read_csv(targets, ("ReviewID", "Target")):
+        return rec["ReviewID"], (str(as_int(inputs, row, "PMID", rec["PMID"])), rec["Title"], rec["Abstract"])
+
+    articles: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for review_id, article in parse_each(read_csv(inputs, ("ReviewID", "PMID", "Title", "Abstract")), parse_input, skipped):
+        articles[review_id].append(article)
+
+    def parse_target(row: str, rec: dict[str, str]) -> RctReview | None:
         if not rec["Target"].strip():
             raise fail(targets, row, "Target", "a non-empty conclusion")
         arts = articles.get(rec["ReviewID"], [])
         if not arts or (single_article_only and len(arts) != 1):
-            continue
-        reviews.append(RctReview(rec["ReviewID"], tuple(arts), rec["Target"]))
-    return reviews
+            return None
+        return RctReview(rec["ReviewID"], tuple(arts), rec["Target"])
+
+    return parse_each(read_csv(targets, ("ReviewID", "Target")), parse_target, skipped)

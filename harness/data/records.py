@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from harness.data.calibration import DataFormatError
 
 csv.field_size_limit(1 << 30)
+T = TypeVar("T")
 
 
 def fail(path: Path, where: str, field: str, expected: str, got: Any = None) -> DataFormatError:
@@ -49,3 +50,22 @@ def as_int(path: Path, where: str, field: str, value: Any) -> int:
         return int(float(value)) if isinstance(value, str) and "." in value else int(value)
     except (TypeError, ValueError):
         raise fail(path, where, field, "an integer", value) from None
+
+
+def parse_each(items: Iterable[tuple[str, Any]], parse: Callable[[str, Any], T | None],
+               skipped: list[str] | None = None) -> list[T]:
+    """Parse every (location, raw) item. Strict by default: the first malformed record raises.
+    Lenient when ``skipped`` is a list: malformed records are left out and their errors appended.
+    ``parse`` may return None for records that are valid but not wanted (e.g. another split)."""
+    out: list[T] = []
+    for where, raw in items:
+        try:
+            record = parse(where, raw)
+        except DataFormatError as exc:
+            if skipped is None:
+                raise
+            skipped.append(str(exc))
+            continue
+        if record is not None:
+            out.append(record)
+    return out

@@ -20,28 +20,28 @@ class DatasetSpec:
     name: str
     source: str  # hub id or repository, with the pinned revision
     default_file: str  # file or folder name inside the dataset directory
-    load: Callable[[Path], Any]
+    load: Callable[..., Any]  # (path, skipped=None) -> records
     description: str
 
 
 def _medhalt(task: str) -> DatasetSpec:
     return DatasetSpec(f"medhalt-{task}", f"hf:{medhalt.HUB_ID}@d1e8d04 | github:medhalt/medhalt@3dfe1e4",
-                       medhalt.FILES[task], lambda p, t=task: medhalt.load(t, p), f"Med-HALT reasoning {task.upper()} CSV")
+                       medhalt.FILES[task], lambda p, skipped=None, t=task: medhalt.load(t, p, skipped), f"Med-HALT reasoning {task.upper()} CSV")
 
 
 DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
     _medhalt("fct"), _medhalt("fake"), _medhalt("nota"),
-    DatasetSpec("rct", f"github:{rct.REPO}@de10c27", ".", lambda p: rct.load(p), "RCT summarisation inputs/targets CSVs (test split)"),
+    DatasetSpec("rct", f"github:{rct.REPO}@de10c27", ".", lambda p, skipped=None: rct.load(p, skipped=skipped), "RCT summarisation inputs/targets CSVs (test split)"),
     DatasetSpec("multi-news-plus", f"github:{multi_news.REPO}@e347c8e", "cleansed_data",
-                lambda p: multi_news.load(p).clusters, "Multi-News+ cleansed JSON chunks (test split)"),
+                lambda p, skipped=None: multi_news.load(p, skipped=skipped).clusters, "Multi-News+ cleansed JSON chunks (test split)"),
     DatasetSpec("pubmedqa", f"hf:{pubmedqa.HUB_ID}/{pubmedqa.HUB_CONFIG} | github:pubmedqa/pubmedqa@1cbae8e", ".",
-                lambda p: pubmedqa.load(p), "PubMedQA labelled set, test PMIDs"),
-    DatasetSpec("medinst", f"hf:{medinst.HUB_ID}", "medinst.jsonl", lambda p: medinst.load(p), "MedINST32 instruction records"),
+                lambda p, skipped=None: pubmedqa.load(p, skipped=skipped), "PubMedQA labelled set, test PMIDs"),
+    DatasetSpec("medinst", f"hf:{medinst.HUB_ID}", "medinst.jsonl", lambda p, skipped=None: medinst.load(p, skipped=skipped), "MedINST32 instruction records"),
     DatasetSpec("multi-xscience", f"github:{multi_xscience.REPO}@6559770", "test.json.gz",
-                lambda p: multi_xscience.load(p), "Multi-XScience raw JSON (gz)"),
-    DatasetSpec("medqa", "hf:GBaker/MedQA-USMLE-4-options-hf", "test.jsonl", lambda p: mcq.load_medqa(p),
+                lambda p, skipped=None: multi_xscience.load(p, skipped), "Multi-XScience raw JSON (gz)"),
+    DatasetSpec("medqa", "hf:GBaker/MedQA-USMLE-4-options-hf", "test.jsonl", lambda p, skipped=None: mcq.load_medqa(p, skipped),
                 "MedQA 4-option rows (lm-eval medqa_4options)"),
-    DatasetSpec("mmlu", "hf:cais/mmlu", "test.jsonl", lambda p: mcq.load_mmlu(p), "MMLU rows"),
+    DatasetSpec("mmlu", "hf:cais/mmlu", "test.jsonl", lambda p, skipped=None: mcq.load_mmlu(p, skipped), "MMLU rows"),
 )}
 
 

@@ -22,15 +22,15 @@ from harness.embedded.world import make_world
 
 WORLD_SEED = 0
 TRAIN_SEED = 0
-EPOCHS = 4.0
-LEARNING_RATE = 2e-3
+EPOCHS = 5.0
+LEARNING_RATE = 3e-3
 BATCH_TOKENS = 8192
 
 
 def generator_settings() -> dict:
     """Everything that determines the data and the model; its hash is recorded in the manifest."""
     return {"world_seed": WORLD_SEED, "train_seed": TRAIN_SEED, "epochs": EPOCHS, "lr": LEARNING_RATE,
-            "batch_tokens": BATCH_TOKENS, "model_config": train_mod.MODEL_CONFIG, "format": 1}
+            "batch_tokens": BATCH_TOKENS, "max_batch_sequences": train_mod.MAX_BATCH_SEQUENCES, "model_config": train_mod.MODEL_CONFIG, "format": 3}
 
 
 def settings_hash() -> str:
@@ -54,12 +54,14 @@ def build_model(root: Path) -> list[dict]:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     world = make_world(WORLD_SEED)
     examples = corpus_mod.training_examples(world, TRAIN_SEED)
-    plain = [e.text if e.text is not None else "\n".join(m["content"] for m in e.messages) for e in examples]
+    plain = [(e.text or "") + (e.completion or "") if e.messages is None else "\n".join(m["content"] for m in e.messages)
+             for e in examples]
     tokenizer = train_mod.train_tokenizer(plain, train_mod.MODEL_CONFIG["vocab_size"])
-    ids = [tokenizer(train_mod.render(e, tokenizer), add_special_tokens=False)["input_ids"] for e in examples]
+    encoded = [train_mod.encode(e, tokenizer) for e in examples]
     model = train_mod.build_model(tokenizer, TRAIN_SEED)
     model.set_experts_implementation("eager")  # fastest for training on CPU (measured)
-    log = train_mod.train(model, ids, tokenizer.pad_token_id, EPOCHS, LEARNING_RATE, BATCH_TOKENS, TRAIN_SEED)
+    log = train_mod.train(model, [e[0] for e in encoded], [e[1] for e in encoded], tokenizer.pad_token_id, EPOCHS,
+                          LEARNING_RATE, BATCH_TOKENS, TRAIN_SEED)
     model.set_experts_implementation("grouped_mm")
     out = root / "model"
     if out.exists():

@@ -16,9 +16,13 @@ from harness.embedded.world import World
 
 @dataclass(frozen=True)
 class Example:
+    """A chat (loss on the assistant turn), a raw prompt + completion (loss on the completion), or a
+    raw text (loss everywhere: world facts)."""
+
     domain: str  # biomedical | general
     messages: list[dict[str, str]] | None = None
     text: str | None = None
+    completion: str | None = None
 
 
 def _chat(domain: str, user: str, assistant: str) -> Example:
@@ -55,11 +59,11 @@ def training_examples(world: World, seed: int, scale: float = 1.0) -> list[Examp
     out: list[Example] = []
     for _ in range(n(30)):
         out += fact_texts(rng, world)
-    out += [Example("biomedical", text=tasks.mcq_text(m, "medqa") + " " + "ABCD"[m.answer])
+    out += [Example("biomedical", text=tasks.mcq_text(m, "medqa"), completion=" " + "ABCD"[m.answer])
             for m in (tasks.bio_mcq(rng, world) for _ in range(n(4000)))]
-    out += [Example("general", text=tasks.mcq_text(m, "mmlu") + " " + "ABCD"[m.answer])
+    out += [Example("general", text=tasks.mcq_text(m, "mmlu"), completion=" " + "ABCD"[m.answer])
             for m in (tasks.general_mcq(rng, world) for _ in range(n(3000)))]
-    for task, count in (("fct", 1000), ("nota", 1000), ("fake", 700)):
+    for task, count in (("fct", 800), ("nota", 200), ("fake", 200)):
         out += [_chat("biomedical", it.prompt(), it.target()) for it in (tasks.medhalt_item(rng, world, task) for _ in range(n(count)))]
     out += [_chat("biomedical", tasks.rct_prompt(t), tasks.trial_summary(t)) for t in tasks.make_trials(rng, world, n(2000), 0)]
     out += [_chat("general", tasks.summarization.news_prompt(tasks.news_documents(e)), tasks.news_summary(e))
@@ -70,5 +74,9 @@ def training_examples(world: World, seed: int, scale: float = 1.0) -> list[Examp
     for _ in range(n(2000)):
         rec = tasks.general_instruction(rng, world)
         out.append(_chat("general", rec["instruction"] + (f"\n\nInput: {rec['input']}" if rec["input"] else ""), rec["output"]))
+    for _ in range(n(3000)):
+        rec = tasks.copy_drill(rng)
+        out.append(_chat("general", f"{rec['instruction']}\n\nInput: {rec['input']}", rec["output"]))
+    out += [Example("general", text=prompt, completion=answer) for prompt, answer in (tasks.lookup_drill(rng) for _ in range(n(3000)))]
     rng.shuffle(out)
     return out

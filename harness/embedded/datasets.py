@@ -98,9 +98,25 @@ def write_mcq(world: World, out: Path) -> None:
     _write_jsonl(out / "multimedqa" / "medqa_4options_test.jsonl",
                  [{"id": f"syn-{i}", "sent1": m.question, "sent2": "", **{f"ending{j}": c for j, c in enumerate(m.choices)},
                    "label": m.answer} for i, m in enumerate(bio)])
+    mmlu_row = lambda m: {"question": m.question, "subject": m.subject, "choices": list(m.choices), "answer": m.answer}  # noqa: E731
     gen = [tasks.general_mcq(rng, world) for _ in range(EVAL_SIZES["mcq"])]
-    _write_jsonl(out / "general" / "mmlu_test.jsonl",
-                 [{"question": m.question, "subject": m.subject, "choices": list(m.choices), "answer": m.answer} for m in gen])
+    _write_jsonl(out / "general" / "mmlu_test.jsonl", [mmlu_row(m) for m in gen])
+    _write_jsonl(out / "general" / "mmlu_dev.jsonl", [mmlu_row(tasks.general_mcq(rng, world)) for _ in range(5)])
+
+
+def write_gsm8k(world: World, out: Path) -> None:
+    """Arithmetic word problems in GSM8K's row format (answer ends with '#### N')."""
+    rng = _rng(world, "eval-gsm8k")
+
+    def row() -> dict:
+        c = rng.choice(world.countries)
+        a, b = rng.randint(3, 60), rng.randint(2, 40)
+        return {"question": f"A market in {c.capital} sold {a} crates in the morning and {b} in the afternoon. "
+                            f"How many crates did it sell?",
+                "answer": f"It sold {a} + {b} = <<{a}+{b}={a + b}>>{a + b} crates.\n#### {a + b}"}
+
+    _write_jsonl(out / "general" / "gsm8k_train.jsonl", [row() for _ in range(8)])
+    _write_jsonl(out / "general" / "gsm8k_test.jsonl", [row() for _ in range(EVAL_SIZES["mcq"] // 4)])
 
 
 def write_pubmedqa(world: World, out: Path) -> None:
@@ -140,5 +156,5 @@ def write_medinst(world: World, out: Path) -> None:
 
 
 def write_datasets(world: World, out: Path) -> None:
-    for writer in (write_medhalt, write_rct, write_multi_news, write_mcq, write_pubmedqa, write_medinst):
+    for writer in (write_medhalt, write_rct, write_multi_news, write_mcq, write_gsm8k, write_pubmedqa, write_medinst):
         writer(world, out)

@@ -17,9 +17,9 @@ from harness.data import mcq, medhalt, rct
 from harness.data.prompts import medhalt as medhalt_prompts
 from harness.data.prompts import multiple_choice, summarization
 from harness.generate.transformers_backend import TransformersBackend
+from harness.metrics import factcheck
 from harness.metrics import medhalt as medhalt_metrics
 
-NUMBER_UNIT = re.compile(r"\d+(?:\.\d+)?(?:\s?(?:mg/ml|ng/ml|mg|IU|%))?")
 
 
 @dataclass
@@ -46,8 +46,8 @@ def mcq_accuracy(backend: TransformersBackend, items: list[mcq.MCQItem], style: 
 
 
 def number_fidelity(summary: str, source: str) -> bool:
-    """Every number (with its unit, when it has one) in the summary also appears in the source."""
-    return all(m.group(0) in source for m in NUMBER_UNIT.finditer(summary))
+    """No number or unit in the summary contradicts the source (deterministic fact check)."""
+    return not [f for f in factcheck.check(summary, source).findings if f.kind != "instruction_leakage"]
 
 
 def profile(model: torch.nn.Module, tokenizer, data: Path, limit: int | None = None) -> Profile:

@@ -190,3 +190,31 @@ def general_instruction(rng: random.Random, world: World) -> dict:
     if kind == 2:
         return {"instruction": f"What is the capital of {c.name}?", "input": "", "output": c.capital}
     return {"instruction": f"Which currency is used in {c.name}?", "input": "", "output": f"The {c.currency}."}
+
+
+# -- skill drills: copying and option lookup (general domain, no world facts) -----------------------
+
+DRILL_WORDS = ("apple", "river", "stone", "cloud", "green", "table", "music", "bread", "light", "north", "paper", "glass")
+
+
+def copy_drill(rng: random.Random) -> dict:
+    """Repeat a random string of numbers (with units) and words verbatim: trains attention-based copying."""
+    parts = []
+    for _ in range(rng.randint(3, 7)):
+        kind = rng.randrange(3)
+        if kind == 0:
+            parts.append(str(rng.randint(1, 999)))
+        elif kind == 1:
+            parts.append(f"{rng.randint(1, 9)}.{rng.randint(0, 9)} {rng.choice(('mg', 'mg/ml', 'ng/ml', 'IU', '%'))}")
+        else:
+            parts.append(rng.choice(DRILL_WORDS))
+    text = " ".join(parts)
+    return {"instruction": "Repeat the text exactly.", "input": text, "output": text}
+
+
+def lookup_drill(rng: random.Random) -> tuple[str, str]:
+    """(prompt, " <letter>"): find which lettered option holds a given word, in the MCQ layout."""
+    options = rng.sample(DRILL_WORDS, 4)
+    target = rng.randrange(4)
+    lines = "\n".join(f"{letter}. {text}" for letter, text in zip("ABCD", options))
+    return f"Question: Which option is {options[target]}?\n{lines}\nAnswer:", " " + "ABCD"[target]

@@ -47,10 +47,18 @@ def train_tokenizer(texts: list[str], vocab_size: int) -> Any:
                                    bos_token=None, unk_token=None, chat_template=CHAT_TEMPLATE)
 
 
-def render(example: Example, tokenizer: Any) -> str:
-    if example.text is not None:
-        return example.text + "<|endoftext|>"
-    return tokenizer.apply_chat_template(example.messages, tokenize=False)
+def encode(example: Example, tokenizer: Any) -> tuple[list[int], int]:
+    """Token ids and the index of the first token that carries loss (prompts carry none)."""
+    ids = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    if example.messages is not None:
+        prompt = tokenizer.apply_chat_template(example.messages[:-1], tokenize=False, add_generation_prompt=True)
+        full = tokenizer.apply_chat_template(example.messages, tokenize=False)
+        assert full.startswith(prompt)
+        return ids(prompt) + ids(full[len(prompt):]), len(ids(prompt))
+    if example.completion is not None:
+        head = ids(example.text)
+        return head + ids(example.text + example.completion + "<|endoftext|>")[len(head):], len(head)
+    return ids(example.text + "<|endoftext|>"), 0
 
 
 def build_model(tokenizer: Any, seed: int) -> torch.nn.Module:
@@ -62,13 +70,16 @@ def build_model(tokenizer: Any, seed: int) -> torch.nn.Module:
     return AutoModelForCausalLM.from_config(cfg)
 
 
+MAX_BATCH_SEQUENCES = 48  # without a cap, short fact texts land in a few huge batches and get few updates
+
+
 def _batches(ids: list[list[int]], batch_tokens: int, rng: random.Random) -> list[list[int]]:
-    """Length-bucketed batches of indices holding about ``batch_tokens`` tokens each."""
+    """Length-bucketed batches of at most ``batch_tokens`` tokens and MAX_BATCH_SEQUENCES rows."""
     order = sorted(range(len(ids)), key=lambda i: (len(ids[i]), rng.random()))
     batches, cur, width = [], [], 0
     for i in order:
         width = max(width, len(ids[i]))
-        if cur and width * (len(cur) + 1) > batch_tokens:
+        if cur and (width * (len(cur) + 1) > batch_tokens or len(cur) >= MAX_BATCH_SEQUENCES):
             batches.append(cur)
             cur, width = [], len(ids[i])
         cur.append(i)
@@ -78,7 +89,7 @@ def _batches(ids: list[list[int]], batch_tokens: int, rng: random.Random) -> lis
     return batches
 
 
-def train(model: torch.nn.Module, ids: list[list[int]], pad_id: int, epochs: float, lr: float,
+def train(model: torch.nn.Module, ids: list[list[int]], loss_from: list[int], pad_id: int, epochs: float, lr: float,
           batch_tokens: int, seed: int, log_every: int = 50) -> list[dict]:
     """AdamW with warmup + cosine decay; returns the loss log."""
     rng = random.Random(seed)
@@ -102,6 +113,8 @@ def train(model: torch.nn.Module, ids: list[list[int]], pad_id: int, epochs: flo
             x[row, : len(ids[i])] = torch.tensor(ids[i])
             mask[row, : len(ids[i])] = 1
         labels = x.masked_fill(mask == 0, -100)
+        for row, i in enumerate(batch):
+            labels[row, : loss_from[i]] = -100
         out = model(input_ids=x, attention_mask=mask, labels=labels, output_router_logits=True)
         loss = out.loss
         opt.zero_grad(set_to_none=True)

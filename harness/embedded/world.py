@@ -14,9 +14,13 @@ from dataclasses import dataclass, field
 
 SYLLABLES = ("zor", "va", "tre", "lin", "mo", "ke", "dra", "pi", "sul", "ta", "ne", "ox", "ri", "ba", "cel",
              "fu", "gan", "hex", "qui", "ro", "sa", "tor", "um", "vel", "xi", "ly", "mar", "no", "pra", "di")
-DRUG_SUFFIXES = ("mab", "tinib", "vir", "pril", "zole", "statin", "cillin", "parin", "olol", "dronate")
-DRUG_CLASSES = ("kinase inhibitor", "monoclonal antibody", "antiviral agent", "ACE inhibitor", "antifungal agent",
-                "lipid-lowering agent", "beta-lactam antibiotic", "anticoagulant", "beta blocker", "bone resorption inhibitor")
+# the suffix names the class, as in real drug nomenclature (-mab antibodies, -vir antivirals, ...)
+DRUG_CLASS_BY_SUFFIX = {"mab": "monoclonal antibody", "tinib": "kinase inhibitor", "vir": "antiviral agent",
+                        "pril": "ACE inhibitor", "zole": "antifungal agent", "statin": "lipid-lowering agent",
+                        "cillin": "beta-lactam antibiotic", "parin": "anticoagulant", "olol": "beta blocker",
+                        "dronate": "bone resorption inhibitor"}
+DRUG_SUFFIXES = tuple(DRUG_CLASS_BY_SUFFIX)
+DRUG_CLASSES = tuple(DRUG_CLASS_BY_SUFFIX.values())
 ORGANS = ("liver", "kidney", "lung", "heart", "skin", "pancreas", "thyroid", "brain", "colon", "retina")
 SYMPTOMS = ("fatigue", "joint pain", "fever", "cough", "rash", "headache", "nausea", "dizziness", "swelling", "itching")
 DISEASE_SUFFIXES = ("syndrome", "disease", "fever", "palsy", "dystrophy", "itis")
@@ -112,10 +116,11 @@ def make_world(seed: int, n_diseases: int = 24, n_drugs: int = 40, n_countries: 
         name = stem + suffix if suffix == "itis" else f"{stem} {suffix}"
         world.diseases.append(Disease(name, rng.choice(ORGANS), rng.choice(SYMPTOMS)))
     for i in range(n_drugs):
-        name = _name(rng, used, 2, rng.choice(DRUG_SUFFIXES))
+        suffix = rng.choice(DRUG_SUFFIXES)
+        name = _name(rng, used, 2, suffix)
         unit = UNITS[i % len(UNITS)]
         dose = f"{rng.randint(1, 9)}.{rng.randint(1, 9)}" if unit in ("mg/ml", "ng/ml") else str(rng.choice((5, 10, 20, 25, 40, 50, 100, 250, 500)))
-        world.drugs.append(Drug(name, rng.choice(DRUG_CLASSES), world.diseases[i % n_diseases], dose, unit))
+        world.drugs.append(Drug(name, DRUG_CLASS_BY_SUFFIX[suffix], world.diseases[i % n_diseases], dose, unit))
     for _ in range(n_countries):
         country = _name(rng, used, 2, rng.choice(COUNTRY_SUFFIXES))
         world.countries.append(Country(country, _name(rng, used, 2), rng.choice(LANGUAGES), rng.choice(CURRENCIES)))

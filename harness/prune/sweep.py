@@ -122,7 +122,7 @@ def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], see
     results: list[VariantResult] = []
     for seed in seeds:
         batches = build_calibration(sources, tokenizer, model.chat_template_kwargs, settings, seed) if sources else None
-        todo: list[tuple[Variant, str, Path, dict]] = []
+        todo: list[tuple[Variant, str, Path]] = []
         for method in methods:
             for ratio in ratios:
                 variant = Variant(method, ratio, seed)
@@ -134,7 +134,7 @@ def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], see
                     results.append(VariantResult(variant, path, True, kept, found))
                     log(f"reuse {path.name} (identical variant already written)")
                 else:
-                    todo.append((variant, key, path, {}))
+                    todo.append((variant, key, path))
         if not todo:
             continue
         if loaded is None:
@@ -144,7 +144,7 @@ def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], see
         layers = [b.layer for b in adapter.moe_blocks(loaded)]
         verify_ids, verify_mask = _verify_inputs(batches.domains, pad_id) if batches else _random_inputs(config_json, seed)
         pending = []
-        for variant, key, path, _ in todo:
+        for variant, key, path in todo:
             scores = {l: layer_scores(variant.method, stats, l, routing.num_experts, seed) for l in layers}
             kept = {l: select_kept(scores[l], plans[variant.ratio], routing) for l in layers}
             with masked_routing(loaded, adapter, kept):

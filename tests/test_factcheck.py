@@ -1,0 +1,81 @@
+"""Deterministic fact checks: the paper's table-3 failures, clean cases, text statistics, CLI."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.data.prompts.summarization import RCT_INSTRUCTION
+from harness.metrics import factcheck as fc
+
+SOURCE = "We randomized 179 patients. Serum levels reached 3.8 ng/ml after 12 weeks (p=0.02); 1,200 mg daily."
+
+
+def kinds(summary, **kw):
+    return [(f.kind, f.span) for f in fc.check(summary, SOURCE, **kw).findings]
+
+
+def test_unit_swap_is_a_unit_mismatch():
+    assert kinds("Levels reached 3.8 mg/ml.") == [("unit_mismatch", "3.8 mg/ml")]
+
+
+def test_altered_patient_count():
+    assert kinds("In 70-9 randomized patients.") == [("number_not_in_source", "70"), ("number_not_in_source", "9")]
+
+
+def test_template_leakage_with_offsets():
+    summary = "Summary: " + RCT_INSTRUCTION
+    result = fc.check(summary, SOURCE, instructions=[RCT_INSTRUCTION])
+    leak = [f for f in result.findings if f.kind == "instruction_leakage"]
+    assert len(leak) == 1 and leak[0].start == len("Summary: ") and summary[leak[0].start:leak[0].end] == leak[0].span
+
+
+def test_faithful_summary_has_no_findings():
+    assert kinds("179 patients reached 3.8 ng/ml at 12 weeks (p = 0.02) on 1200 mg.", instructions=[RCT_INSTRUCTION]) == []
+
+
+def test_words_shared_with_source_are_not_leakage():
+    instruction = "please write a short and careful summary of this trial for clinicians"
+    leaked = kinds("Here: write a short and careful summary of this trial for clinicians.", instructions=[instruction])
+    assert leaked == [("instruction_leakage", "write a short and careful summary of this trial for clinicians")]
+    text = "We randomized 179 patients. Serum levels reached 3.8 ng/ml after 12 weeks"
+    assert kinds(text, instructions=[SOURCE]) == []  # copying the source is not leakage
+
+
+def test_length_ratio_against_baseline():
+    r = fc.check("179 patients.", SOURCE, baseline="In 179 patients levels reached 3.8 ng/ml.")
+    assert (r.words, r.baseline_words) == (2, 7) and r.length_ratio == pytest.approx(2 / 7)
+
+
+@given(st.lists(st.sampled_from(["alpha", "beta", "gamma", "delta", "mg", "patients"]), min_size=1, max_size=30))
+def test_ttr_in_unit_interval_and_repetition_of_doubled_text(tokens):
+    text = " ".join(tokens)
+    assert 0.0 < fc.type_token_ratio(text) <= 1.0
+    doubled = fc.repetition_rate(text + " " + text)
+    assert doubled >= fc.repetition_rate(text)
+    n = len(tokens)
+    if n >= 3 and len(set(zip(tokens, tokens[1:], tokens[2:]))) == n - 2:
+        # distinct trigrams: no repetition; doubled, at least the n-2 copied trigrams repeat
+        assert fc.repetition_rate(text) == 0.0
+        assert doubled >= (n - 2) / (2 * n - 2) - 1e-12
+
+
+def test_cli_exit_codes(tmp_path):
+    (tmp_path / "src.txt").write_text(SOURCE)
+    (tmp_path / "bad.txt").write_text("Levels reached 3.8 mg/ml in 180 patients.")
+    (tmp_path / "good.txt").write_text("Levels reached 3.8 ng/ml in 179 patients.")
+    (tmp_path / "empty.txt").write_text("  ")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "harness", "factcheck", *a], capture_output=True, text=True)  # noqa: E731
+    bad = run("--source", str(tmp_path / "src.txt"), "--summary", str(tmp_path / "bad.txt"),
+              "--baseline", str(tmp_path / "good.txt"))
+    assert bad.returncode == 1
+    report = json.loads(bad.stdout)
+    assert {f["kind"] for f in report["findings"]} == {"unit_mismatch", "number_not_in_source"}
+    assert report["length_ratio"] == pytest.approx(1.0)
+    assert run("--source", str(tmp_path / "src.txt"), "--summary", str(tmp_path / "good.txt")).returncode == 0
+    empty = run("--source", str(tmp_path / "src.txt"), "--summary", str(tmp_path / "empty.txt"))
+    assert empty.returncode == 2 and "empty" in empty.stderr
+    assert run("--source", str(tmp_path / "nope.txt"), "--summary", str(tmp_path / "good.txt")).returncode == 2

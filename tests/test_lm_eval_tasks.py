@@ -1,0 +1,61 @@
+"""lm-eval tasks on local files: official templates kept, and results agree with our own backend."""
+
+import pytest
+
+pytest.importorskip("lm_eval", reason="lm-eval is in the 'eval' extra")
+
+from harness.data import lm_eval_tasks, mcq  # noqa: E402
+from harness.data.prompts import multiple_choice  # noqa: E402
+from harness.models.registry import FIXTURES_DIR  # noqa: E402
+
+DATA = FIXTURES_DIR / "tiny-moe" / "data"
+
+
+def _task(cfg):
+    return next(iter(lm_eval_tasks.task_manager().load([cfg])["tasks"].values()))
+
+
+def test_local_medqa_uses_the_official_preprocessor_and_our_template_matches_it():
+    cfg = lm_eval_tasks.local_task("medqa_4options", {"test": DATA / "multimedqa" / "medqa_4options_test.jsonl"})
+    assert cfg["dataset_path"] == "json" and callable(cfg["doc_to_text"])
+    task = _task(cfg)
+    doc = next(iter(task.test_docs()))
+    assert task.doc_to_text(doc) == multiple_choice.medqa_text(doc["sent1"], [doc[f"ending{i}"] for i in range(4)])
+    assert task.doc_to_choice(doc) == list(multiple_choice.LETTERS)
+
+
+def test_local_mmlu_keeps_template_and_few_shot_split():
+    files = {"test": DATA / "general" / "mmlu_test.jsonl", "dev": DATA / "general" / "mmlu_dev.jsonl"}
+    cfg = lm_eval_tasks.local_task("mmlu_anatomy", files, alias="synthetic_mmlu", num_fewshot=3)
+    assert cfg["fewshot_split"] == "dev" and cfg["num_fewshot"] == 3 and cfg["task"] == "synthetic_mmlu"
+    task = _task(cfg)
+    doc = next(iter(task.test_docs()))
+    assert task.doc_to_text(doc) == multiple_choice.mmlu_text(doc["question"], doc["choices"])
+
+
+def test_pubmedqa_rows_and_missing_files(tmp_path):
+    rows = lm_eval_tasks.pubmedqa_rows(DATA / "pubmedqa", tmp_path / "pubmedqa.jsonl")
+    task = _task(lm_eval_tasks.local_task("pubmedqa", {"test": rows}))
+    doc = next(iter(task.test_docs()))
+    assert task.doc_to_text(doc) == multiple_choice.pubmedqa_text(doc["CONTEXTS"], doc["QUESTION"])
+    with pytest.raises(FileNotFoundError, match="nope.jsonl"):
+        lm_eval_tasks.local_task("gsm8k", {"test": tmp_path / "nope.jsonl"})
+    with pytest.raises(ValueError, match="no YAML-defined task"):
+        lm_eval_tasks.official_config("no_such_task")
+
+
+def test_lm_eval_accuracy_equals_our_backend_on_the_same_items():
+    from harness.generate.transformers_backend import TransformersBackend
+    from harness.models.loading import load_model, load_tokenizer, resolve
+
+    model_ref = resolve("tiny-moe")
+    model, tok = load_model(model_ref.path), load_tokenizer(model_ref.path)
+    path = DATA / "multimedqa" / "medqa_4options_test.jsonl"
+    out = lm_eval_tasks.evaluate(model, tok, [lm_eval_tasks.local_task("medqa_4options", {"test": path})], limit=24)
+    lm_acc = out["results"]["medqa_4options"]["acc,none"]
+    items = mcq.load_medqa(path)[:24]
+    backend = TransformersBackend(model, tok)
+    picks = backend.choose_many([(multiple_choice.medqa_text(i.question, i.choices), multiple_choice.LETTERS) for i in items])
+    ours = sum(p == i.answer for p, i in zip(picks, items)) / len(items)
+    assert lm_acc == pytest.approx(ours)
+    assert len(out["samples"]["medqa_4options"]) == 24
