@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from harness.batching import pad_batch
 from harness.cli.prune_cmd import default_calibration
 from harness.data.calibration import CalibrationSource
 from harness.models.adapters import adapter_for
@@ -33,13 +34,7 @@ def _plain_pass(model, batches, settings, pad_id) -> None:
         for samples in batches.domains.values():
             order = sorted(range(len(samples)), key=lambda i: len(samples[i]))
             for start in range(0, len(order), settings.batch_size):
-                chunk = [samples[i] for i in order[start:start + settings.batch_size]]
-                width = max(len(s) for s in chunk)
-                ids = torch.full((len(chunk), width), pad_id)
-                mask = torch.zeros_like(ids)
-                for row, s in enumerate(chunk):
-                    ids[row, : len(s)] = torch.tensor(s)
-                    mask[row, : len(s)] = 1
+                ids, mask = pad_batch([samples[i] for i in order[start:start + settings.batch_size]], pad_id)
                 model(input_ids=ids, attention_mask=mask, use_cache=False)
 
 
@@ -68,7 +63,7 @@ def main() -> None:
     adapter = adapter_for(model.config)
     rows: list[tuple[str, str]] = []
 
-    for label, ean in (("EAN on 256 tokens/sample (default)", 256), ("EAN on every token", None)):
+    for label, ean in (("EAN on 256 tokens/sample (default)", 256), ("EAN on 16 tokens/sample", 16)):
         settings = CalibrationSettings(n_samples=args.samples, ean_tokens_per_sample=ean)
         batches = build_calibration(sources, tokenizer, resolved.chat_template_kwargs, settings, seed=0)
         plain = _best(lambda: _plain_pass(model, batches, settings, tokenizer.pad_token_id))

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from harness.data.calibration import (CalibrationSource, DataFormatError, parse_record, read_records, render,
-                                      sample_records)
+from harness.data.calibration import CalibrationSource, parse_record, read_records, render, sample_records
+from harness.data.records import DataFormatError
 
 
 class _Tok:

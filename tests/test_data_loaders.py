@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from harness.data import mcq, medhalt, rct
-from harness.data.calibration import DataFormatError
+from harness.data.records import DataFormatError
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-format-samples"
 needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/data/real-format-samples not present")

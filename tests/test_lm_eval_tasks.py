@@ -59,3 +59,18 @@ def test_lm_eval_accuracy_equals_our_backend_on_the_same_items():
     ours = sum(p == i.answer for p, i in zip(picks, items)) / len(items)
     assert lm_acc == pytest.approx(ours)
     assert len(out["samples"]["medqa_4options"]) == 24
+
+
+def test_generation_task_gsm8k_runs_from_local_files_with_official_filters():
+    from harness.models.loading import load_model, load_tokenizer, resolve
+
+    files = {"train": DATA / "general" / "gsm8k_train.jsonl", "test": DATA / "general" / "gsm8k_test.jsonl"}
+    cfg = lm_eval_tasks.local_task("gsm8k", files, num_fewshot=5)
+    assert cfg["output_type"] == "generate_until" and cfg["fewshot_split"] == "train"
+    assert any("####" in str(f) for f in cfg["filter_list"])  # the official answer-extraction filter is kept
+    model_ref = resolve("tiny-moe")
+    cfg["generation_kwargs"] = dict(cfg.get("generation_kwargs") or {}, max_gen_toks=24)
+    out = lm_eval_tasks.evaluate(load_model(model_ref.path), load_tokenizer(model_ref.path), [cfg], limit=3)
+    metrics = out["results"]["gsm8k"]
+    assert 0.0 <= metrics["exact_match,strict-match"] <= 1.0
+    assert {s["doc_id"] for s in out["samples"]["gsm8k"]} == {0, 1, 2}  # one entry per filter and document

@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from harness.data.records import DataFormatError, load_json
+
 MEDINST_HUB_ID = "aialt/MedINST32"
 MEDINST_CALIBRATION_CONFIG = "unseen_train_100k"
-
-
-class DataFormatError(ValueError):
-    """A record does not have the expected shape; the message says where."""
 
 
 @dataclass(frozen=True)
@@ -104,10 +102,7 @@ def parse_record(rec: Any, where: str) -> CalibrationRecord:
 def iter_raw(path: Path) -> Iterator[tuple[str, Any]]:
     """(location, raw JSON value) for each record of a .jsonl or .json file."""
     if path.suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
+        data = load_json(path)
         if not isinstance(data, list):
             raise DataFormatError(f"{path}: expected a JSON array of records")
         for i, rec in enumerate(data):

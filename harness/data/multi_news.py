@@ -8,12 +8,10 @@ Source: github.com/c-juhwan/multi_news_plus @ e347c8e, ``cleansing/cleansed_data
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.data.calibration import DataFormatError
-from harness.data.records import fail, parse_each
+from harness.data.records import DataFormatError, fail, load_json, parse_each
 
 REPO = "c-juhwan/multi_news_plus"
 SPLITS = ("train", "val", "test")
@@ -34,10 +32,7 @@ class NewsLoadReport:
 
 
 def _chunk(path: Path) -> list:
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
+    rows = load_json(path)
     if not isinstance(rows, list):
         raise DataFormatError(f"{path}: expected a JSON array of records")
     return rows

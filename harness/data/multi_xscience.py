@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.data.calibration import DataFormatError
+from harness.data.records import DataFormatError
 from harness.data.records import fail, parse_each
 
 REPO = "yaolu/Multi-XScience"

@@ -6,12 +6,10 @@ Source: github.com/pubmedqa/pubmedqa @ 1cbae8e (``data/``); hub ``bigbio/pubmed_
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.data.calibration import DataFormatError
-from harness.data.records import fail, parse_each
+from harness.data.records import fail, load_json, parse_each
 
 HUB_ID = "bigbio/pubmed_qa"
 HUB_CONFIG = "pubmed_qa_labeled_fold0_source"
@@ -30,12 +28,9 @@ def load(folder: Path, test_only: bool = True, skipped: list[str] | None = None)
     path = folder / "ori_pqal.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found (PubMedQA from github.com/pubmedqa/pubmedqa data/)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
+    data = load_json(path)
     truth_path = folder / "test_ground_truth.json"
-    truth = json.loads(truth_path.read_text()) if truth_path.is_file() else None
+    truth = load_json(truth_path) if truth_path.is_file() else None
     if test_only and truth is None:
         raise FileNotFoundError(f"{truth_path}: needed to select the test PMIDs (or pass test_only=False)")
 

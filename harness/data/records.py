@@ -7,10 +7,21 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
-from harness.data.calibration import DataFormatError
 
 csv.field_size_limit(1 << 30)
 T = TypeVar("T")
+
+
+class DataFormatError(ValueError):
+    """A record does not have the expected shape; the message says where."""
+
+
+def load_json(path: Path) -> Any:
+    """A whole JSON document; a syntax error names the file and line."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
 
 
 def fail(path: Path, where: str, field: str, expected: str, got: Any = None) -> DataFormatError:

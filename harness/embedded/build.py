@@ -18,9 +18,8 @@ import torch
 from harness.embedded import corpus as corpus_mod
 from harness.embedded import train as train_mod
 from harness.embedded.datasets import write_datasets
-from harness.embedded.world import make_world
+from harness.embedded.world import WORLD_SEED, make_world
 
-WORLD_SEED = 0
 TRAIN_SEED = 0
 EPOCHS = 5.0
 LEARNING_RATE = 3e-3

@@ -16,7 +16,7 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "tiny-moe" / "data
 
 
 def _row(name: str, p) -> dict:
-    return {"variant": name, "bio_mcq": p.bio_mcq, "general_mcq": p.general_mcq, **{f"medhalt_{k}": v for k, v in p.medhalt.items()},
+    return {"variant": name, "bio_facts": p.bio_facts, "general_facts": p.general_facts, "bio_mcq": p.bio_mcq, "general_mcq": p.general_mcq, **{f"medhalt_{k}": v for k, v in p.medhalt.items()},
             "rct_faithful": p.rct_faithful, "rct_dose_exact": p.rct_dose_exact, "news_faithful": p.news_faithful}
 
 

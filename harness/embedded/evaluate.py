@@ -17,6 +17,7 @@ from harness.data import mcq, medhalt, rct
 from harness.data.prompts import medhalt as medhalt_prompts
 from harness.data.prompts import multiple_choice, summarization
 from harness.generate.transformers_backend import TransformersBackend
+from harness.embedded.world import WORLD_SEED, World, make_world
 from harness.metrics import factcheck
 from harness.metrics import medhalt as medhalt_metrics
 
@@ -24,6 +25,8 @@ from harness.metrics import medhalt as medhalt_metrics
 
 @dataclass
 class Profile:
+    bio_facts: float  # drug -> disease recall, log-likelihood over every disease of the world (chance 1/24)
+    general_facts: float  # country -> capital recall over every capital (chance 1/32)
     bio_mcq: float
     general_mcq: float
     medhalt: dict[str, float]
@@ -45,6 +48,16 @@ def mcq_accuracy(backend: TransformersBackend, items: list[mcq.MCQItem], style: 
     return sum(p == it.answer for p, it in zip(picks, items)) / len(items)
 
 
+def fact_recall(backend: TransformersBackend, world: World) -> tuple[float, float]:
+    """Share of world facts whose true completion is the most likely among all candidates."""
+    bio = [(f"{d.name} is a {d.drug_class} used to treat", [x.name + "." for x in world.diseases]) for d in world.drugs]
+    bio_gold = [world.diseases.index(d.disease) for d in world.drugs]
+    gen = [(f"The capital of {c.name} is", [x.capital + "." for x in world.countries]) for c in world.countries]
+    bio_acc = sum(p == g for p, g in zip(backend.choose_many(bio), bio_gold)) / len(bio)
+    gen_acc = sum(p == i for i, p in enumerate(backend.choose_many(gen))) / len(gen)
+    return bio_acc, gen_acc
+
+
 def number_fidelity(summary: str, source: str) -> bool:
     """No number or unit in the summary contradicts the source (deterministic fact check)."""
     return not [f for f in factcheck.check(summary, source).findings if f.kind != "instruction_leakage"]
@@ -52,6 +65,7 @@ def number_fidelity(summary: str, source: str) -> bool:
 
 def profile(model: torch.nn.Module, tokenizer, data: Path, limit: int | None = None) -> Profile:
     backend = TransformersBackend(model, tokenizer, batch_size=16)
+    bio_facts, general_facts = fact_recall(backend, make_world(WORLD_SEED))
     cut = (lambda xs: xs[:limit]) if limit else (lambda xs: xs)
     bio = mcq_accuracy(backend, cut(mcq.load_medqa(data / "multimedqa" / "medqa_4options_test.jsonl")), "medqa")
     gen = mcq_accuracy(backend, cut(mcq.load_mmlu(data / "general" / "mmlu_test.jsonl")), "mmlu")
@@ -70,7 +84,7 @@ def profile(model: torch.nn.Module, tokenizer, data: Path, limit: int | None = N
     clusters = cut([rec for f in news_files for rec in json.loads(f.read_text())])
     news = backend.generate([summarization.news_prompt(c["cleansed_document"]) for c in clusters], max_new_tokens=64)
     news_ok = sum(number_fidelity(s, "\n".join(c["cleansed_document"])) for s, c in zip(news, clusters)) / len(clusters)
-    return Profile(bio, gen, halt, faithful, dose_exact, news_ok)
+    return Profile(bio_facts, general_facts, bio, gen, halt, faithful, dose_exact, news_ok)
 
 
 def routing_histograms(model: torch.nn.Module, tokenizer, sources: dict[str, Path], samples: int = 128) -> dict:

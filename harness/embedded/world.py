@@ -33,6 +33,9 @@ EVENTS = ("music festival", "marathon", "harvest fair", "chess tournament", "bri
           "science fair", "flower show")
 
 
+WORLD_SEED = 0  # the embedded model's world
+
+
 @dataclass(frozen=True)
 class Disease:
     name: str

@@ -11,6 +11,8 @@ from typing import Any, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from harness.batching import pad_batch
+
 
 class TransformersBackend:
     def __init__(self, model: torch.nn.Module, tokenizer: Any, chat_template_kwargs: dict | None = None,
@@ -35,12 +37,8 @@ class TransformersBackend:
         for start in tqdm(range(0, len(order), self.batch_size), desc="generate", unit="batch",
                           disable=not self.show_progress):
             rows = order[start:start + self.batch_size]
-            width = max(len(encoded[i]) for i in rows)
-            ids = torch.full((len(rows), width), pad, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for r, i in enumerate(rows):
-                ids[r, width - len(encoded[i]):] = torch.tensor(encoded[i])
-                mask[r, width - len(encoded[i]):] = 1
+            ids, mask = pad_batch([encoded[i] for i in rows], pad, left=True)
+            width = ids.shape[1]
             out = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
                                       max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
                                       eos_token_id=self.tokenizer.eos_token_id)
@@ -61,13 +59,7 @@ class TransformersBackend:
         pad = self.tokenizer.pad_token_id
         for start in range(0, len(order), self.batch_size):
             rows = order[start:start + self.batch_size]
-            seqs = [pairs[i][0] + pairs[i][1] for i in rows]
-            width = max(len(s) for s in seqs)
-            ids = torch.full((len(rows), width), pad, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for r, s in enumerate(seqs):
-                ids[r, : len(s)] = torch.tensor(s)
-                mask[r, : len(s)] = 1
+            ids, mask = pad_batch([pairs[i][0] + pairs[i][1] for i in rows], pad)
             logprobs = torch.log_softmax(self.model(input_ids=ids.to(self.device),
                                                     attention_mask=mask.to(self.device)).logits.float(), dim=-1)
             for r, i in enumerate(rows):

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from harness.batching import pad_batch
 from harness.data.calibration import CalibrationSource, read_records, render, sample_records
 from harness.models.adapters import MoEAdapter
 from harness.prune.capture import StatsCollector
@@ -77,13 +78,8 @@ def collect_stats(model: torch.nn.Module, adapter: MoEAdapter, batches: Calibrat
             order = sorted(range(len(samples)), key=lambda i: len(samples[i]))
             for start in range(0, len(order), settings.batch_size):
                 chunk = [samples[i] for i in order[start:start + settings.batch_size]]
-                width = max(len(s) for s in chunk)
-                ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
-                mask = torch.zeros_like(ids)
-                for row, s in enumerate(chunk):
-                    ids[row, : len(s)] = torch.tensor(s)
-                    mask[row, : len(s)] = 1
-                ean = _ean_mask([len(s) for s in chunk], width, settings.ean_tokens_per_sample, seed + start)
+                ids, mask = pad_batch(chunk, pad_id)
+                ean = _ean_mask([len(s) for s in chunk], ids.shape[1], settings.ean_tokens_per_sample, seed + start)
                 collector.set_batch(domain, mask.bool(), ean)
                 model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False)
                 bar.update(len(chunk))

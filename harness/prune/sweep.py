@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import torch
 
+from harness.batching import pad_batch
 from harness.data.calibration import CalibrationSource
 from harness.models.adapters import adapter_for
 from harness.models.fingerprint import checkpoint_fingerprint
@@ -80,14 +81,7 @@ def _existing(path: Path, key: str) -> dict | None:
 
 
 def _verify_inputs(batches_domains: dict[str, list[list[int]]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    samples = [s[:VERIFY_TOKENS] for per in batches_domains.values() for s in per][:VERIFY_PROMPTS]
-    width = max(len(s) for s in samples)
-    ids = torch.full((len(samples), width), pad_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for row, s in enumerate(samples):
-        ids[row, : len(s)] = torch.tensor(s)
-        mask[row, : len(s)] = 1
-    return ids, mask
+    return pad_batch([s[:VERIFY_TOKENS] for per in batches_domains.values() for s in per][:VERIFY_PROMPTS], pad_id)
 
 
 def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], seeds: list[int],

@@ -1,0 +1,101 @@
+"""The shipped embedded model and data: no drift from the generator, disjoint splits, real skill."""
+
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from harness.embedded import build
+from harness.embedded.datasets import write_datasets
+from harness.embedded.world import make_world
+from harness.models.registry import FIXTURES_DIR
+
+ROOT = FIXTURES_DIR / "tiny-moe"
+MANIFEST = json.loads((ROOT / "manifest.json").read_text())
+
+
+def test_shipped_data_matches_the_generator():
+    assert MANIFEST["settings_sha256"] == build.settings_hash(), "generator settings changed: rebuild the fixture"
+    with tempfile.TemporaryDirectory() as tmp:
+        write_datasets(make_world(build.WORLD_SEED), Path(tmp))
+        assert build.data_hashes(Path(tmp)) == MANIFEST["data"]
+    assert build.data_hashes(ROOT / "data") == MANIFEST["data"]
+
+
+def test_shipped_model_matches_the_generator_config():
+    config = json.loads((ROOT / "model" / "config.json").read_text())
+    for key in ("hidden_size", "num_hidden_layers", "moe_intermediate_size", "num_experts_per_tok", "vocab_size"):
+        assert config[key] == build.train_mod.MODEL_CONFIG[key], key
+    assert config.get("num_experts", config.get("num_local_experts")) == build.train_mod.MODEL_CONFIG["num_experts"]
+    size = sum(p.stat().st_size for p in (ROOT / "model").iterdir())
+    assert size < 20 * 2**20
+
+
+def test_calibration_and_evaluation_never_overlap():
+    data = ROOT / "data"
+    cal = [json.loads(line) for line in (data / "calibration" / "medinst_calibration.jsonl").read_text().splitlines()]
+    test = [json.loads(line) for line in (data / "medinst" / "medinst_test.jsonl").read_text().splitlines()]
+    assert not {(r["instruction"], r["input"]) for r in cal} & {(r["instruction"], r["input"]) for r in test}
+    cal_text = "\n".join(r["input"] for r in cal)
+    from harness.data import rct
+
+    for review in rct.load(data / "rct"):
+        assert review.articles[0][2] not in cal_text  # no evaluation abstract was used for calibration
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from harness.models.loading import load_model, load_tokenizer, resolve
+
+    model = resolve("tiny-moe")
+    return load_model(model.path), load_tokenizer(model.path)
+
+
+def test_unpruned_model_knows_its_world(tiny):
+    """What the shipped model measurably can do (fixtures/tiny-moe/README.md): recall every world fact
+    (chance 1/24 and 1/32), answer Med-HALT NOTA/Fake in the official format, copy dose and unit into
+    most RCT summaries. Multiple-choice letter lookup and number copying are NOT learned (at chance)."""
+    from harness.embedded.evaluate import profile
+
+    p = profile(*tiny, ROOT / "data", limit=40)
+    assert p.bio_facts >= 0.95 and p.general_facts >= 0.95
+    assert p.medhalt["nota"] >= 0.9 and p.medhalt["fake"] >= 0.9
+    assert p.rct_dose_exact >= 0.4
+
+
+def test_pruning_effects_mirror_the_study(tmp_path):
+    """Context-aware pruning at 25% keeps biomedical knowledge; random at 75% loses >= 20 points;
+    under biomedical calibration general knowledge degrades before biomedical knowledge."""
+    from harness.cli.prune_cmd import default_calibration
+    from harness.data.calibration import CalibrationSource
+    from harness.embedded.evaluate import fact_recall
+    from harness.embedded.world import WORLD_SEED, make_world
+    from harness.generate.transformers_backend import TransformersBackend
+    from harness.models.loading import load_model, load_tokenizer, resolve
+    from harness.prune.sweep import run_sweep
+
+    model = resolve("tiny-moe")
+    tok, world = load_tokenizer(model.path), make_world(WORLD_SEED)
+    recall = lambda path: fact_recall(TransformersBackend(load_model(path), tok), world)  # noqa: E731
+    base_bio, _ = recall(model.path)
+    sources = [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]
+    variants = {(r.variant.method, r.variant.ratio): r.path for r in run_sweep(
+        model, ["easy_ep", "reap", "random"], [0.25, 0.75], [0], sources, tmp_path / "out", tmp_path / "cache",
+        show_progress=False, log=lambda _m: None)}
+    for method in ("easy_ep", "reap"):
+        bio, general = recall(variants[(method, 0.25)])
+        assert bio >= 0.95 * base_bio, method
+        assert general < bio, method
+    random_bio, _ = recall(variants[("random", 0.75)])
+    assert random_bio <= base_bio - 0.2
+
+
+def test_routing_differs_between_domains(tiny):
+    from harness.embedded.evaluate import routing_histograms, total_variation
+
+    cal = ROOT / "data" / "calibration"
+    hist = routing_histograms(*tiny, {"biomedical": cal / "medinst_calibration.jsonl",
+                                      "general": cal / "general_calibration.jsonl"}, samples=32)
+    distances = [total_variation(per["biomedical"], per["general"]) for per in hist.values()]
+    assert max(distances) > 0.1  # measured 0.15-0.23 per layer on 128 samples
