@@ -54,7 +54,6 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=128)
     parser.add_argument("--naive-variants", type=int, default=42, help="how many naive variants to actually run")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
 
     resolved = resolve(args.model)
     sources = [CalibrationSource.parse(s) for s in (args.calibration or default_calibration(args.model))]

@@ -13,7 +13,6 @@ import json
 import shutil
 from pathlib import Path
 
-import torch
 
 from harness.embedded import corpus as corpus_mod
 from harness.embedded import train as train_mod
@@ -50,7 +49,6 @@ def build_data(root: Path) -> dict[str, str]:
 
 
 def build_model(root: Path) -> list[dict]:
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     world = make_world(WORLD_SEED)
     examples = corpus_mod.training_examples(world, TRAIN_SEED)
     plain = [(e.text or "") + (e.completion or "") if e.messages is None else "\n".join(m["content"] for m in e.messages)

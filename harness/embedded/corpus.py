@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from harness.data.prompts import summarization
 from harness.embedded import tasks
 from harness.embedded.world import World
 
@@ -66,7 +67,7 @@ def training_examples(world: World, seed: int, scale: float = 1.0) -> list[Examp
     for task, count in (("fct", 800), ("nota", 200), ("fake", 200)):
         out += [_chat("biomedical", it.prompt(), it.target()) for it in (tasks.medhalt_item(rng, world, task) for _ in range(n(count)))]
     out += [_chat("biomedical", tasks.rct_prompt(t), tasks.trial_summary(t)) for t in tasks.make_trials(rng, world, n(2000), 0)]
-    out += [_chat("general", tasks.summarization.news_prompt(tasks.news_documents(e)), tasks.news_summary(e))
+    out += [_chat("general", summarization.news_prompt(tasks.news_documents(e)), tasks.news_summary(e))
             for e in tasks.make_events(rng, world, n(1500), 0)]
     for _ in range(n(2000)):
         rec = tasks.medinst_record(rng, world)
