@@ -13,7 +13,6 @@ import json
 import shutil
 from pathlib import Path
 
-
 from harness.embedded import corpus as corpus_mod
 from harness.embedded import train as train_mod
 from harness.embedded.datasets import write_datasets
