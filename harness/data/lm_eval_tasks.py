@@ -20,11 +20,6 @@ from typing import Any
 
 from harness.data import pubmedqa
 
-MULTIMEDQA = ("pubmedqa", "medmcqa", "medqa_4options", "mmlu_anatomy", "mmlu_clinical_knowledge",
-              "mmlu_college_medicine", "mmlu_medical_genetics", "mmlu_professional_medicine", "mmlu_college_biology")
-GENERAL = {"leaderboard_ifeval": 0, "gsm8k": 5, "humaneval_instruct": 0, "mmlu": 3}
-
-
 @lru_cache(maxsize=1)
 def task_manager() -> Any:
     from lm_eval.tasks import TaskManager

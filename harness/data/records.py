@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
-
 csv.field_size_limit(1 << 30)
 T = TypeVar("T")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from harness.cli.prune_cmd import default_calibration
 from harness.data.calibration import CalibrationSource
-from harness.embedded.evaluate import profile
+from harness.embedded.evaluate import Profile, profile
 from harness.models.loading import load_model, load_tokenizer, resolve
 from harness.prune.calibrate import CalibrationSettings
 from harness.prune.sweep import run_sweep
@@ -15,9 +15,12 @@ from harness.prune.sweep import run_sweep
 DATA_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "tiny-moe" / "data"
 
 
-def _row(name: str, p) -> dict:
-    return {"variant": name, "bio_facts": p.bio_facts, "general_facts": p.general_facts, "bio_mcq": p.bio_mcq, "general_mcq": p.general_mcq, **{f"medhalt_{k}": v for k, v in p.medhalt.items()},
-            "rct_faithful": p.rct_faithful, "rct_dose_exact": p.rct_dose_exact, "news_faithful": p.news_faithful}
+def _row(name: str, p: Profile) -> dict:
+    """One flat table row: the profile's fields in order, Med-HALT tasks spread into their own columns."""
+    row: dict = {"variant": name}
+    for key, value in p.as_dict().items():
+        row.update({f"medhalt_{task}": acc for task, acc in value.items()} if key == "medhalt" else {key: value})
+    return row
 
 
 def run(methods: list[str], ratios: list[float], out_dir: Path, limit: int | None = None,

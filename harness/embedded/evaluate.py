@@ -6,21 +6,19 @@ effects. The gate suites (issue 7) run the full checks; this is the fixture's ow
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from harness.data import mcq, medhalt, rct
+from harness.data import mcq, medhalt, multi_news, rct
 from harness.data.prompts import medhalt as medhalt_prompts
 from harness.data.prompts import multiple_choice, summarization
-from harness.generate.transformers_backend import TransformersBackend
 from harness.embedded.world import WORLD_SEED, World, make_world
+from harness.generate.transformers_backend import TransformersBackend
 from harness.metrics import factcheck
 from harness.metrics import medhalt as medhalt_metrics
-
 
 
 @dataclass
@@ -80,10 +78,9 @@ def profile(model: torch.nn.Module, tokenizer, data: Path, limit: int | None = N
     faithful = sum(number_fidelity(s, src) for s, src in zip(summaries, sources)) / len(reviews)
     doses = [re.search(r"received \S+ (\S+ \S+) or placebo", r.articles[0][2]).group(1) for r in reviews]
     dose_exact = sum(d in s for d, s in zip(doses, summaries)) / len(reviews)
-    news_files = sorted((data / "multi_news_plus" / "cleansed_data").glob("*.json"))
-    clusters = cut([rec for f in news_files for rec in json.loads(f.read_text())])
-    news = backend.generate([summarization.news_prompt(c["cleansed_document"]) for c in clusters], max_new_tokens=64)
-    news_ok = sum(number_fidelity(s, "\n".join(c["cleansed_document"])) for s, c in zip(news, clusters)) / len(clusters)
+    clusters = cut(multi_news.load(data / "multi_news_plus" / "cleansed_data").clusters)
+    news = backend.generate([summarization.news_prompt(c.documents) for c in clusters], max_new_tokens=64)
+    news_ok = sum(number_fidelity(s, "\n".join(c.documents)) for s, c in zip(news, clusters)) / len(clusters)
     return Profile(bio_facts, general_facts, bio, gen, halt, faithful, dose_exact, news_ok)
 
 
