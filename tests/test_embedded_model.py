@@ -52,13 +52,17 @@ def tiny():
     return load_model(model.path), load_tokenizer(model.path)
 
 
-def test_unpruned_model_knows_its_world(tiny):
+def test_unpruned_model_knows_its_world():
     """What the shipped model measurably can do (fixtures/tiny-moe/README.md): recall every world fact
     (chance 1/24 and 1/32), answer Med-HALT NOTA/Fake in the official format, copy dose and unit into
     most RCT summaries. Multiple-choice letter lookup and number copying are NOT learned (at chance)."""
     from harness.embedded.evaluate import profile
 
-    p = profile(*tiny, ROOT / "data", limit=40)
+    from harness.generate.backends import BackendOptions, open_backend
+    from harness.models.loading import resolve
+
+    with open_backend(resolve("tiny-moe").path, options=BackendOptions(use_cache=False)) as backend:
+        p = profile(backend, ROOT / "data", limit=40)
     assert p.bio_facts >= 0.95 and p.general_facts >= 0.95
     assert p.medhalt["nota"] >= 0.9 and p.medhalt["fake"] >= 0.9
     assert p.rct_dose_exact >= 0.4
@@ -71,13 +75,16 @@ def test_pruning_effects_mirror_the_study(tmp_path):
     from harness.data.calibration import CalibrationSource
     from harness.embedded.evaluate import fact_recall
     from harness.embedded.world import WORLD_SEED, make_world
-    from harness.generate.transformers_backend import TransformersBackend
-    from harness.models.loading import load_model, load_tokenizer, resolve
+    from harness.generate.backends import BackendOptions, open_backend
+    from harness.models.loading import resolve
     from harness.prune.sweep import run_sweep
 
-    model = resolve("tiny-moe")
-    tok, world = load_tokenizer(model.path), make_world(WORLD_SEED)
-    recall = lambda path: fact_recall(TransformersBackend(load_model(path), tok), world)  # noqa: E731
+    model, world = resolve("tiny-moe"), make_world(WORLD_SEED)
+
+    def recall(path):
+        with open_backend(path, options=BackendOptions(use_cache=False)) as backend:
+            return fact_recall(backend, world)
+
     base_bio, _ = recall(model.path)
     sources = [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]
     variants = {(r.variant.method, r.variant.ratio): r.path for r in run_sweep(

@@ -45,7 +45,9 @@ def test_pubmedqa_rows_and_missing_files(tmp_path):
 
 
 def test_lm_eval_accuracy_equals_our_backend_on_the_same_items():
+    from harness.generate.base import choose_many
     from harness.generate.transformers_backend import TransformersBackend
+    from harness.models.fingerprint import checkpoint_fingerprint
     from harness.models.loading import load_model, load_tokenizer, resolve
 
     model_ref = resolve("tiny-moe")
@@ -54,8 +56,8 @@ def test_lm_eval_accuracy_equals_our_backend_on_the_same_items():
     out = lm_eval_tasks.evaluate(model, tok, [lm_eval_tasks.local_task("medqa_4options", {"test": path})], limit=24)
     lm_acc = out["results"]["medqa_4options"]["acc,none"]
     items = mcq.load_medqa(path)[:24]
-    backend = TransformersBackend(model, tok)
-    picks = backend.choose_many([(multiple_choice.medqa_text(i.question, i.choices), multiple_choice.LETTERS) for i in items])
+    backend = TransformersBackend(model, tok, checkpoint_fingerprint(model_ref.path))
+    picks = choose_many(backend, [(multiple_choice.medqa_text(i.question, i.choices), multiple_choice.LETTERS) for i in items])
     ours = sum(p == i.answer for p, i in zip(picks, items)) / len(items)
     assert lm_acc == pytest.approx(ours)
     assert len(out["samples"]["medqa_4options"]) == 24

@@ -45,10 +45,11 @@ def _build(args: argparse.Namespace) -> int:
 def _profile(args: argparse.Namespace) -> int:
     from harness.embedded.effects import DATA_DIR
     from harness.embedded.evaluate import profile
-    from harness.models.loading import load_model, load_tokenizer, resolve
+    from harness.generate.backends import open_backend
+    from harness.models.loading import resolve
 
-    model = resolve(args.model)
-    result = profile(load_model(model.path), load_tokenizer(model.path), DATA_DIR, args.limit)
+    with open_backend(resolve(args.model).path) as backend:
+        result = profile(backend, DATA_DIR, args.limit)
     print(json.dumps(result.as_dict(), indent=2))
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.cli import data_cmd, embedded_cmd, factcheck_cmd, prune_cmd
+from harness.cli import cache_cmd, data_cmd, embedded_cmd, factcheck_cmd, generate_cmd, prune_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     embedded_cmd.register(sub)
     data_cmd.register(sub)
     factcheck_cmd.register(sub)
+    generate_cmd.register(sub)
+    cache_cmd.register(sub)
     return parser
 
 

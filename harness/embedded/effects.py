@@ -8,7 +8,8 @@ from pathlib import Path
 from harness.cli.prune_cmd import default_calibration
 from harness.data.calibration import CalibrationSource
 from harness.embedded.evaluate import Profile, profile
-from harness.models.loading import load_model, load_tokenizer, resolve
+from harness.generate.backends import BackendOptions, open_backend
+from harness.models.loading import resolve
 from harness.prune.calibrate import CalibrationSettings
 from harness.prune.sweep import run_sweep
 
@@ -23,16 +24,20 @@ def _row(name: str, p: Profile) -> dict:
     return row
 
 
+def _profile(path: Path, limit: int | None, options: BackendOptions | None) -> Profile:
+    with open_backend(path, options=options) as backend:
+        return profile(backend, DATA_DIR, limit)
+
+
 def run(methods: list[str], ratios: list[float], out_dir: Path, limit: int | None = None,
-        calibration: list[str] | None = None) -> list[dict]:
+        calibration: list[str] | None = None, options: BackendOptions | None = None) -> list[dict]:
     model = resolve("tiny-moe")
-    tok = load_tokenizer(model.path)
-    rows = [_row("unpruned", profile(load_model(model.path), tok, DATA_DIR, limit))]
+    rows = [_row("unpruned", _profile(model.path, limit, options))]
     sources = [CalibrationSource.parse(s) for s in (calibration or default_calibration("tiny-moe"))]
     results = run_sweep(model, methods, ratios, [0], sources, out_dir / "pruned", out_dir / "cache",
                         CalibrationSettings(), calibration_name="+".join(s.domain for s in sources))
     for r in results:
-        rows.append(_row(r.path.name, profile(load_model(r.path), tok, DATA_DIR, limit)))
+        rows.append(_row(r.path.name, _profile(r.path, limit, options)))
     return rows
 
 

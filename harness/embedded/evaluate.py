@@ -16,7 +16,8 @@ from harness.data import mcq, medhalt, multi_news, rct
 from harness.data.prompts import medhalt as medhalt_prompts
 from harness.data.prompts import multiple_choice, summarization
 from harness.embedded.world import WORLD_SEED, World, make_world
-from harness.generate.transformers_backend import TransformersBackend
+from harness.generate.base import Backend, choose_many
+from harness.generate.cached import CachedBackend
 from harness.metrics import factcheck
 from harness.metrics import medhalt as medhalt_metrics
 
@@ -36,23 +37,23 @@ class Profile:
         return dict(self.__dict__)
 
 
-def mcq_accuracy(backend: TransformersBackend, items: list[mcq.MCQItem], style: str) -> float:
+def mcq_accuracy(backend: Backend, items: list[mcq.MCQItem], style: str) -> float:
     if style == "medqa":
         contexts = [multiple_choice.medqa_text(it.question, it.choices) for it in items]
     else:
         contexts = [multiple_choice.mmlu_description(it.subject) + multiple_choice.mmlu_text(it.question, it.choices)
                     for it in items]
-    picks = backend.choose_many([(c, multiple_choice.LETTERS) for c in contexts])
+    picks = choose_many(backend, [(c, multiple_choice.LETTERS) for c in contexts])
     return sum(p == it.answer for p, it in zip(picks, items)) / len(items)
 
 
-def fact_recall(backend: TransformersBackend, world: World) -> tuple[float, float]:
+def fact_recall(backend: Backend, world: World) -> tuple[float, float]:
     """Share of world facts whose true completion is the most likely among all candidates."""
     bio = [(f"{d.name} is a {d.drug_class} used to treat", [x.name + "." for x in world.diseases]) for d in world.drugs]
     bio_gold = [world.diseases.index(d.disease) for d in world.drugs]
     gen = [(f"The capital of {c.name} is", [x.capital + "." for x in world.countries]) for c in world.countries]
-    bio_acc = sum(p == g for p, g in zip(backend.choose_many(bio), bio_gold)) / len(bio)
-    gen_acc = sum(p == i for i, p in enumerate(backend.choose_many(gen))) / len(gen)
+    bio_acc = sum(p == g for p, g in zip(choose_many(backend, bio), bio_gold)) / len(bio)
+    gen_acc = sum(p == i for i, p in enumerate(choose_many(backend, gen))) / len(gen)
     return bio_acc, gen_acc
 
 
@@ -61,8 +62,7 @@ def number_fidelity(summary: str, source: str) -> bool:
     return not [f for f in factcheck.check(summary, source).findings if f.kind != "instruction_leakage"]
 
 
-def profile(model: torch.nn.Module, tokenizer, data: Path, limit: int | None = None) -> Profile:
-    backend = TransformersBackend(model, tokenizer, batch_size=16)
+def profile(backend: CachedBackend, data: Path, limit: int | None = None) -> Profile:
     bio_facts, general_facts = fact_recall(backend, make_world(WORLD_SEED))
     cut = (lambda xs: xs[:limit]) if limit else (lambda xs: xs)
     bio = mcq_accuracy(backend, cut(mcq.load_medqa(data / "multimedqa" / "medqa_4options_test.jsonl")), "medqa")

@@ -1,0 +1,92 @@
+"""Open a generation backend for one checkpoint directory: transformers in-process or a vLLM server.
+
+Every backend comes wrapped in the generation cache (keyed on the checkpoint's content hash), so
+callers never deal with caching, and the model / server is released when the context exits.
+"""
+
+from __future__ import annotations
+
+import gc
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+
+from harness.generate.cache import GenerationCache, default_cache_dir
+from harness.generate.cached import CachedBackend
+from harness.generate.vllm_server import VLLMServer, VLLMSettings, served_name
+from harness.models.fingerprint import checkpoint_fingerprint
+from harness.models.loading import load_model, load_tokenizer
+
+BACKENDS = ("transformers", "vllm")
+
+
+@dataclass
+class BackendOptions:
+    kind: str = "transformers"
+    device: str | None = None  # None: CUDA when present, else CPU
+    batch_size: int = 16
+    vllm_url: str | None = None  # an already running OpenAI-compatible server
+    vllm: VLLMSettings = field(default_factory=VLLMSettings)
+    cache_dir: Path | None = None  # None: $MOEGATE_CACHE_DIR or ~/.cache/moegate
+    use_cache: bool = True
+    refresh: bool = False
+    show_progress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in BACKENDS:
+            raise ValueError(f"unknown backend {self.kind!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def auto_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _url_model(url: str, checkpoint: str) -> str:
+    """The served name of this checkpoint on a running server (refuses a server serving something else)."""
+    models = [m["id"] for m in httpx.get(url.rstrip("/") + "/v1/models", timeout=30).json()["data"]]
+    wanted = served_name(checkpoint)
+    if wanted in models:
+        return wanted
+    if len(models) == 1:
+        return models[0]
+    raise ValueError(f"{url} serves {models}; none is {wanted} (the content hash of this checkpoint). "
+                     f"Serve it with --served-model-name {wanted}")
+
+
+@contextmanager
+def open_backend(path: Path, chat_template_kwargs: dict | None = None,
+                 options: BackendOptions | None = None) -> Iterator[CachedBackend]:
+    options = options or BackendOptions()
+    path = Path(path)
+    checkpoint = checkpoint_fingerprint(path)
+    tokenizer = load_tokenizer(path)
+    with ExitStack() as stack:
+        if options.kind == "transformers":
+            from harness.generate.transformers_backend import TransformersBackend
+
+            model = load_model(path, device=options.device or auto_device())
+            backend = TransformersBackend(model, tokenizer, checkpoint, chat_template_kwargs, options.batch_size)
+        else:
+            from harness.generate.openai_backend import OpenAICompletionsBackend
+
+            if options.vllm_url:
+                url, name = options.vllm_url, _url_model(options.vllm_url, checkpoint)
+            else:
+                server = stack.enter_context(VLLMServer(path, checkpoint, options.vllm))
+                url, name = server.url, server.name
+            backend = OpenAICompletionsBackend(url, name, tokenizer, checkpoint, chat_template_kwargs,
+                                               batch_size=max(options.batch_size, 32))
+        cache = None
+        if options.use_cache:
+            cache = GenerationCache((options.cache_dir or default_cache_dir()) / "generations.sqlite")
+            stack.callback(cache.close)
+        try:
+            yield CachedBackend(backend, cache, refresh=options.refresh, show_progress=options.show_progress)
+        finally:
+            del backend
+            gc.collect()

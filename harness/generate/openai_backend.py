@@ -1,0 +1,79 @@
+"""Backend speaking the OpenAI completions API of a vLLM server (started by the harness or given by URL).
+
+Prompts are tokenized here with the checkpoint's own tokenizer and sent as token ids, so the server
+sees exactly the tokens the transformers backend sees; greedy decoding (temperature 0).
+Log-likelihoods use ``echo`` with prompt log-probabilities, the way lm-eval's completions models do.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import httpx
+
+from harness.generate.base import split_tokens
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+class OpenAICompletionsBackend:
+    name = "vllm"
+
+    def __init__(self, base_url: str, model: str, tokenizer: Any, checkpoint: str,
+                 chat_template_kwargs: dict | None = None, batch_size: int = 32, timeout_s: float = 600.0,
+                 retries: int = 3):
+        self.base_url, self.model, self.tokenizer, self.checkpoint = base_url.rstrip("/"), model, tokenizer, checkpoint
+        self.chat_kwargs = dict(chat_template_kwargs or {})
+        self.batch_size, self.retries = batch_size, retries
+        self.client = httpx.Client(timeout=timeout_s)
+        self.version = f"vllm-{self._server_version()}"
+
+    def _server_version(self) -> str:
+        try:
+            return self.client.get(self.base_url + "/version").json().get("version", "unknown")
+        except (httpx.HTTPError, ValueError):
+            return "unknown"
+
+    def _post(self, body: dict) -> dict:
+        for attempt in range(self.retries + 1):
+            try:
+                response = self.client.post(self.base_url + "/v1/completions", json=body)
+                if response.status_code < 500 and response.status_code != 429:
+                    if response.status_code != 200:
+                        raise ServerError(f"{self.base_url}: HTTP {response.status_code}: {response.text[:500]}")
+                    return response.json()
+            except httpx.TransportError:
+                if attempt == self.retries:
+                    raise
+            if attempt < self.retries:
+                time.sleep(min(30.0, 2.0 ** attempt))
+        raise ServerError(f"{self.base_url}: still failing after {self.retries + 1} attempts")
+
+    def _ids(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int = 256) -> list[str]:
+        """Greedy continuations of already rendered ``prompts``, one request per batch."""
+        out: list[str] = []
+        for start in range(0, len(prompts), self.batch_size):
+            batch = [self._ids(p) for p in prompts[start:start + self.batch_size]]
+            data = self._post({"model": self.model, "prompt": batch, "max_tokens": max_new_tokens,
+                               "temperature": 0.0, "skip_special_tokens": True})
+            choices = sorted(data["choices"], key=lambda c: c["index"])
+            out += [c["text"].strip() for c in choices]
+        return out
+
+    def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[float]:
+        scores: list[float] = []
+        for start in range(0, len(requests), self.batch_size):
+            pairs = [split_tokens(self.tokenizer, c, x) for c, x in requests[start:start + self.batch_size]]
+            data = self._post({"model": self.model, "prompt": [c + x for c, x in pairs], "max_tokens": 1,
+                               "temperature": 0.0, "echo": True, "logprobs": 1})
+            choices = sorted(data["choices"], key=lambda c: c["index"])
+            for (ctx, cont), choice in zip(pairs, choices):
+                token_logprobs = choice["logprobs"]["token_logprobs"]
+                scores.append(float(sum(token_logprobs[len(ctx):len(ctx) + len(cont)])))
+        return scores

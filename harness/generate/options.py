@@ -1,0 +1,35 @@
+"""Backend command-line options, declared once for the CLI (argparse) and the pytest plugin (addoption)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from harness.generate.backends import BACKENDS, BackendOptions
+from harness.generate.vllm_server import VLLMSettings
+
+
+def add_backend_options(add: Callable[..., Any]) -> None:
+    """Declare the options with ``add`` = ``parser.add_argument`` or pytest's ``group.addoption``."""
+    add("--backend", choices=BACKENDS, default="transformers",
+        help="transformers: in-process (CUDA when present, else CPU); vllm: an OpenAI-compatible vLLM server")
+    add("--device", default=None, help="transformers backend device (default: cuda if available, else cpu)")
+    add("--batch-size", type=int, default=16, help="prompts per forward batch (default 16)")
+    add("--vllm-url", default=None, help="use this running vLLM server instead of starting one")
+    add("--vllm-python", type=Path, default=None,
+        help="interpreter of the vLLM environment (default $MOEGATE_VLLM_PYTHON or .venv-vllm/bin/python)")
+    add("--tensor-parallel-size", type=int, default=1, help="vLLM tensor-parallel size (default 1)")
+    add("--cache-dir", type=Path, default=None,
+        help="generation cache directory (default $MOEGATE_CACHE_DIR or ~/.cache/moegate)")
+    add("--no-cache", action="store_true", help="neither read nor write the generation cache")
+    add("--refresh", action="store_true", help="regenerate every item and overwrite its cache entry")
+
+
+def backend_options(get: Callable[[str], Any], show_progress: bool = True) -> BackendOptions:
+    """Build options from parsed values; ``get("backend")`` etc. (argparse: ``vars(args).get``)."""
+    vllm = VLLMSettings(tensor_parallel_size=get("tensor_parallel_size"))
+    if get("vllm_python"):
+        vllm.python = get("vllm_python")
+    return BackendOptions(kind=get("backend"), device=get("device"), batch_size=get("batch_size"),
+                          vllm_url=get("vllm_url"), vllm=vllm, cache_dir=get("cache_dir"),
+                          use_cache=not get("no_cache"), refresh=get("refresh"), show_progress=show_progress)
