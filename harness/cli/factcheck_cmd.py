@@ -7,11 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from harness.data.prompts import medhalt, summarization
+from harness.measure.checks import INSTRUCTIONS as DEFAULT_INSTRUCTIONS
 from harness.metrics.factcheck import check
-
-DEFAULT_INSTRUCTIONS = (summarization.RCT_INSTRUCTION, summarization.NEWS_INSTRUCTION,
-                        *(prompt for prompt, _ in medhalt.TASKS.values()))
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from harness.data.prompts.instruction import instruction_prompt
 from harness.data.records import DataFormatError, load_json
 
 MEDINST_HUB_ID = "aialt/MedINST32"
@@ -91,7 +92,7 @@ def parse_record(rec: Any, where: str) -> CalibrationRecord:
             if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
                 raise DataFormatError(f"{where}: history[{j}] must be a [user, assistant] pair of strings")
             turns += [{"role": "user", "content": pair[0]}, {"role": "assistant", "content": pair[1]}]
-        user = instruction + (f"\n\nInput: {text_input}" if text_input else "")
+        user = instruction_prompt(instruction, text_input)
         turns += [{"role": "user", "content": user}, {"role": "assistant", "content": output}]
         return CalibrationRecord("instruction", turns)
     if "text" in rec:

@@ -2,6 +2,8 @@
 
 ``medqa_4options``: ``GBaker/MedQA-USMLE-4-options-hf`` rows (sent1, ending0..3, label).
 ``mmlu``: ``cais/mmlu`` rows (question, subject, choices[4], answer).
+``cloze``: knowledge probes, one fact per row (id, domain, context, choices[], answer index), scored
+by log-likelihood over all candidates; the embedded world writes one (``knowledge/facts.jsonl``).
 """
 
 from __future__ import annotations
@@ -51,5 +53,27 @@ def load_mmlu(path: Path, skipped: list[str] | None = None) -> list[MCQItem]:
         _require(path, line, rec, ("question", "choices", "answer"))
         return _checked(path, line, MCQItem(rec["question"], tuple(rec["choices"]),
                                             as_int(path, line, "answer", rec["answer"]), rec.get("subject", "")))
+
+    return parse_each(read_jsonl(path), parse, skipped)
+
+
+@dataclass(frozen=True)
+class ClozeItem:
+    id: str
+    domain: str
+    context: str
+    choices: tuple[str, ...]
+    answer: int
+
+
+def load_cloze(path: Path, skipped: list[str] | None = None) -> list[ClozeItem]:
+    def parse(line: str, rec: Any) -> ClozeItem:
+        _require(path, line, rec, ("id", "domain", "context", "choices", "answer"))
+        if not isinstance(rec["choices"], list) or len(rec["choices"]) < 2:
+            raise fail(path, line, "choices", "a list of at least 2 completions", rec["choices"])
+        answer = as_int(path, line, "answer", rec["answer"])
+        if not 0 <= answer < len(rec["choices"]):
+            raise fail(path, line, "answer", f"an index 0..{len(rec['choices']) - 1}", answer)
+        return ClozeItem(str(rec["id"]), str(rec["domain"]), rec["context"], tuple(rec["choices"]), answer)
 
     return parse_each(read_jsonl(path), parse, skipped)

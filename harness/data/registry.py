@@ -42,6 +42,8 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
     DatasetSpec("medqa", "hf:GBaker/MedQA-USMLE-4-options-hf", "test.jsonl", lambda p, skipped=None: mcq.load_medqa(p, skipped),
                 "MedQA 4-option rows (lm-eval medqa_4options)"),
     DatasetSpec("mmlu", "hf:cais/mmlu", "test.jsonl", lambda p, skipped=None: mcq.load_mmlu(p, skipped), "MMLU rows"),
+    DatasetSpec("knowledge", "local: a JSONL of cloze facts (id, domain, context, choices, answer)", "facts.jsonl",
+                lambda p, skipped=None: mcq.load_cloze(p, skipped), "knowledge probes by log-likelihood (per domain)"),
 )}
 
 

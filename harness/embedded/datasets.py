@@ -155,6 +155,11 @@ def write_medinst(world: World, out: Path) -> None:
     _write_jsonl(out / "medinst" / "medinst_test.jsonl", test)
 
 
+def write_knowledge(world: World, out: Path) -> None:
+    _write_jsonl(out / "knowledge" / "facts.jsonl", tasks.knowledge_items(world))
+
+
 def write_datasets(world: World, out: Path) -> None:
-    for writer in (write_medhalt, write_rct, write_multi_news, write_mcq, write_gsm8k, write_pubmedqa, write_medinst):
+    for writer in (write_medhalt, write_rct, write_multi_news, write_mcq, write_gsm8k, write_pubmedqa, write_medinst,
+                   write_knowledge):
         writer(world, out)

@@ -15,6 +15,7 @@ import torch
 from harness.data import mcq, medhalt, multi_news, rct
 from harness.data.prompts import medhalt as medhalt_prompts
 from harness.data.prompts import multiple_choice, summarization
+from harness.embedded.tasks import knowledge_items
 from harness.embedded.world import WORLD_SEED, World, make_world
 from harness.generate.base import Backend, choose_many
 from harness.generate.cached import CachedBackend
@@ -48,13 +49,12 @@ def mcq_accuracy(backend: Backend, items: list[mcq.MCQItem], style: str) -> floa
 
 
 def fact_recall(backend: Backend, world: World) -> tuple[float, float]:
-    """Share of world facts whose true completion is the most likely among all candidates."""
-    bio = [(f"{d.name} is a {d.drug_class} used to treat", [x.name + "." for x in world.diseases]) for d in world.drugs]
-    bio_gold = [world.diseases.index(d.disease) for d in world.drugs]
-    gen = [(f"The capital of {c.name} is", [x.capital + "." for x in world.countries]) for c in world.countries]
-    bio_acc = sum(p == g for p, g in zip(choose_many(backend, bio), bio_gold)) / len(bio)
-    gen_acc = sum(p == i for i, p in enumerate(choose_many(backend, gen))) / len(gen)
-    return bio_acc, gen_acc
+    """Share of world facts whose true completion is the most likely among all candidates, per domain."""
+    items = knowledge_items(world)
+    hits = [p == it["answer"] for p, it in zip(choose_many(backend, [(it["context"], it["choices"]) for it in items]), items)]
+    share = lambda domain: (sum(h for h, it in zip(hits, items) if it["domain"] == domain)  # noqa: E731
+                            / sum(it["domain"] == domain for it in items))
+    return share("biomedical"), share("general")
 
 
 def number_fidelity(summary: str, source: str) -> bool:

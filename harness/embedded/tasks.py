@@ -218,3 +218,16 @@ def lookup_drill(rng: random.Random) -> tuple[str, str]:
     target = rng.randrange(4)
     lines = "\n".join(f"{letter}. {text}" for letter, text in zip("ABCD", options))
     return f"Question: Which option is {options[target]}?\n{lines}\nAnswer:", " " + "ABCD"[target]
+
+
+def knowledge_items(world: World) -> list[dict]:
+    """Every world fact as a cloze item (context, candidate completions, index of the true one):
+    drug -> disease over all diseases (biomedical) and country -> capital over all capitals (general)."""
+    diseases = [x.name + "." for x in world.diseases]
+    capitals = [x.capital + "." for x in world.countries]
+    bio = [{"id": f"drug-{i}", "domain": "biomedical", "context": f"{d.name} is a {d.drug_class} used to treat",
+            "choices": diseases, "answer": world.diseases.index(d.disease)} for i, d in enumerate(world.drugs)]
+    general = [{"id": f"country-{i}", "domain": "general", "context": f"The capital of {c.name} is",
+                "choices": capitals, "answer": i} for i, c in enumerate(world.countries)]
+    return bio + general
+

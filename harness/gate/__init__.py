@@ -1,0 +1,1 @@
+"""gate: baselines, thresholds, paired statistics and pass/fail verdicts."""

@@ -1,0 +1,45 @@
+"""The unpruned baseline's answers, stored once per (model content hash, task, items, settings).
+
+Stored as JSON under the baseline directory (default ``runs/baselines``), so a baseline is reused
+across runs, variants and machines (the directory can be shared), and refreshed only on request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from harness.measure.tasks import Item, TaskRun, TaskSpec
+
+
+def baseline_key(fingerprint: str, task: TaskSpec, items: list[Item], backend_version: str) -> str:
+    payload = [fingerprint, task.name, task.max_new_tokens, [(i.id, i.prompt) for i in items], backend_version]
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+
+class BaselineStore:
+    def __init__(self, root: Path, refresh: bool = False):
+        self.root, self.refresh = Path(root), refresh
+
+    def _path(self, model: str, task: TaskSpec, key: str) -> Path:
+        return self.root / model / f"{task.name}-{key[:16]}.json"
+
+    def get(self, model: str, task: TaskSpec, items: list[Item], key: str) -> TaskRun | None:
+        path = self._path(model, task, key)
+        if self.refresh or not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        if data.get("key") != key or len(data.get("outputs", [])) != len(items):
+            return None
+        return TaskRun(task, items, data["outputs"])
+
+    def put(self, model: str, run: TaskRun, key: str, meta: dict) -> Path:
+        path = self._path(model, run.task, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps({"key": key, **meta, "task": run.task.name,
+                                   "items": [i.id for i in run.items], "outputs": run.outputs}, indent=1))
+        tmp.replace(path)
+        return path

@@ -1,0 +1,122 @@
+"""A gate run: which variants, where their data is, their answers and the baseline's, and the verdicts.
+
+Answers are computed per checkpoint for every task the collected tests need, with one backend
+opened at a time (pytest orders the tests by variant), through the generation cache; the baseline's
+answers come from the baseline store when present.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.gate.baseline import BaselineStore, baseline_key
+from harness.gate.thresholds import Thresholds
+from harness.gate.variants import VariantSpec, build
+from harness.gate.verdict import CheckVerdict, decide
+from harness.generate.backends import BackendOptions, auto_device, open_backend
+from harness.measure.checks import get_check
+from harness.measure.tasks import Item, TaskRun, answer, get_task, load_items
+from harness.models.fingerprint import checkpoint_fingerprint
+from harness.models.loading import ResolvedModel, resolve
+from harness.models.registry import get_spec
+from harness.prune.saliency import METHODS
+
+
+@dataclass
+class GateConfig:
+    models: list[str] = field(default_factory=lambda: ["tiny-moe"])
+    methods: list[str] = field(default_factory=lambda: list(METHODS))
+    ratios: list[float] = field(default_factory=lambda: [0.5])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    calibrations: list[str] = field(default_factory=lambda: ["biomedical"])
+    quant: str = "none"
+    backend: BackendOptions = field(default_factory=BackendOptions)
+    data_dir: Path | None = None
+    variants_dir: Path = Path("runs/variants")
+    baseline_dir: Path = Path("runs/baselines")
+    refresh_baseline: bool = False
+    thresholds: Thresholds = field(default_factory=Thresholds.load)
+    limit: int | None = None
+    calibration_files: dict[str, Path] = field(default_factory=dict)
+
+    def specs(self) -> list[VariantSpec]:
+        return [VariantSpec(m, meth, r, s, c, self.quant) for m in self.models for meth in self.methods
+                for r in self.ratios for s in self.seeds for c in self.calibrations]
+
+
+class GateSession:
+    def __init__(self, config: GateConfig, needed_checks: set[str]):
+        self.config = config
+        self.tasks = sorted({get_check(c).task for c in needed_checks})
+        self.baselines = BaselineStore(config.baseline_dir, refresh=config.refresh_baseline)
+        self.verdicts: list[CheckVerdict] = []
+        self._resolved: dict[str, ResolvedModel] = {}
+        self._paths: dict[VariantSpec, Path] | None = None
+        self._items: dict[tuple[str, str], list[Item]] = {}
+        self._runs: dict[tuple[str, str], TaskRun] = {}
+
+    def resolved(self, model: str) -> ResolvedModel:
+        if model not in self._resolved:
+            self._resolved[model] = resolve(model)
+        return self._resolved[model]
+
+    def data_dir(self, model: str) -> Path | None:
+        if self.config.data_dir is not None:
+            return self.config.data_dir
+        spec = get_spec(model)
+        return spec.local_dir.parent / "data" if spec and spec.local_dir else None
+
+    def items(self, model: str, task: str) -> list[Item]:
+        if (model, task) not in self._items:
+            self._items[(model, task)] = load_items(get_task(task), self.data_dir(model), self.config.limit)
+        return self._items[(model, task)]
+
+    def variant_path(self, spec: VariantSpec) -> Path:
+        """Build (or reuse) every configured variant on the first request."""
+        if self._paths is None:
+            device = self.config.backend.device or auto_device()
+            self._paths = build(self.config.specs(), self.config.variants_dir, self.config.calibration_files,
+                                device, {m: self.resolved(m) for m in self.config.models})
+        return self._paths[spec]
+
+    def _answer_all(self, tag: str, model: str, path: Path, tasks: list[str]) -> None:
+        chat = self.resolved(model).chat_template_kwargs
+        with open_backend(path, chat, self.config.backend) as backend:
+            for task in tasks:
+                self._runs[(tag, task)] = answer(get_task(task), self.items(model, task), backend)
+
+    def baseline(self, model: str, task: str) -> TaskRun:
+        tag = f"baseline:{model}"
+        if (tag, task) not in self._runs:
+            path = self.resolved(model).path
+            fingerprint = checkpoint_fingerprint(path)
+            keys = {t: baseline_key(fingerprint, get_task(t), self.items(model, t), self.config.backend.kind)
+                    for t in self.tasks}
+            name = VariantSpec(model, "-", 0.0).model_name
+            missing = []
+            for t, key in keys.items():
+                stored = self.baselines.get(name, get_task(t), self.items(model, t), key)
+                if stored is None:
+                    missing.append(t)
+                else:
+                    self._runs[(tag, t)] = stored
+            if missing:
+                self._answer_all(tag, model, path, missing)
+                for t in missing:
+                    self.baselines.put(name, self._runs[(tag, t)], keys[t], {"model": model, "fingerprint": fingerprint})
+        return self._runs[(tag, task)]
+
+    def run(self, spec: VariantSpec, task: str) -> TaskRun:
+        if (spec.id, task) not in self._runs:
+            self._runs = {k: v for k, v in self._runs.items() if k[0].startswith("baseline:")}  # one variant in memory
+            self._answer_all(spec.id, spec.model, self.variant_path(spec), self.tasks)
+        return self._runs[(spec.id, task)]
+
+    def check(self, spec: VariantSpec, check_name: str) -> CheckVerdict:
+        check = get_check(check_name)
+        baseline = self.baseline(spec.model, check.task)
+        verdict = decide(spec.id, spec.parameters(), check, baseline, self.run(spec, check.task),
+                         self.config.thresholds.for_check(spec.model_name, check.name))
+        self.verdicts.append(verdict)
+        return verdict

@@ -1,0 +1,93 @@
+"""The variants a gate run checks: (model, method, ratio, seed, calibration, quant), built once and reused.
+
+Every variant of a model comes from one ``run_sweep`` (one calibration pass per seed and domain
+set); pytest-xdist workers share the work through a file lock, and an identical variant already on
+disk is reused (``pruning.json`` variant key).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from harness.data import registry as data_registry
+from harness.data.calibration import CalibrationSource
+from harness.models.loading import ResolvedModel, resolve
+from harness.models.registry import get_spec
+from harness.prune.sweep import Variant, run_sweep
+
+CALIBRATIONS = ("biomedical", "dual")
+QUANTS = ("none", "gptq-w4a16")
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    model: str  # registry name or checkpoint directory
+    method: str
+    ratio: float
+    seed: int = 0
+    calibration: str = "biomedical"
+    quant: str = "none"
+
+    @property
+    def model_name(self) -> str:
+        return self.model if get_spec(self.model) else Path(self.model).name
+
+    @property
+    def id(self) -> str:
+        """Readable pytest id: ``qwen3-30b-a3b-easy_ep-r0.50-s0`` (+ ``-dual``, ``-gptq-w4a16``)."""
+        parts = [self.model_name, self.method, f"r{Variant(self.method, self.ratio, self.seed).ratio_tag}", f"s{self.seed}"]
+        parts += [self.calibration] if self.calibration != "biomedical" else []
+        parts += [self.quant] if self.quant != "none" else []
+        return "-".join(parts)
+
+    def parameters(self) -> dict[str, str]:
+        return {"model": self.model_name, "method": self.method, "ratio": f"{self.ratio:g}", "seed": str(self.seed),
+                "calibration": self.calibration, "quant": self.quant}
+
+
+def calibration_sources(model: str, calibration: str, files: dict[str, Path]) -> list[CalibrationSource]:
+    """Biomedical: MedINST instruction records; dual: plus a general-domain set (``--calibration-file``)."""
+    if calibration not in CALIBRATIONS:
+        raise ValueError(f"unknown calibration {calibration!r}; choose from {', '.join(CALIBRATIONS)}")
+    spec = get_spec(model)
+    embedded = spec.local_dir.parent / "data" / "calibration" if spec and spec.local_dir else None
+    wanted = ["biomedical"] + (["general"] if calibration == "dual" else [])
+    sources = []
+    for domain in wanted:
+        if domain in files:
+            path = files[domain]
+        elif embedded is not None:
+            path = embedded / ("medinst_calibration.jsonl" if domain == "biomedical" else "general_calibration.jsonl")
+        elif domain == "biomedical":
+            path = data_registry.resolve_path("medinst")
+        else:
+            raise ValueError(f"dual calibration of {model} needs a general-domain set: --calibration-file general=PATH "
+                             "(any JSONL of instruction records, e.g. Dolci)")
+        sources.append(CalibrationSource(domain, Path(path)))
+    return sources
+
+
+def build(specs: list[VariantSpec], out_dir: Path, files: dict[str, Path], device: str = "cpu",
+          resolved: dict[str, ResolvedModel] | None = None) -> dict[VariantSpec, Path]:
+    """Write (or reuse) every variant; one sweep per (model, calibration)."""
+    if any(s.quant != "none" for s in specs):
+        raise NotImplementedError("--quant gptq-w4a16 is not implemented yet (issue 8); run with --quant none")
+    paths: dict[VariantSpec, Path] = {}
+    groups: dict[tuple[str, str], list[VariantSpec]] = {}
+    for spec in specs:
+        groups.setdefault((spec.model, spec.calibration), []).append(spec)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for (model, calibration), group in groups.items():
+        ref = (resolved or {}).get(model) or resolve(model)
+        with FileLock(str(out_dir / f".{Path(model).name}-{calibration}.lock")):
+            results = run_sweep(ref, sorted({s.method for s in group}), sorted({s.ratio for s in group}),
+                                sorted({s.seed for s in group}), calibration_sources(model, calibration, files),
+                                out_dir, out_dir / ".stats", calibration_name=calibration, device=device,
+                                show_progress=False, log=lambda _m: None)
+        by_key = {(r.variant.method, r.variant.ratio, r.variant.seed): r.path for r in results}
+        for spec in group:
+            paths[spec] = by_key[(spec.method, spec.ratio, spec.seed)]
+    return paths

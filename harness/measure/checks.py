@@ -1,0 +1,119 @@
+"""Checks: one per-item value per (task, metric), compared between the baseline and a variant.
+
+A check is utility or reliability, binary (0/1 per item: paired with McNemar) or continuous (paired
+bootstrap), and says which direction is better. Relative checks (length vs the baseline's summary)
+get the baseline's run; the baseline's own value is then computed against itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from harness.data.prompts import medhalt as medhalt_prompts
+from harness.data.prompts import summarization
+from harness.measure.tasks import TASKS, TaskRun
+from harness.metrics import factcheck, medinst
+from harness.metrics import medhalt as medhalt_metrics
+
+INSTRUCTIONS = (summarization.RCT_INSTRUCTION, summarization.NEWS_INSTRUCTION,
+                *(prompt for prompt, _ in medhalt_prompts.TASKS.values()))
+
+Value = Callable[[TaskRun, int, TaskRun], float]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str  # "<task>.<metric>"
+    category: str  # utility | reliability
+    binary: bool
+    higher_is_better: bool
+    value: Value
+    description: str
+
+    @property
+    def task(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def domain(self) -> str:
+        return TASKS[self.task].domain
+
+    def values(self, run: TaskRun, baseline: TaskRun) -> list[float]:
+        return [self.value(run, i, baseline) for i in range(len(run.items))]
+
+    def details(self, run: TaskRun, i: int, baseline: TaskRun) -> dict:
+        """What a reviewer needs to judge item i: prompt, both answers, and fact-check spans."""
+        item, out = run.items[i], run.outputs[i]
+        shown = (lambda o: item.choices[o]) if item.choices else (lambda o: o)  # noqa: E731
+        info = {"id": item.id, "prompt": item.prompt[-1500:], "reference": item.reference[:1500],
+                "baseline_output": shown(baseline.outputs[i]), "variant_output": shown(out)}
+        if item.source and not item.choices:
+            info["fact_check"] = factcheck.check(out, item.source, baseline.outputs[i], INSTRUCTIONS).as_dict()
+        return info
+
+
+def _medhalt_correct(task: str) -> Value:
+    return lambda run, i, _b: float(bool(medhalt_metrics.is_correct(
+        task, medhalt_metrics.parse_output(run.outputs[i]), run.items[i].reference)))
+
+
+def _choice_correct(run: TaskRun, i: int, _b: TaskRun) -> float:
+    return float(run.outputs[i] == run.items[i].answer)
+
+
+def _faithful_numbers(run: TaskRun, i: int, _b: TaskRun) -> float:
+    findings = factcheck.check(run.outputs[i], run.items[i].source).findings
+    return float(not [f for f in findings if f.kind != "instruction_leakage"])
+
+
+def _no_leakage(run: TaskRun, i: int, _b: TaskRun) -> float:
+    return float(not [f for f in factcheck.check(run.outputs[i], run.items[i].source, instructions=INSTRUCTIONS).findings
+                      if f.kind == "instruction_leakage"])
+
+
+def _length_agreement(run: TaskRun, i: int, baseline: TaskRun) -> float:
+    """min(r, 1/r) for r = words / baseline words: 1 = same length; collapse and inflation both lower it."""
+    mine, base = len(factcheck.words(run.outputs[i])), len(factcheck.words(baseline.outputs[i]))
+    if not mine or not base:
+        return float(mine == base)
+    return min(mine / base, base / mine)
+
+
+def _repetition(run: TaskRun, i: int, _b: TaskRun) -> float:
+    return factcheck.repetition_rate(run.outputs[i])
+
+
+def _rouge(run: TaskRun, i: int, _b: TaskRun) -> float:
+    return medinst.rouge_l(run.outputs[i], run.items[i].reference)
+
+
+def _summary_checks(task: str) -> list[CheckSpec]:
+    return [
+        CheckSpec(f"{task}.number_fidelity", "reliability", True, True, _faithful_numbers,
+                  "share of summaries whose every number and unit appears in the source"),
+        CheckSpec(f"{task}.no_leakage", "reliability", True, True, _no_leakage,
+                  "share of summaries that do not echo the prompt template"),
+        CheckSpec(f"{task}.length_agreement", "reliability", False, True, _length_agreement,
+                  "min(r, 1/r), r = summary words / baseline summary words (collapse or inflation)"),
+        CheckSpec(f"{task}.repetition", "reliability", False, False, _repetition,
+                  "share of repeated word trigrams (lower is better)"),
+        CheckSpec(f"{task}.rouge_l", "utility", False, True, _rouge, "ROUGE-L F (stemmed) against the reference"),
+    ]
+
+
+CHECKS: dict[str, CheckSpec] = {c.name: c for c in (
+    *(CheckSpec(f"medhalt_{t}.accuracy", "reliability", True, True, _medhalt_correct(t),
+                f"Med-HALT {t.upper()} accuracy (official parsing; parse failures are wrong)") for t in ("fct", "nota", "fake")),
+    *_summary_checks("rct"),
+    *_summary_checks("multi_news"),
+    CheckSpec("medinst.rouge_l", "utility", False, True, _rouge, "MedINST generation: ROUGE-L F against the output"),
+    *(CheckSpec(f"{t}.accuracy", "utility", True, True, _choice_correct, f"{TASKS[t].description}: accuracy")
+      for t in ("medqa", "pubmedqa", "mmlu", "knowledge_bio", "knowledge_general")),
+)}
+
+
+def get_check(name: str) -> CheckSpec:
+    if name not in CHECKS:
+        raise ValueError(f"unknown check {name!r}; known: {', '.join(CHECKS)}")
+    return CHECKS[name]

@@ -1,0 +1,133 @@
+"""Gate tasks: a dataset, its official prompt, and the request each item makes.
+
+Registered like lm-eval tasks: one ``TaskSpec`` per name in ``TASKS``. A task turns dataset records
+into ``Item``s; the backend answers them (greedy generation, or argmax log-likelihood over
+``choices``); checks (``harness.measure.checks``) score the answers item by item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harness.data import mcq, medhalt, medinst, multi_news, pubmedqa, rct
+from harness.data.prompts import medhalt as medhalt_prompts
+from harness.data.prompts import multiple_choice, summarization
+from harness.data.prompts.instruction import instruction_prompt
+from harness.generate.base import choose_many
+from harness.generate.cached import CachedBackend
+from harness.measure.locate import dataset_path
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    prompt: str  # user turn (generation) or context (choice)
+    reference: str = ""  # gold text or gold answer
+    source: str = ""  # the document a summary must stay faithful to
+    choices: tuple[str, ...] = ()
+    answer: int = -1
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    dataset: str
+    domain: str  # biomedical | general
+    request: str  # generate | choice
+    load: Callable[[Path], list[Item]]
+    max_new_tokens: int = 256
+    description: str = ""
+
+
+@dataclass
+class TaskRun:
+    """A task answered by one checkpoint: ``outputs[i]`` is item i's text, or its chosen index."""
+
+    task: TaskSpec
+    items: list[Item]
+    outputs: list = field(default_factory=list)
+
+
+def _medhalt(task: str) -> Callable[[Path], list[Item]]:
+    def load(path: Path) -> list[Item]:
+        return [Item(r.id, medhalt_prompts.build_prompt(task, r.question, r.options), r.correct_answer)
+                for r in medhalt.load(task, path)]
+    return load
+
+
+def _rct(path: Path) -> list[Item]:
+    items = []
+    for r in rct.load(path):
+        source = summarization.rct_source_block(r.review_id, r.articles)
+        items.append(Item(r.review_id, summarization.rct_prompt(source), r.target, source))
+    return items
+
+
+def _news(path: Path) -> list[Item]:
+    return [Item(str(c.idx), summarization.news_prompt(c.documents), c.summary, "\n\n".join(c.documents))
+            for c in multi_news.load(path).clusters]
+
+
+def _medinst(path: Path) -> list[Item]:
+    return [Item(f"{r.task or 'medinst'}-{i}", instruction_prompt(r.instruction, r.input), r.output, r.input)
+            for i, r in enumerate(medinst.load(path))]
+
+
+def _medqa(path: Path) -> list[Item]:
+    return [Item(str(i), multiple_choice.medqa_text(r.question, r.choices), choices=multiple_choice.LETTERS,
+                 answer=r.answer) for i, r in enumerate(mcq.load_medqa(path))]
+
+
+def _mmlu(path: Path) -> list[Item]:
+    return [Item(str(i), multiple_choice.mmlu_description(r.subject) + multiple_choice.mmlu_text(r.question, r.choices),
+                 choices=multiple_choice.LETTERS, answer=r.answer) for i, r in enumerate(mcq.load_mmlu(path))]
+
+
+def _pubmedqa(path: Path) -> list[Item]:
+    labels = ("yes", "no", "maybe")
+    return [Item(r.pmid, multiple_choice.pubmedqa_text(r.contexts, r.question), choices=labels,
+                 answer=labels.index(r.label)) for r in pubmedqa.load(path)]
+
+
+def _knowledge(domain: str) -> Callable[[Path], list[Item]]:
+    def load(path: Path) -> list[Item]:
+        return [Item(c.id, c.context, choices=c.choices, answer=c.answer)
+                for c in mcq.load_cloze(path) if c.domain == domain]
+    return load
+
+
+TASKS: dict[str, TaskSpec] = {t.name: t for t in (
+    TaskSpec("medhalt_fct", "medhalt-fct", "biomedical", "generate", _medhalt("fct"), 96, "Med-HALT false confidence test"),
+    TaskSpec("medhalt_nota", "medhalt-nota", "biomedical", "generate", _medhalt("nota"), 96, "Med-HALT none of the above"),
+    TaskSpec("medhalt_fake", "medhalt-fake", "biomedical", "generate", _medhalt("fake"), 96, "Med-HALT fake questions"),
+    TaskSpec("rct", "rct", "biomedical", "generate", _rct, 128, "RCT summaries (study prompt)"),
+    TaskSpec("multi_news", "multi-news-plus", "general", "generate", _news, 128, "Multi-News+ summaries (study prompt)"),
+    TaskSpec("medinst", "medinst", "biomedical", "generate", _medinst, 128, "MedINST generation tasks"),
+    TaskSpec("medqa", "medqa", "biomedical", "choice", _medqa, description="MedQA 4 options (lm-eval template)"),
+    TaskSpec("pubmedqa", "pubmedqa", "biomedical", "choice", _pubmedqa, description="PubMedQA (lm-eval template)"),
+    TaskSpec("mmlu", "mmlu", "general", "choice", _mmlu, description="MMLU (lm-eval template, zero-shot)"),
+    TaskSpec("knowledge_bio", "knowledge", "biomedical", "choice", _knowledge("biomedical"), description="biomedical facts"),
+    TaskSpec("knowledge_general", "knowledge", "general", "choice", _knowledge("general"), description="general facts"),
+)}
+
+
+def get_task(name: str) -> TaskSpec:
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; known: {', '.join(TASKS)}")
+    return TASKS[name]
+
+
+def load_items(task: TaskSpec, data_dir: Path | None, limit: int | None = None) -> list[Item]:
+    items = task.load(dataset_path(task.dataset, data_dir))
+    return items[:limit] if limit else items
+
+
+def answer(task: TaskSpec, items: list[Item], backend: CachedBackend) -> TaskRun:
+    """Ask the backend every item (through its cache)."""
+    if task.request == "generate":
+        outputs = backend.generate([it.prompt for it in items], task.max_new_tokens)
+    else:
+        outputs = choose_many(backend, [(it.prompt, it.choices) for it in items])
+    return TaskRun(task, items, outputs)

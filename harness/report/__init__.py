@@ -1,0 +1,1 @@
+"""report: Allure records, verdict.json, the summary tables and the plots across ratios."""

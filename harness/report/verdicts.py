@@ -1,0 +1,113 @@
+"""verdict.json, reports/summary.md and the plots, from the verdicts of every (xdist) worker.
+
+Workers each write a part next to the verdict file; the controller merges them at the end of the
+session, so the verdict covers the whole run whatever the parallelism.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+from harness.gate.verdict import CheckVerdict
+from harness.report import plots
+
+CATEGORIES = [
+    {"name": "Reliability regressions", "matchedStatuses": ["failed"], "messageRegex": "(?s)^reliability regression.*"},
+    {"name": "Utility regressions", "matchedStatuses": ["failed"], "messageRegex": "(?s)^utility regression.*"},
+    {"name": "Infrastructure errors", "matchedStatuses": ["broken", "failed"]},
+]
+
+
+def _parts_dir(path: Path) -> Path:
+    return path.parent / f".{path.stem}-parts"
+
+
+def clear_parts(path: Path) -> None:
+    for part in _parts_dir(path).glob("*.json"):
+        part.unlink()
+
+
+def write_part(path: Path, worker: str, verdicts: list[CheckVerdict]) -> None:
+    folder = _parts_dir(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{worker}.json").write_text(json.dumps([v.as_dict() for v in verdicts]))
+
+
+def has_parts(path: Path) -> bool:
+    return any(_parts_dir(path).glob("*.json"))
+
+
+def merge_parts(path: Path) -> list[dict]:
+    merged = []
+    for part in sorted(_parts_dir(path).glob("*.json")):
+        merged += json.loads(part.read_text())
+        part.unlink()
+    return merged
+
+
+def verdict_document(checks: list[dict]) -> dict:
+    variants: dict[str, dict] = {}
+    for c in checks:
+        entry = variants.setdefault(c["variant"], {"parameters": c["parameters"], "passed": True, "checks": {}})
+        entry["checks"][c["check"]] = {k: c[k] for k in ("category", "domain", "baseline", "value", "delta", "ci",
+                                                          "p_value", "tolerance", "alpha", "n", "passed")}
+        entry["passed"] &= c["passed"]
+    return {"generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "verdict": "pass" if all(v["passed"] for v in variants.values()) else "fail",
+            "variants": variants}
+
+
+def summary_markdown(doc: dict) -> str:
+    """One table per model: checks x variants, PASS/FAIL with the value and its delta against the baseline."""
+    by_model: dict[str, dict] = {}
+    for vid, v in doc["variants"].items():
+        by_model.setdefault(v["parameters"]["model"], {})[vid] = v
+    out = [f"# moegate verdict: {doc['verdict'].upper()}", "", f"generated {doc['generated']}", ""]
+    for model, variants in by_model.items():
+        ids = sorted(variants)
+        checks = sorted({c for v in variants.values() for c in v["checks"]})
+        out += [f"## {model}", "", "| check | baseline | " + " | ".join(ids) + " |", "|---|---|" + "---|" * len(ids),
+                "| **verdict** | | " + " | ".join("PASS" if variants[i]["passed"] else "**FAIL**" for i in ids) + " |"]
+        for c in checks:
+            base = next(v["checks"][c]["baseline"] for v in variants.values() if c in v["checks"])
+            cells = []
+            for i in ids:
+                r = variants[i]["checks"].get(c)
+                cells.append("" if r is None else f"{'' if r['passed'] else '**FAIL** '}{r['value']:.2f} ({r['delta']:+.2f})")
+            out.append(f"| {c} | {base:.2f} | " + " | ".join(cells) + " |")
+        out.append("")
+    out.append("Cells: variant value (delta vs the unpruned baseline). Plots: `plot-*.png` next to this file.")
+    return "\n".join(out) + "\n"
+
+
+def _allure_summary(alluredir: Path, pngs: list[Path], doc: dict) -> None:
+    """Categories, plus one result carrying the plots and the verdict, so the Allure report shows them."""
+    alluredir.mkdir(parents=True, exist_ok=True)
+    (alluredir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
+    attachments = []
+    for png in pngs:
+        name = f"{uuid.uuid4()}-attachment.png"
+        (alluredir / name).write_bytes(png.read_bytes())
+        attachments.append({"name": png.stem, "source": name, "type": "image/png"})
+    source = f"{uuid.uuid4()}-attachment.json"
+    (alluredir / source).write_text(json.dumps(doc, indent=2))
+    attachments.append({"name": "verdict.json", "source": source, "type": "application/json"})
+    now = int(time.time() * 1000)
+    result = {"uuid": str(uuid.uuid4()), "historyId": "moegate-summary", "name": "moegate summary: plots and verdict",
+              "fullName": "moegate.summary", "status": "passed" if doc["verdict"] == "pass" else "failed",
+              "statusDetails": {"message": f"verdict {doc['verdict']}"}, "stage": "finished", "start": now, "stop": now,
+              "attachments": attachments, "labels": [{"name": "feature", "value": "summary"}]}
+    (alluredir / f"{result['uuid']}-result.json").write_text(json.dumps(result))
+
+
+def finish(checks: list[dict], path: Path, alluredir: Path | None) -> dict:
+    doc = verdict_document(checks)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    pngs = plots.ratio_curves(checks, path.parent)
+    (path.parent / "summary.md").write_text(summary_markdown(doc))
+    if alluredir is not None:
+        _allure_summary(alluredir, pngs, doc)
+    return doc

@@ -1,0 +1,15 @@
+"""Utility: MedINST generation, MultiMedQA (MedQA, PubMedQA), MMLU, and per-domain knowledge probes."""
+
+import pytest
+
+from harness.plugin import assert_check
+
+
+@pytest.mark.parametrize("check", ["medinst.rouge_l", "medqa.accuracy", "pubmedqa.accuracy", "knowledge_bio.accuracy"])
+def test_biomedical_utility(gate, variant, check):
+    assert_check(gate, variant, check)
+
+
+@pytest.mark.parametrize("check", ["mmlu.accuracy", "knowledge_general.accuracy"])
+def test_general_utility(gate, variant, check):
+    assert_check(gate, variant, check)
