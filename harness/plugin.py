@@ -69,7 +69,7 @@ def _config(config: pytest.Config) -> GateConfig:
                       quant=opt("quant"), backend=backend_options(opt, show_progress=opt("capture") == "no"), data_dir=opt("data_dir"),
                       variants_dir=opt("variants_dir"), baseline_dir=opt("baseline_dir"),
                       refresh_baseline=opt("refresh_baseline"), thresholds=Thresholds.load(opt("thresholds")),
-                      limit=opt("limit"), calibration_files=files)
+                      limit=opt("limit"), calibration_files=files, judges=opt("judge"))
 
 
 def _pin_gpu() -> None:
@@ -114,6 +114,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             needed.add(check)
             item.add_marker(spec.category)
             item.add_marker(spec.domain)
+            if spec.judged:
+                item.add_marker("judge")
     if needed:
         config.stash[SESSION_KEY] = GateSession(_config(config), needed)
 
@@ -130,6 +132,9 @@ def assert_check(gate: GateSession, variant: VariantSpec, check: str) -> None:
     """Run one check, record it in Allure, and fail the test with the full message on a regression."""
     from harness.report import allure_record
 
+    if get_check(check).judged and not gate.judges:
+        pytest.skip(f"{check} needs an LLM judge: pass --judge PROVIDER:MODEL (openai, anthropic, gemini or "
+                    "openai-compatible:MODEL@URL; keys from OPENAI_API_KEY / ANTHROPIC_API_KEY / GEMINI_API_KEY)")
     verdict = gate.check(variant, check)
     allure_record.record(verdict)
     if not verdict.passed:

@@ -14,13 +14,21 @@ from harness.gate.baseline import BaselineStore, baseline_key
 from harness.gate.thresholds import Thresholds
 from harness.gate.variants import VariantSpec, build
 from harness.gate.verdict import CheckVerdict, decide
+from harness.data.prompts.summarization import NEWS_INSTRUCTION, RCT_INSTRUCTION
 from harness.generate.backends import BackendOptions, auto_device, open_backend
+from harness.generate.cache import GenerationCache, default_cache_dir
+from harness.judges.cached import CachedJudge
+from harness.judges.clients import make_client
+from harness.judges.scoring import judged_values
 from harness.measure.checks import get_check
 from harness.measure.tasks import Item, TaskRun, answer, get_task, load_items
 from harness.models.fingerprint import checkpoint_fingerprint
 from harness.models.loading import ResolvedModel, resolve
 from harness.models.registry import get_spec
 from harness.prune.saliency import METHODS
+
+
+JUDGE_INSTRUCTIONS = {"rct": RCT_INSTRUCTION, "multi_news": NEWS_INSTRUCTION}
 
 
 @dataclass
@@ -39,6 +47,7 @@ class GateConfig:
     thresholds: Thresholds = field(default_factory=Thresholds.load)
     limit: int | None = None
     calibration_files: dict[str, Path] = field(default_factory=dict)
+    judges: list[str] = field(default_factory=list)  # judge specs, e.g. openai:gpt-5.4-mini
 
     def specs(self) -> list[VariantSpec]:
         return [VariantSpec(m, meth, r, s, c, self.quant) for m in self.models for meth in self.methods
@@ -55,6 +64,10 @@ class GateSession:
         self._paths: dict[VariantSpec, Path] | None = None
         self._items: dict[tuple[str, str], list[Item]] = {}
         self._runs: dict[tuple[str, str], TaskRun] = {}
+        self.judges: list[CachedJudge] = []
+        if config.judges:
+            cache = GenerationCache((config.backend.cache_dir or default_cache_dir()) / "judges.sqlite")
+            self.judges = [CachedJudge(make_client(spec), cache) for spec in config.judges]
 
     def resolved(self, model: str) -> ResolvedModel:
         if model not in self._resolved:
@@ -115,8 +128,16 @@ class GateSession:
 
     def check(self, spec: VariantSpec, check_name: str) -> CheckVerdict:
         check = get_check(check_name)
-        baseline = self.baseline(spec.model, check.task)
-        verdict = decide(spec.id, spec.parameters(), check, baseline, self.run(spec, check.task),
-                         self.config.thresholds.for_check(spec.model_name, check.name))
+        baseline, run = self.baseline(spec.model, check.task), self.run(spec, check.task)
+        threshold = self.config.thresholds.for_check(spec.model_name, check.name)
+        if check.judged:
+            if not self.judges:
+                raise ValueError(f"{check.name} needs an LLM judge: pass --judge PROVIDER:MODEL")
+            judged = judged_values(check, run, baseline, self.judges, JUDGE_INSTRUCTIONS[check.task])
+            keep = lambda r: TaskRun(r.task, [r.items[i] for i in judged.kept], [r.outputs[i] for i in judged.kept])  # noqa: E731
+            verdict = decide(spec.id, spec.parameters(), check, keep(baseline), keep(run), threshold,
+                             (judged.baseline, judged.variant))
+        else:
+            verdict = decide(spec.id, spec.parameters(), check, baseline, run, threshold)
         self.verdicts.append(verdict)
         return verdict

@@ -50,10 +50,10 @@ class CheckVerdict:
 
 
 def decide(variant: str, parameters: dict, check: CheckSpec, baseline: TaskRun, run: TaskRun,
-           threshold: Threshold) -> CheckVerdict:
-    """Fail only when the variant is worse by more than the tolerance AND the paired test supports it."""
-    base_values = check.values(baseline, baseline)
-    values = check.values(run, baseline)
+           threshold: Threshold, values: tuple[list[float], list[float]] | None = None) -> CheckVerdict:
+    """Fail only when the variant is worse by more than the tolerance AND the paired test supports it.
+    ``values`` = (baseline, variant) per-item values when computed elsewhere (judged checks)."""
+    base_values, values = values or (check.values(baseline, baseline), check.values(run, baseline))
     result = paired(base_values, values, check.binary, check.higher_is_better)
     worse_by = -result.delta if check.higher_is_better else result.delta
     failed = (not math.isnan(worse_by)) and worse_by > threshold.tolerance and result.p_value < threshold.alpha

@@ -28,8 +28,9 @@ class CheckSpec:
     category: str  # utility | reliability
     binary: bool
     higher_is_better: bool
-    value: Value
+    value: Value | None  # None for judged checks (values come from LLM judges)
     description: str
+    judged: str | None = None  # "absolute" (DeepEval) or "pairwise" for checks that need --judge
 
     @property
     def task(self) -> str:
@@ -40,6 +41,8 @@ class CheckSpec:
         return TASKS[self.task].domain
 
     def values(self, run: TaskRun, baseline: TaskRun) -> list[float]:
+        if self.value is None:
+            raise ValueError(f"{self.name} is judged: its values come from harness.judges.scoring")
         return [self.value(run, i, baseline) for i in range(len(run.items))]
 
     def details(self, run: TaskRun, i: int, baseline: TaskRun) -> dict:
@@ -99,6 +102,12 @@ def _summary_checks(task: str) -> list[CheckSpec]:
         CheckSpec(f"{task}.repetition", "reliability", False, False, _repetition,
                   "share of repeated word trigrams (lower is better)"),
         CheckSpec(f"{task}.rouge_l", "utility", False, True, _rouge, "ROUGE-L F (stemmed) against the reference"),
+        CheckSpec(f"{task}.hallucination", "reliability", False, False, None,
+                  "DeepEval hallucination (source as context; higher = more hallucinated; majority of judges)",
+                  judged="absolute"),
+        CheckSpec(f"{task}.pairwise_hallucination", "reliability", False, False, None,
+                  "share of pairwise judgments (both orders, all judges) saying the pruned summary hallucinates more; "
+                  "baseline 0.5", judged="pairwise"),
     ]
 
 

@@ -1,0 +1,1 @@
+"""judges: LLM judge clients, the DeepEval absolute judge, the pairwise judge, agreement statistics."""

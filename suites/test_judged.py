@@ -1,0 +1,12 @@
+"""LLM-judged hallucination of RCT and Multi-News+ summaries: DeepEval absolute and pairwise against
+the baseline (both orders). Skipped, with the reason, unless judges are given with --judge."""
+
+import pytest
+
+from harness.plugin import assert_check
+
+
+@pytest.mark.parametrize("check", ["rct.hallucination", "rct.pairwise_hallucination",
+                                   "multi_news.hallucination", "multi_news.pairwise_hallucination"])
+def test_judged_hallucination(gate, variant, check):
+    assert_check(gate, variant, check)
