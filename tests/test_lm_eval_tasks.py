@@ -44,7 +44,7 @@ def test_pubmedqa_rows_and_missing_files(tmp_path):
         lm_eval_tasks.official_config("no_such_task")
 
 
-def test_lm_eval_accuracy_equals_our_backend_on_the_same_items():
+def test_lm_eval_accuracy_equals_our_backend_on_the_same_items(tmp_path):
     from harness.generate.base import choose_many
     from harness.generate.transformers_backend import TransformersBackend
     from harness.models.fingerprint import checkpoint_fingerprint
@@ -53,7 +53,9 @@ def test_lm_eval_accuracy_equals_our_backend_on_the_same_items():
     model_ref = resolve("tiny-moe")
     model, tok = load_model(model_ref.path), load_tokenizer(model_ref.path)
     path = DATA / "multimedqa" / "medqa_4options_test.jsonl"
-    out = lm_eval_tasks.evaluate(model, tok, [lm_eval_tasks.local_task("medqa_4options", {"test": path})], limit=24)
+    out = lm_eval_tasks.evaluate(model, tok, [lm_eval_tasks.local_task("medqa_4options", {"test": path})], limit=24,
+                                 checkpoint="f" * 64, cache_dir=tmp_path)
+    assert list((tmp_path / "lm-eval").glob("f" * 32 + "*"))  # requests cached under the checkpoint's hash
     lm_acc = out["results"]["medqa_4options"]["acc,none"]
     items = mcq.load_medqa(path)[:24]
     backend = TransformersBackend(model, tok, checkpoint_fingerprint(model_ref.path))

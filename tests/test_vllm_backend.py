@@ -64,3 +64,19 @@ def test_server_stops_and_reports_a_failed_start(tmp_path):
     with pytest.raises(RuntimeError, match="exited with code"):
         server.start()
     assert server.process.poll() is not None and server.name == served_name("0" * 64)
+
+
+def test_lm_eval_through_the_server_equals_in_process(tmp_path):
+    from harness.data import lm_eval_tasks
+    from harness.models.fingerprint import checkpoint_fingerprint
+    from harness.models.loading import load_model, load_tokenizer
+
+    path = resolve("tiny-moe").path
+    checkpoint = checkpoint_fingerprint(path)
+    task = lm_eval_tasks.local_task("medqa_4options", {"test": DATA / "multimedqa" / "medqa_4options_test.jsonl"})
+    local = lm_eval_tasks.evaluate(load_model(path), load_tokenizer(path), [dict(task)], limit=12)
+    with VLLMServer(path, checkpoint, VLLMSettings(**SETTINGS)) as server:
+        served = lm_eval_tasks.evaluate_server(server.url, server.name, path, [dict(task)], limit=12,
+                                               checkpoint=checkpoint, cache_dir=tmp_path)
+    assert served["results"]["medqa_4options"]["acc,none"] == local["results"]["medqa_4options"]["acc,none"]
+    assert list((tmp_path / "lm-eval").glob(checkpoint[:32] + "*"))  # one lm-eval cache per checkpoint hash

@@ -71,12 +71,36 @@ def pubmedqa_rows(folder: Path, out: Path) -> Path:
     return out
 
 
+def lm_eval_cache(cache_dir: Path | None, checkpoint: str | None) -> str | None:
+    """lm-eval's request cache path for one checkpoint: ``<cache>/lm-eval/<content hash>`` (never shared)."""
+    if cache_dir is None or checkpoint is None:
+        return None
+    folder = Path(cache_dir) / "lm-eval"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / checkpoint[:32])
+
+
 def evaluate(model: Any, tokenizer: Any, tasks: list[dict[str, Any]], *, limit: int | None = None,
-             batch_size: int = 8) -> dict[str, Any]:
-    """Run lm-eval on an in-memory model (HFLM); returns lm-eval's results dict with per-sample logs."""
+             batch_size: int = 8, checkpoint: str | None = None, cache_dir: Path | None = None) -> dict[str, Any]:
+    """Run lm-eval on an in-memory model (HFLM); returns lm-eval's results dict with per-sample logs.
+    With ``checkpoint`` (content hash) and ``cache_dir``, lm-eval caches requests per checkpoint."""
     import lm_eval
     from lm_eval.models.huggingface import HFLM
 
     lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
     return lm_eval.simple_evaluate(model=lm, tasks=tasks, task_manager=task_manager(), limit=limit,
-                                   bootstrap_iters=0, log_samples=True)
+                                   bootstrap_iters=0, log_samples=True, use_cache=lm_eval_cache(cache_dir, checkpoint))
+
+
+def evaluate_server(base_url: str, served_model: str, tokenizer_dir: Path, tasks: list[dict[str, Any]], *,
+                    limit: int | None = None, checkpoint: str | None = None,
+                    cache_dir: Path | None = None) -> dict[str, Any]:
+    """Run lm-eval against an OpenAI-compatible completions server (a vLLM server) with lm-eval's
+    ``local-completions`` model; the checkpoint's own tokenizer splits context and continuation."""
+    import lm_eval
+
+    args = (f"model={served_model},base_url={base_url.rstrip('/')}/v1/completions,tokenizer={tokenizer_dir},"
+            "tokenizer_backend=huggingface,tokenized_requests=True,num_concurrent=1,max_retries=3")
+    return lm_eval.simple_evaluate(model="local-completions", model_args=args, tasks=tasks,
+                                   task_manager=task_manager(), limit=limit, bootstrap_iters=0, log_samples=True,
+                                   use_cache=lm_eval_cache(cache_dir, checkpoint))
