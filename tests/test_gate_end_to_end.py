@@ -70,3 +70,20 @@ def test_allure_report_renders_the_variant_table(gate_run, tmp_path):
         server.shutdown()
     assert "tiny-moe-easy_ep-r0.125-s0" in dom and "tiny-moe-random-r0.75-s0" in dom
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_dual_domain_calibration_runs_side_by_side(tmp_path):
+    """--calibration biomedical --calibration dual: both variants built (dual from biomedical + general
+    sets, per-domain scores averaged) and gated side by side in one verdict."""
+    cmd = [sys.executable, "-m", "pytest", "suites/test_utility.py", "-p", "no:cacheprovider", "-q",
+           "--method", "reap", "--ratio", "0.25", "--calibration", "biomedical", "--calibration", "dual",
+           "--limit", "8", "-k", "knowledge", "--verdict", str(tmp_path / "verdict.json"),
+           "--variants-dir", str(tmp_path / "variants"), "--baseline-dir", str(tmp_path / "b"),
+           "--cache-dir", str(tmp_path / "c")]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode in (0, 1), proc.stdout[-2000:]
+    variants = json.loads((tmp_path / "verdict.json").read_text())["variants"]
+    assert set(variants) == {"tiny-moe-reap-r0.25-s0", "tiny-moe-reap-r0.25-s0-dual"}
+    assert variants["tiny-moe-reap-r0.25-s0-dual"]["parameters"]["calibration"] == "dual"
+    manifest = json.loads((tmp_path / "variants" / "tiny-moe-reap-r0.25-s0-dual" / "pruning.json").read_text())
+    assert set(manifest["calibration"]["sources"]) == {"biomedical", "general"}
