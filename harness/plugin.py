@@ -46,6 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="calibration set for a domain (biomedical, general); embedded models ship theirs")
     g.addoption("--quant", choices=QUANTS, default="none", help="quantize each pruned variant (default none)")
     g.addoption("--judge", action="append", default=[], help="LLM judge (provider:model), repeatable")
+    g.addoption("--bertscore-encoder", type=Path, help="local encoder directory for the BERTScore checks")
     g.addoption("--data-dir", type=Path, help="datasets in the fixture layout (default: the model's own or the registry's)")
     g.addoption("--variants-dir", type=Path, default=REPO_ROOT / "runs" / "variants", help="where pruned variants are written")
     g.addoption("--baseline-dir", type=Path, default=REPO_ROOT / "runs" / "baselines", help="stored baseline answers")
@@ -69,7 +70,8 @@ def _config(config: pytest.Config) -> GateConfig:
                       quant=opt("quant"), backend=backend_options(opt, show_progress=opt("capture") == "no"), data_dir=opt("data_dir"),
                       variants_dir=opt("variants_dir"), baseline_dir=opt("baseline_dir"),
                       refresh_baseline=opt("refresh_baseline"), thresholds=Thresholds.load(opt("thresholds")),
-                      limit=opt("limit"), calibration_files=files, judges=opt("judge"))
+                      limit=opt("limit"), calibration_files=files, judges=opt("judge"),
+                      bertscore_encoder=opt("bertscore_encoder"))
 
 
 def _pin_gpu() -> None:
@@ -114,7 +116,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             needed.add(check)
             item.add_marker(spec.category)
             item.add_marker(spec.domain)
-            if spec.judged:
+            if spec.judged in ("absolute", "pairwise"):
                 item.add_marker("judge")
     if needed:
         config.stash[SESSION_KEY] = GateSession(_config(config), needed)
@@ -132,7 +134,10 @@ def assert_check(gate: GateSession, variant: VariantSpec, check: str) -> None:
     """Run one check, record it in Allure, and fail the test with the full message on a regression."""
     from harness.report import allure_record
 
-    if get_check(check).judged and not gate.judges:
+    if get_check(check).judged == "bertscore":
+        if gate.config.bertscore_encoder is None:
+            pytest.skip(f"{check} needs --bertscore-encoder DIR (a local encoder directory; nothing is downloaded)")
+    elif get_check(check).judged and not gate.judges:
         pytest.skip(f"{check} needs an LLM judge: pass --judge PROVIDER:MODEL (openai, anthropic, gemini or "
                     "openai-compatible:MODEL@URL; keys from OPENAI_API_KEY / ANTHROPIC_API_KEY / GEMINI_API_KEY)")
     verdict = gate.check(variant, check)

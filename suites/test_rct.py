@@ -6,7 +6,7 @@ import pytest
 from harness.plugin import assert_check
 
 
-@pytest.mark.parametrize("check", ["rct.number_fidelity", "rct.no_leakage", "rct.length_agreement",
+@pytest.mark.parametrize("check", ["rct.number_fidelity", "rct.no_leakage", "rct.length_agreement", "rct.bertscore",
                                    "rct.repetition", "rct.rouge_l"])
 def test_rct(gate, variant, check):
     assert_check(gate, variant, check)

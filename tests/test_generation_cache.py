@@ -130,3 +130,33 @@ def test_cache_cli(tmp_path, capsys, argv):
         assert code == 2 and "needs --checkpoint" in out.err
     else:
         assert code == 0 and json.loads(out.out)["entries"] == 0
+
+
+def test_two_processes_share_one_cache_safely(tmp_path):
+    """Like two xdist workers on CPU: concurrent runs over overlapping prompts, one SQLite file."""
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text("".join(json.dumps({"prompt": f"Name a drug for disease {i}."}) + "\n" for i in range(12)))
+    args = ["--model", "tiny-moe", "--prompts", str(prompts), "--max-new-tokens", "16", "--batch-size", "2",
+            "--cache-dir", str(tmp_path / "cache")]
+    procs = [_generate(args + ["--out", str(tmp_path / f"out{k}.jsonl")]) for k in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    assert _rows(tmp_path / "cache" / "generations.sqlite") == 12
+    assert (tmp_path / "out0.jsonl").read_text() == (tmp_path / "out1.jsonl").read_text()
+
+
+def test_xdist_workers_pin_one_gpu_each(tmp_path, monkeypatch):
+    from harness.plugin import _pin_gpu
+
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho 'GPU 0: H100 (UUID: a)'\necho 'GPU 1: H100 (UUID: b)'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw3")
+    _pin_gpu()
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "1"
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "7")  # an explicit choice is left alone
+    _pin_gpu()
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "7"

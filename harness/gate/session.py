@@ -21,6 +21,7 @@ from harness.judges.cached import CachedJudge
 from harness.judges.clients import make_client
 from harness.judges.scoring import judged_values
 from harness.measure.checks import get_check
+from harness.metrics.bertscore import bertscore_f1
 from harness.measure.tasks import Item, TaskRun, answer, get_task, load_items
 from harness.models.fingerprint import checkpoint_fingerprint
 from harness.models.loading import ResolvedModel, resolve
@@ -48,6 +49,7 @@ class GateConfig:
     limit: int | None = None
     calibration_files: dict[str, Path] = field(default_factory=dict)
     judges: list[str] = field(default_factory=list)  # judge specs, e.g. openai:gpt-5.4-mini
+    bertscore_encoder: Path | None = None  # local encoder directory for BERTScore checks
 
     def specs(self) -> list[VariantSpec]:
         return [VariantSpec(m, meth, r, s, c, self.quant) for m in self.models for meth in self.methods
@@ -130,7 +132,12 @@ class GateSession:
         check = get_check(check_name)
         baseline, run = self.baseline(spec.model, check.task), self.run(spec, check.task)
         threshold = self.config.thresholds.for_check(spec.model_name, check.name)
-        if check.judged:
+        if check.judged == "bertscore":
+            if self.config.bertscore_encoder is None:
+                raise ValueError(f"{check.name} needs --bertscore-encoder DIR (a local encoder directory)")
+            score = lambda r: bertscore_f1(r.outputs, [it.reference for it in r.items], self.config.bertscore_encoder)  # noqa: E731
+            verdict = decide(spec.id, spec.parameters(), check, baseline, run, threshold, (score(baseline), score(run)))
+        elif check.judged:
             if not self.judges:
                 raise ValueError(f"{check.name} needs an LLM judge: pass --judge PROVIDER:MODEL")
             judged = judged_values(check, run, baseline, self.judges, JUDGE_INSTRUCTIONS[check.task])

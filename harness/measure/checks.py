@@ -30,7 +30,7 @@ class CheckSpec:
     higher_is_better: bool
     value: Value | None  # None for judged checks (values come from LLM judges)
     description: str
-    judged: str | None = None  # "absolute" (DeepEval) or "pairwise" for checks that need --judge
+    judged: str | None = None  # values from outside: "absolute"/"pairwise" (--judge), "bertscore" (--bertscore-encoder)
 
     @property
     def task(self) -> str:
@@ -102,6 +102,8 @@ def _summary_checks(task: str) -> list[CheckSpec]:
         CheckSpec(f"{task}.repetition", "reliability", False, False, _repetition,
                   "share of repeated word trigrams (lower is better)"),
         CheckSpec(f"{task}.rouge_l", "utility", False, True, _rouge, "ROUGE-L F (stemmed) against the reference"),
+        CheckSpec(f"{task}.bertscore", "utility", False, True, None,
+                  "BERTScore F1 against the reference (local encoder, --bertscore-encoder)", judged="bertscore"),
         CheckSpec(f"{task}.hallucination", "reliability", False, False, None,
                   "DeepEval hallucination (source as context; higher = more hallucinated; majority of judges)",
                   judged="absolute"),
