@@ -66,3 +66,18 @@ def test_decide_needs_both_tolerance_and_evidence():
     assert not big.passed and "utility regression on medqa.accuracy" in big.message() and len(big.worst) == 3
     tolerant = decide("v", {}, check, base, TaskRun(task, items, [1] * 12 + [0] * 28), Threshold(0.5, 0.05))
     assert tolerant.passed
+
+
+def test_overlong_prompts_are_refused_not_truncated():
+    from dataclasses import replace
+
+    from harness.generate.backends import BackendOptions, open_backend
+    from harness.measure.tasks import Item, answer, get_task
+    from harness.models.loading import resolve
+
+    task = replace(get_task("rct"), max_model_len=200)
+    items = [Item("short", "Summarise: 3.8 ng/ml."), Item("long-one", "word " * 300)]
+    with open_backend(resolve("tiny-moe").path, options=BackendOptions(use_cache=False)) as backend:
+        with pytest.raises(ValueError, match="rct: item long-one: prompt of .* exceeds the max length 200"):
+            answer(task, items, backend)
+        assert not backend.backend.started  # refused before any model work

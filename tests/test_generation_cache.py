@@ -160,3 +160,16 @@ def test_xdist_workers_pin_one_gpu_each(tmp_path, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "7")  # an explicit choice is left alone
     _pin_gpu()
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "7"
+
+
+def test_fully_cached_rerun_never_loads_the_model(tmp_path):
+    from harness.generate.backends import BackendOptions, open_backend
+    from harness.models.loading import resolve
+
+    path, options = resolve("tiny-moe").path, BackendOptions(cache_dir=tmp_path)
+    with open_backend(path, options=options) as backend:
+        first = backend.generate(["Name a drug.", "Name a disease."], 8)
+        assert backend.backend.started
+    with open_backend(path, options=options) as backend:
+        assert backend.generate(["Name a drug.", "Name a disease."], 8) == first
+        assert not backend.backend.started and backend.hits == 2

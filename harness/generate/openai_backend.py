@@ -20,22 +20,17 @@ class ServerError(RuntimeError):
 
 
 class OpenAICompletionsBackend:
+    """``version`` (for cache keys) is set by the opener, which knows the server's vLLM release."""
+
     name = "vllm"
 
     def __init__(self, base_url: str, model: str, tokenizer: Any, checkpoint: str,
                  chat_template_kwargs: dict | None = None, batch_size: int = 32, timeout_s: float = 600.0,
-                 retries: int = 3):
+                 retries: int = 3, version: str = "vllm-unknown"):
         self.base_url, self.model, self.tokenizer, self.checkpoint = base_url.rstrip("/"), model, tokenizer, checkpoint
         self.chat_kwargs = dict(chat_template_kwargs or {})
-        self.batch_size, self.retries = batch_size, retries
+        self.batch_size, self.retries, self.version = batch_size, retries, version
         self.client = httpx.Client(timeout=timeout_s)
-        self.version = f"vllm-{self._server_version()}"
-
-    def _server_version(self) -> str:
-        try:
-            return self.client.get(self.base_url + "/version").json().get("version", "unknown")
-        except (httpx.HTTPError, ValueError):
-            return "unknown"
 
     def _post(self, body: dict) -> dict:
         for attempt in range(self.retries + 1):

@@ -15,6 +15,11 @@ from harness.batching import pad_batch
 from harness.generate.base import split_tokens
 
 
+def backend_version(dtype: str) -> str:
+    """What goes into cache keys: library versions and the weights' dtype."""
+    return f"transformers-{transformers.__version__}/torch-{torch.__version__}/{dtype.removeprefix('torch.')}"
+
+
 class TransformersBackend:
     """One loaded checkpoint; ``checkpoint`` is its content hash (see ``harness.models.fingerprint``)."""
 
@@ -26,8 +31,7 @@ class TransformersBackend:
         self.chat_kwargs = dict(chat_template_kwargs or {})
         self.batch_size = batch_size
         self.device = next(model.parameters()).device
-        dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
-        self.version = f"transformers-{transformers.__version__}/torch-{torch.__version__}/{dtype}"
+        self.version = backend_version(str(next(model.parameters()).dtype))
 
     @torch.no_grad()
     def generate(self, prompts: Sequence[str], max_new_tokens: int = 256) -> list[str]:

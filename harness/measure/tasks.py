@@ -15,7 +15,7 @@ from harness.data import mcq, medhalt, medinst, multi_news, pubmedqa, rct
 from harness.data.prompts import medhalt as medhalt_prompts
 from harness.data.prompts import multiple_choice, summarization
 from harness.data.prompts.instruction import instruction_prompt
-from harness.generate.base import choose_many
+from harness.generate.base import chat_prompt, choose_many
 from harness.generate.cached import CachedBackend
 from harness.measure.locate import dataset_path
 
@@ -39,6 +39,7 @@ class TaskSpec:
     load: Callable[[Path], list[Item]]
     max_new_tokens: int = 256
     description: str = ""
+    max_model_len: int = 4096  # prompt + generation, as the study's vLLM runs (8192 for Multi-News+)
 
 
 @dataclass
@@ -103,7 +104,8 @@ TASKS: dict[str, TaskSpec] = {t.name: t for t in (
     TaskSpec("medhalt_nota", "medhalt-nota", "biomedical", "generate", _medhalt("nota"), 96, "Med-HALT none of the above"),
     TaskSpec("medhalt_fake", "medhalt-fake", "biomedical", "generate", _medhalt("fake"), 96, "Med-HALT fake questions"),
     TaskSpec("rct", "rct", "biomedical", "generate", _rct, 128, "RCT summaries (study prompt)"),
-    TaskSpec("multi_news", "multi-news-plus", "general", "generate", _news, 128, "Multi-News+ summaries (study prompt)"),
+    TaskSpec("multi_news", "multi-news-plus", "general", "generate", _news, 128, "Multi-News+ summaries (study prompt)",
+             max_model_len=8192),
     TaskSpec("medinst", "medinst", "biomedical", "generate", _medinst, 128, "MedINST generation tasks"),
     TaskSpec("medqa", "medqa", "biomedical", "choice", _medqa, description="MedQA 4 options (lm-eval template)"),
     TaskSpec("pubmedqa", "pubmedqa", "biomedical", "choice", _pubmedqa, description="PubMedQA (lm-eval template)"),
@@ -124,9 +126,22 @@ def load_items(task: TaskSpec, data_dir: Path | None, limit: int | None = None) 
     return items[:limit] if limit else items
 
 
+def check_lengths(task: TaskSpec, items: list[Item], backend: CachedBackend) -> None:
+    """Refuse (naming the item) a prompt that leaves no room for the answer within the task's max length:
+    nothing is silently truncated."""
+    room = task.max_model_len - task.max_new_tokens
+    for it in items:
+        n = len(backend.tokenizer(chat_prompt(backend.tokenizer, it.prompt, backend.chat_kwargs),
+                                  add_special_tokens=False)["input_ids"])
+        if n > room:
+            raise ValueError(f"{task.name}: item {it.id}: prompt of {n} tokens + {task.max_new_tokens} new tokens "
+                             f"exceeds the max length {task.max_model_len}; use --limit or shorter sources")
+
+
 def answer(task: TaskSpec, items: list[Item], backend: CachedBackend) -> TaskRun:
     """Ask the backend every item (through its cache)."""
     if task.request == "generate":
+        check_lengths(task, items, backend)
         outputs = backend.generate([it.prompt for it in items], task.max_new_tokens)
     else:
         outputs = choose_many(backend, [(it.prompt, it.choices) for it in items])
