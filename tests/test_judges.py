@@ -143,11 +143,14 @@ def test_gate_judged_checks_through_the_double(double, tmp_path):
     double.default = answer
     config = GateConfig(methods=["reap"], ratios=[0.125], limit=4, variants_dir=tmp_path / "v",
                         baseline_dir=tmp_path / "b", backend=BackendOptions(cache_dir=tmp_path / "c"),
-                        judges=[f"openai-compatible:judge-m@{double.url}/v1"])
+                        judges=[f"openai-compatible:judge-m@{double.url}/v1", f"openai-compatible:judge-n@{double.url}/v1"])
     session = GateSession(config, {"rct.pairwise_hallucination", "rct.hallucination"})
     spec = config.specs()[0]
     pairwise = session.check(spec, "rct.pairwise_hallucination")
     assert pairwise.passed and pairwise.n == 4 and pairwise.value == 0.5 and pairwise.baseline == 0.5
+    assert pairwise.extra["per_judge_mean"] == {"openai-compatible:judge-m": 0.5, "openai-compatible:judge-n": 0.5}
+    assert pairwise.extra["fleiss_kappa"] == 1.0 and list(pairwise.extra["cohen_kappa"]) == [
+        "openai-compatible:judge-m vs openai-compatible:judge-n"]
     absolute = session.check(spec, "rct.hallucination")
     assert absolute.passed and absolute.value == 0.0 and absolute.n == 4
     calls = len(double.requests)

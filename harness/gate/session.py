@@ -144,6 +144,7 @@ class GateSession:
             keep = lambda r: TaskRun(r.task, [r.items[i] for i in judged.kept], [r.outputs[i] for i in judged.kept])  # noqa: E731
             verdict = decide(spec.id, spec.parameters(), check, keep(baseline), keep(run), threshold,
                              (judged.baseline, judged.variant))
+            verdict.extra = judged.summary()
         else:
             verdict = decide(spec.id, spec.parameters(), check, baseline, run, threshold)
         self.verdicts.append(verdict)

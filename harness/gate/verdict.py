@@ -32,6 +32,7 @@ class CheckVerdict:
     n: int
     passed: bool
     worst: list[dict] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)  # judged checks: per-judge means, agreement, dropped items
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.judges.absolute import hallucination_rate
+from harness.judges.agreement import fleiss_kappa, pairwise_cohen
 from harness.judges.cached import CachedJudge
 from harness.judges.pairwise import judge_pair
 from harness.measure.checks import CheckSpec
@@ -23,6 +24,22 @@ class JudgedValues:
     variant: list[float]
     kept: list[int]  # item indices with a usable answer
     dropped: list[str] = field(default_factory=list)  # item ids no judge could answer
+    per_judge: dict[str, list[float | None]] = field(default_factory=dict)  # variant-side value per judge and item
+
+    def summary(self) -> dict:
+        """Per-judge means and, with two or more judges, agreement on the items every judge answered
+        (labels: hallucinated > 0.5 for absolute, the side picked for pairwise)."""
+        means = {j: (sum(v for v in vals if v is not None) / max(1, sum(v is not None for v in vals)))
+                 for j, vals in self.per_judge.items()}
+        out: dict = {"per_judge_mean": means, "dropped_items": self.dropped}
+        judges = sorted(self.per_judge)
+        complete = [i for i in range(len(next(iter(self.per_judge.values()), []))) if
+                    all(self.per_judge[j][i] is not None for j in judges)]
+        if len(judges) >= 2 and complete:
+            labels = {j: [self.per_judge[j][i] > 0.5 for i in complete] for j in judges}
+            out["fleiss_kappa"] = fleiss_kappa([[labels[j][k] for j in judges] for k in range(len(complete))])
+            out["cohen_kappa"] = pairwise_cohen(labels)
+        return out
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -33,14 +50,20 @@ def _mean(values: list[float | None]) -> float | None:
 def judged_values(check: CheckSpec, run: TaskRun, baseline: TaskRun, judges: list[CachedJudge],
                   instruction: str) -> JudgedValues:
     out = JudgedValues([], [], [])
+    out.per_judge = {j.name: [] for j in judges}
     for i, item in enumerate(run.items):
         if check.judged == "absolute":
             base = _mean([hallucination_rate(j, item.source, baseline.outputs[i], instruction).hallucination for j in judges])
-            mine = _mean([hallucination_rate(j, item.source, run.outputs[i], instruction).hallucination for j in judges])
+            votes = [hallucination_rate(j, item.source, run.outputs[i], instruction).hallucination for j in judges]
         else:
-            picks = [p for j in judges for p in judge_pair(j, item.source, baseline.outputs[i], run.outputs[i])
-                     .picks("q1_hallucinations_more")]
-            base, mine = 0.5, (sum(p == "pruned" for p in picks) / len(picks)) if picks else None
+            votes = []
+            for j in judges:
+                picks = judge_pair(j, item.source, baseline.outputs[i], run.outputs[i]).picks("q1_hallucinations_more")
+                votes.append(sum(p == "pruned" for p in picks) / len(picks) if picks else None)
+            base = 0.5
+        for j, vote in zip(judges, votes):
+            out.per_judge[j.name].append(vote)
+        mine = _mean(votes)
         if base is None or mine is None:
             out.dropped.append(item.id)
             continue

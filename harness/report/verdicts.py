@@ -54,6 +54,8 @@ def verdict_document(checks: list[dict]) -> dict:
         entry = variants.setdefault(c["variant"], {"parameters": c["parameters"], "passed": True, "checks": {}})
         entry["checks"][c["check"]] = {k: c[k] for k in ("category", "domain", "baseline", "value", "delta", "ci",
                                                           "p_value", "tolerance", "alpha", "n", "passed")}
+        if c.get("extra"):
+            entry["checks"][c["check"]]["judges"] = c["extra"]
         entry["passed"] &= c["passed"]
     return {"generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "verdict": "pass" if all(v["passed"] for v in variants.values()) else "fail",
             "variants": variants}
