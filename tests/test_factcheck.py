@@ -1,6 +1,7 @@
 """Deterministic fact checks: the paper's table-3 failures, clean cases, text statistics, CLI."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -79,3 +80,28 @@ def test_cli_exit_codes(tmp_path):
     empty = run("--source", str(tmp_path / "src.txt"), "--summary", str(tmp_path / "empty.txt"))
     assert empty.returncode == 2 and "empty" in empty.stderr
     assert run("--source", str(tmp_path / "nope.txt"), "--summary", str(tmp_path / "good.txt")).returncode == 2
+
+
+def test_fact_checks_on_the_embedded_models_real_summaries():
+    """The shipped model keeps dose and unit but invents patient counts (fixtures/tiny-moe/README.md):
+    the checks must flag those numbers, with spans that point at the summary text."""
+    from pathlib import Path
+
+    from harness.data import rct
+    from harness.data.prompts import summarization
+    from harness.generate.backends import BackendOptions, open_backend
+    from harness.metrics.factcheck import check
+    from harness.models.loading import resolve
+
+    reviews = rct.load(Path(__file__).resolve().parents[1] / "fixtures" / "tiny-moe" / "data" / "rct")[:8]
+    sources = [summarization.rct_source_block(r.review_id, r.articles) for r in reviews]
+    with open_backend(resolve("tiny-moe").path, options=BackendOptions(use_cache=False)) as backend:
+        summaries = backend.generate([summarization.rct_prompt(s) for s in sources], 96)
+    findings = [(f, s) for s, src in zip(summaries, sources) for f in check(s, src).findings]
+    assert any(f.kind == "number_not_in_source" for f, _ in findings)
+    for f, summary in findings:
+        assert summary[f.start:f.end] == f.span
+    for summary, src in zip(summaries, sources):  # every number the check accepts really is in the source
+        flagged = {f.span for f in check(summary, src).findings}
+        for number in re.findall(r"\d+(?:\.\d+)?", summary):
+            assert number in src or any(number in span for span in flagged)
