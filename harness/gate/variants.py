@@ -73,8 +73,6 @@ def calibration_sources(model: str, calibration: str, files: dict[str, Path]) ->
 def build(specs: list[VariantSpec], out_dir: Path, files: dict[str, Path], device: str = "cpu",
           resolved: dict[str, ResolvedModel] | None = None) -> dict[VariantSpec, Path]:
     """Write (or reuse) every variant; one sweep per (model, calibration)."""
-    if any(s.quant != "none" for s in specs):
-        raise NotImplementedError("--quant gptq-w4a16 is not implemented yet (issue 8); run with --quant none")
     paths: dict[VariantSpec, Path] = {}
     groups: dict[tuple[str, str], list[VariantSpec]] = {}
     for spec in specs:
@@ -89,5 +87,15 @@ def build(specs: list[VariantSpec], out_dir: Path, files: dict[str, Path], devic
                                 show_progress=False, log=lambda _m: None)
         by_key = {(r.variant.method, r.variant.ratio, r.variant.seed): r.path for r in results}
         for spec in group:
-            paths[spec] = by_key[(spec.method, spec.ratio, spec.seed)]
+            pruned = by_key[(spec.method, spec.ratio, spec.seed)]
+            if spec.quant == "none":
+                paths[spec] = pruned
+                continue
+            from harness.prune.quantize import QuantSettings, quantize
+
+            quantized = pruned.with_name(f"{pruned.name}-{spec.quant}")
+            with FileLock(str(out_dir / f".{quantized.name}.lock")):
+                quantize(pruned, quantized, calibration_sources(model, calibration, files), spec.seed,
+                         QuantSettings(scheme=spec.quant))
+            paths[spec] = quantized
     return paths
