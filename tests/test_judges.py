@@ -149,7 +149,7 @@ def test_gate_judged_checks_through_the_double(double, tmp_path):
     pairwise = session.check(spec, "rct.pairwise_hallucination")
     assert pairwise.passed and pairwise.n == 4 and pairwise.value == 0.5 and pairwise.baseline == 0.5
     assert pairwise.extra["per_judge_mean"] == {"openai-compatible:judge-m": 0.5, "openai-compatible:judge-n": 0.5}
-    assert pairwise.extra["fleiss_kappa"] == 1.0 and list(pairwise.extra["cohen_kappa"]) == [
+    assert pairwise.extra["majority_rate"] == 0.0 and pairwise.extra["fleiss_kappa"] == 1.0 and list(pairwise.extra["cohen_kappa"]) == [
         "openai-compatible:judge-m vs openai-compatible:judge-n"]
     absolute = session.check(spec, "rct.hallucination")
     assert absolute.passed and absolute.value == 0.0 and absolute.n == 4

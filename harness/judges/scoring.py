@@ -27,14 +27,17 @@ class JudgedValues:
     per_judge: dict[str, list[float | None]] = field(default_factory=dict)  # variant-side value per judge and item
 
     def summary(self) -> dict:
-        """Per-judge means and, with two or more judges, agreement on the items every judge answered
+        """Per-judge means, the share of items a strict majority of judges marks (> 0.5), and, with two or more judges, agreement on the items every judge answered
         (labels: hallucinated > 0.5 for absolute, the side picked for pairwise)."""
         means = {j: (sum(v for v in vals if v is not None) / max(1, sum(v is not None for v in vals)))
                  for j, vals in self.per_judge.items()}
-        out: dict = {"per_judge_mean": means, "dropped_items": self.dropped}
         judges = sorted(self.per_judge)
-        complete = [i for i in range(len(next(iter(self.per_judge.values()), []))) if
-                    all(self.per_judge[j][i] is not None for j in judges)]
+        n_items = len(next(iter(self.per_judge.values()), []))
+        votes = [[self.per_judge[j][i] for j in judges if self.per_judge[j][i] is not None] for i in range(n_items)]
+        majority = [sum(v > 0.5 for v in item) > len(item) / 2 for item in votes if item]
+        out: dict = {"per_judge_mean": means, "dropped_items": self.dropped,
+                     "majority_rate": (sum(majority) / len(majority)) if majority else None}
+        complete = [i for i in range(n_items) if all(self.per_judge[j][i] is not None for j in judges)]
         if len(judges) >= 2 and complete:
             labels = {j: [self.per_judge[j][i] > 0.5 for i in complete] for j in judges}
             out["fleiss_kappa"] = fleiss_kappa([[labels[j][k] for j in judges] for k in range(len(complete))])
