@@ -10,6 +10,6 @@ def test_biomedical_utility(gate, variant, check):
     assert_check(gate, variant, check)
 
 
-@pytest.mark.parametrize("check", ["mmlu.accuracy", "knowledge_general.accuracy"])
+@pytest.mark.parametrize("check", ["mmlu.accuracy", "gsm8k.exact_match", "knowledge_general.accuracy"])
 def test_general_utility(gate, variant, check):
     assert_check(gate, variant, check)

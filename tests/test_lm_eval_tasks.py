@@ -78,3 +78,34 @@ def test_generation_task_gsm8k_runs_from_local_files_with_official_filters():
     metrics = out["results"]["gsm8k"]
     assert 0.0 <= metrics["exact_match,strict-match"] <= 1.0
     assert {s["doc_id"] for s in out["samples"]["gsm8k"]} == {0, 1, 2}  # one entry per filter and document
+
+
+def test_lm_eval_through_the_harness_backend_uses_its_cache(tmp_path):
+    """lm-eval's generate_until through HarnessLM: stop strings cut, greedy enforced, answers cached."""
+    from types import SimpleNamespace
+
+    from harness.generate.backends import BackendOptions, open_backend
+    from harness.generate.lm_eval_adapter import HarnessLM
+    from harness.models.loading import resolve
+
+    req = lambda ctx, **kw: SimpleNamespace(args=(ctx, kw))  # noqa: E731
+    with open_backend(resolve("tiny-moe").path, options=BackendOptions(cache_dir=tmp_path)) as backend:
+        lm = HarnessLM(backend)
+        full = backend.generate(["Question: What treats fever?\nAnswer:"], 24, chat=False)[0]
+        cut = lm.generate_until([req("Question: What treats fever?\nAnswer:", until=[full[3:6]], max_gen_toks=24)])[0]
+        assert cut == full[:full.find(full[3:6])] and backend.hits == 1
+        with pytest.raises(ValueError, match="greedily"):
+            lm.generate_until([req("x", do_sample=True)])
+        (ll, greedy), = lm.loglikelihood([SimpleNamespace(args=("The capital of Varnia is", " Tolk."))])
+        assert ll < 0 and greedy is False
+
+
+def test_gsm8k_rows_are_validated(tmp_path):
+    from harness.data import gsm8k
+    from harness.data.records import DataFormatError
+
+    bad = tmp_path / "test.jsonl"
+    bad.write_text('{"question": "1+1?", "answer": "2"}\n')
+    with pytest.raises(DataFormatError, match="line 1: field 'answer'"):
+        gsm8k.load(bad)
+    assert len(gsm8k.load(DATA / "general" / "gsm8k_test.jsonl")) == 30

@@ -48,10 +48,11 @@ class CheckSpec:
     def details(self, run: TaskRun, i: int, baseline: TaskRun) -> dict:
         """What a reviewer needs to judge item i: prompt, both answers, and fact-check spans."""
         item, out = run.items[i], run.outputs[i]
-        shown = (lambda o: item.choices[o]) if item.choices else (lambda o: o)  # noqa: E731
+        shown = ((lambda o: item.choices[o]) if item.choices else
+                 (lambda o: o["response"]) if isinstance(out, dict) else (lambda o: o))  # noqa: E731
         info = {"id": item.id, "prompt": item.prompt[-1500:], "reference": item.reference[:1500],
                 "baseline_output": shown(baseline.outputs[i]), "variant_output": shown(out)}
-        if item.source and not item.choices:
+        if item.source and not item.choices and isinstance(out, str):
             info["fact_check"] = factcheck.check(out, item.source, baseline.outputs[i], INSTRUCTIONS).as_dict()
         return info
 
@@ -63,6 +64,10 @@ def _medhalt_correct(task: str) -> Value:
 
 def _choice_correct(run: TaskRun, i: int, _b: TaskRun) -> float:
     return float(run.outputs[i] == run.items[i].answer)
+
+
+def _lm_eval_value(run: TaskRun, i: int, _b: TaskRun) -> float:
+    return run.outputs[i]["value"]
 
 
 def _faithful_numbers(run: TaskRun, i: int, _b: TaskRun) -> float:
@@ -119,6 +124,7 @@ CHECKS: dict[str, CheckSpec] = {c.name: c for c in (
     *_summary_checks("rct"),
     *_summary_checks("multi_news"),
     CheckSpec("medinst.rouge_l", "utility", False, True, _rouge, "MedINST generation: ROUGE-L F against the output"),
+    CheckSpec("gsm8k.exact_match", "utility", True, True, _lm_eval_value, TASKS["gsm8k"].description),
     *(CheckSpec(f"{t}.accuracy", "utility", True, True, _choice_correct, f"{TASKS[t].description}: accuracy")
       for t in ("medqa", "pubmedqa", "mmlu", "knowledge_bio", "knowledge_general")),
 )}

@@ -23,6 +23,7 @@ LAYOUT = {
     "medqa": "multimedqa/medqa_4options_test.jsonl",
     "mmlu": "general/mmlu_test.jsonl",
     "knowledge": "knowledge/facts.jsonl",
+    "gsm8k": "general/gsm8k_test.jsonl",
 }
 
 

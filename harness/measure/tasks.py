@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness.data import mcq, medhalt, medinst, multi_news, pubmedqa, rct
+from harness.data import gsm8k, mcq, medhalt, medinst, multi_news, pubmedqa, rct
 from harness.data.prompts import medhalt as medhalt_prompts
 from harness.data.prompts import multiple_choice, summarization
 from harness.data.prompts.instruction import instruction_prompt
@@ -35,7 +35,7 @@ class TaskSpec:
     name: str
     dataset: str
     domain: str  # biomedical | general
-    request: str  # generate | choice
+    request: str  # generate | choice | lm_eval (an lm-eval task run through the backend)
     load: Callable[[Path], list[Item]]
     max_new_tokens: int = 256
     description: str = ""
@@ -92,6 +92,11 @@ def _pubmedqa(path: Path) -> list[Item]:
                  answer=labels.index(r.label)) for r in pubmedqa.load(path)]
 
 
+def _gsm8k(path: Path) -> list[Item]:
+    """Items in file order (lm-eval's doc ids); ``source`` carries the file for the lm-eval run."""
+    return [Item(str(i), r.question, r.answer, str(path)) for i, r in enumerate(gsm8k.load(path))]
+
+
 def _knowledge(domain: str) -> Callable[[Path], list[Item]]:
     def load(path: Path) -> list[Item]:
         return [Item(c.id, c.context, choices=c.choices, answer=c.answer)
@@ -110,6 +115,8 @@ TASKS: dict[str, TaskSpec] = {t.name: t for t in (
     TaskSpec("medqa", "medqa", "biomedical", "choice", _medqa, description="MedQA 4 options (lm-eval template)"),
     TaskSpec("pubmedqa", "pubmedqa", "biomedical", "choice", _pubmedqa, description="PubMedQA (lm-eval template)"),
     TaskSpec("mmlu", "mmlu", "general", "choice", _mmlu, description="MMLU (lm-eval template, zero-shot)"),
+    TaskSpec("gsm8k", "gsm8k", "general", "lm_eval", _gsm8k, 256,
+             "GSM8K 5-shot through lm-eval (official YAML, flexible-extract exact match)"),
     TaskSpec("knowledge_bio", "knowledge", "biomedical", "choice", _knowledge("biomedical"), description="biomedical facts"),
     TaskSpec("knowledge_general", "knowledge", "general", "choice", _knowledge("general"), description="general facts"),
 )}
@@ -138,11 +145,39 @@ def check_lengths(task: TaskSpec, items: list[Item], backend: CachedBackend) -> 
                              f"exceeds the max length {task.max_model_len}; use --limit or shorter sources")
 
 
+#: gate task -> (lm-eval task, metric, filter, few-shot)
+LM_EVAL = {"gsm8k": ("gsm8k", "exact_match", "flexible-extract", 5)}
+
+
+def _lm_eval_answers(task: TaskSpec, items: list[Item], backend: CachedBackend) -> list[dict]:
+    """Run the official lm-eval task on exactly these items through the backend (and its cache);
+    one {value, response} per item."""
+    import lm_eval
+
+    from harness.data import lm_eval_tasks
+    from harness.generate.lm_eval_adapter import HarnessLM
+
+    name, metric, filter_name, shots = LM_EVAL[task.name]
+    test = Path(items[0].source) if items and items[0].source else None
+    if test is None:
+        raise ValueError(f"{task.name}: items carry no source file")
+    files = {"test": test, "train": test.with_name(test.name.replace("test", "train"))}
+    cfg = lm_eval_tasks.local_task(name, files, num_fewshot=shots)
+    cfg["generation_kwargs"] = dict(cfg.get("generation_kwargs") or {}, max_gen_toks=task.max_new_tokens)
+    out = lm_eval.simple_evaluate(model=HarnessLM(backend), tasks=[cfg], task_manager=lm_eval_tasks.task_manager(),
+                                  limit=len(items), bootstrap_iters=0, log_samples=True)
+    by_doc = {int(s["doc_id"]): s for s in out["samples"][name] if s["filter"] == filter_name}
+    return [{"value": float(by_doc[i][metric]), "response": str(by_doc[i]["filtered_resps"][0])}
+            for i in range(len(items))]
+
+
 def answer(task: TaskSpec, items: list[Item], backend: CachedBackend) -> TaskRun:
     """Ask the backend every item (through its cache)."""
     if task.request == "generate":
         check_lengths(task, items, backend)
         outputs = backend.generate([it.prompt for it in items], task.max_new_tokens)
+    elif task.request == "lm_eval":
+        outputs = _lm_eval_answers(task, items, backend)
     else:
         outputs = choose_many(backend, [(it.prompt, it.choices) for it in items])
     return TaskRun(task, items, outputs)
