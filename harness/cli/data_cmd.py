@@ -21,6 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     ck.add_argument("path", type=Path)
     ck.add_argument("--lenient", action="store_true", help="skip malformed records (counted and listed) instead of failing")
     ck.set_defaults(run=_check)
+    dl = cmds.add_parser("download", help="fetch a dataset from its official source into the cache (network)",
+                         description="The only command that touches the network for data: GitHub files at the "
+                                     "pinned commit, hub rows exported to JSONL. Parsed before it is kept.")
+    dl.add_argument("name", choices=sorted(registry.DATASETS))
+    dl.add_argument("--data-dir", type=Path, default=None, help="cache root (default $MOEGATE_DATA_DIR or ~/.cache/moegate/datasets)")
+    dl.set_defaults(run=_download)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -43,4 +49,12 @@ def _check(args: argparse.Namespace) -> int:
         print(f"  skipped: {reason}")
     if first is not None:
         print(json.dumps(dataclasses.asdict(first), indent=2, ensure_ascii=False, default=str)[:4000])
+    return 0
+
+
+def _download(args: argparse.Namespace) -> int:
+    from harness.data.download import download
+
+    folder = download(args.name, args.data_dir)
+    print(json.loads((folder / "SOURCE.json").read_text()) | {"path": str(folder)})
     return 0

@@ -30,6 +30,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; completed variants are kept, partial outputs were removed", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, PermissionError) as exc:
+    except (ValueError, OSError) as exc:  # bad input, missing files, failed downloads
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -70,8 +70,8 @@ def resolve_path(name: str, path: Path | None = None, root: Path | None = None) 
     if not target.exists():
         raise FileNotFoundError(
             f"dataset {name} not found at {target}. Official source: {spec.source}. Place the files there "
-            f"(cache root: {root or data_root()}, env MOEGATE_DATA_DIR), or pass the path explicitly "
-            f"(`python -m harness data check {name} PATH`)"
+            f"(cache root: {root or data_root()}, env MOEGATE_DATA_DIR), pass the path explicitly "
+            f"(`python -m harness data check {name} PATH`), or fetch it: `python -m harness data download {name}`"
         )
     return target
 

@@ -1,0 +1,124 @@
+"""Fetch a dataset into its local cache location, only when asked (``python -m harness data download``).
+
+GitHub-hosted files come from the pinned commit (raw files; folders listed through the contents
+API); hub-hosted rows are exported with ``datasets.load_dataset`` to the JSONL the loaders read.
+Everything lands in a temporary folder renamed into place at the end, so an interrupted download
+leaves nothing half-written; the result is parsed with the dataset's loader before it is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import httpx
+from tqdm.auto import tqdm
+
+from harness.data import registry
+
+GITHUB_API = os.environ.get("MOEGATE_GITHUB_API", "https://api.github.com")
+GITHUB_RAW = os.environ.get("MOEGATE_GITHUB_RAW", "https://raw.githubusercontent.com")
+
+
+class DownloadError(ConnectionError):
+    """A download that failed; the message names the URL or source."""
+
+
+@dataclass(frozen=True)
+class GitHubFiles:
+    repo: str
+    commit: str
+    files: tuple[tuple[str, str], ...] = ()  # (path in the repository, local path)
+    folder: tuple[str, str, str] | None = None  # (remote folder, glob, local folder)
+
+
+@dataclass(frozen=True)
+class HubRows:
+    hub_id: str
+    config: str | None
+    splits: tuple[tuple[str, str], ...]  # (split, local JSONL file)
+    revision: str = "main"  # the hub ids below are not pinned to a commit yet (see README)
+
+
+FETCH: dict[str, GitHubFiles | HubRows] = {
+    **{f"medhalt-{t}": GitHubFiles("medhalt/medhalt", "3dfe1e4efa4f565a610e90328500b14c16c1e81c",
+                                   ((f"medhalt/datasets/{f}", f),))
+       for t, f in (("fct", "reasoning_FCT.csv"), ("fake", "reasoning_fake.csv"), ("nota", "reasoning_nota.csv"))},
+    "rct": GitHubFiles("bwallace/RCT-summarization-data", "de10c2712873efa1733859f2d7113af60427d7b2",
+                       (("test-inputs.csv", "test-inputs.csv"), ("test-targets.csv", "test-targets.csv"))),
+    "multi-news-plus": GitHubFiles("c-juhwan/multi_news_plus", "e347c8eedb78a09b4971bc0011a8865e11dfafdb",
+                                   folder=("cleansing/cleansed_data", "cleansed_data*.json", "cleansed_data")),
+    "pubmedqa": GitHubFiles("pubmedqa/pubmedqa", "1cbae8e", (("data/ori_pqal.json", "ori_pqal.json"),
+                                                             ("data/test_ground_truth.json", "test_ground_truth.json"))),
+    "multi-xscience": GitHubFiles("yaolu/Multi-XScience", "6559770", (("data/test.json.gz", "test.json.gz"),)),
+    "medqa": HubRows("GBaker/MedQA-USMLE-4-options-hf", None, (("test", "test.jsonl"),)),
+    "mmlu": HubRows("cais/mmlu", "all", (("test", "test.jsonl"), ("dev", "dev.jsonl"))),
+    "gsm8k": HubRows("openai/gsm8k", "main", (("test", "test.jsonl"), ("train", "train.jsonl"))),
+}
+
+
+def _get(client: httpx.Client, url: str) -> httpx.Response:
+    response = client.get(url, follow_redirects=True)
+    if response.status_code != 200:
+        raise DownloadError(f"download failed: GET {url}: HTTP {response.status_code}")
+    return response
+
+
+def _github(spec: GitHubFiles, tmp: Path, client: httpx.Client, show_progress: bool) -> None:
+    files = list(spec.files)
+    if spec.folder:
+        remote, pattern, local = spec.folder
+        listing = _get(client, f"{GITHUB_API}/repos/{spec.repo}/contents/{remote}?ref={spec.commit}").json()
+        files += [(f"{remote}/{e['name']}", f"{local}/{e['name']}") for e in listing
+                  if e.get("type") == "file" and fnmatchcase(e["name"], pattern)]
+        if not files:
+            raise DownloadError(f"github:{spec.repo}@{spec.commit}: no {pattern} in {remote}")
+    for remote, local in tqdm(files, desc=f"download {spec.repo}", unit="file", disable=not show_progress):
+        target = tmp / local
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(_get(client, f"{GITHUB_RAW}/{spec.repo}/{spec.commit}/{remote}").content)
+
+
+def _hub(spec: HubRows, tmp: Path) -> None:
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+        raise DownloadError(f"hf:{spec.hub_id}: HF_HUB_OFFLINE / HF_DATASETS_OFFLINE is set; unset it to download")
+    from datasets import load_dataset
+
+    for split, local in spec.splits:
+        rows = load_dataset(spec.hub_id, spec.config, split=split, revision=spec.revision)
+        with open(tmp / local, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def download(name: str, root: Path | None = None, show_progress: bool = True) -> Path:
+    """Fetch ``name`` into ``<root>/<name>/`` (replacing an older copy only once the new one parses)."""
+    spec = registry.get(name)
+    if name not in FETCH:
+        raise ValueError(f"dataset {name} has no download recipe (source: {spec.source}); place the files at "
+                         f"{registry.default_path(spec, root)}")
+    folder = (root or registry.data_root()) / name
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder.parent))
+    try:
+        recipe = FETCH[name]
+        if isinstance(recipe, GitHubFiles):
+            with httpx.Client(timeout=120) as client:
+                _github(recipe, tmp, client, show_progress)
+        else:
+            _hub(recipe, tmp)
+        records = spec.load(tmp / spec.default_file if spec.default_file != "." else tmp)
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    (folder / "SOURCE.json").write_text(json.dumps({"dataset": name, "source": spec.source,
+                                                     "records": len(records)}, indent=2) + "\n")
+    return folder
