@@ -46,6 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="calibration set for a domain (biomedical, general); embedded models ship theirs")
     g.addoption("--quant", choices=QUANTS, default="none", help="quantize each pruned variant (default none)")
     g.addoption("--judge", action="append", default=[], help="LLM judge (provider:model), repeatable")
+    g.addoption("--judge-repeats", type=int, default=1,
+                help="ask every judge N times (separately cached) to measure judge noise: per-item pass rates")
     g.addoption("--bertscore-encoder", type=Path, help="local encoder directory for the BERTScore checks")
     g.addoption("--data-dir", type=Path, help="datasets in the fixture layout (default: the model's own or the registry's)")
     g.addoption("--variants-dir", type=Path, default=REPO_ROOT / "runs" / "variants", help="where pruned variants are written")
@@ -71,7 +73,7 @@ def _config(config: pytest.Config) -> GateConfig:
                       variants_dir=opt("variants_dir"), baseline_dir=opt("baseline_dir"),
                       refresh_baseline=opt("refresh_baseline"), thresholds=Thresholds.load(opt("thresholds")),
                       limit=opt("limit"), calibration_files=files, judges=opt("judge"),
-                      bertscore_encoder=opt("bertscore_encoder"))
+                      bertscore_encoder=opt("bertscore_encoder"), judge_repeats=opt("judge_repeats"))
 
 
 def _pin_gpu() -> None:

@@ -156,3 +156,23 @@ def test_gate_judged_checks_through_the_double(double, tmp_path):
     calls = len(double.requests)
     session.check(spec, "rct.pairwise_hallucination")  # judged again: every call comes from the judge cache
     assert len(double.requests) == calls
+
+
+def test_repeated_judging_measures_noise(double, tmp_path):
+    """A judge that flips between calls: repeats are separate (cached) calls; items get pass rates."""
+    from harness.gate.session import GateConfig, GateSession
+    from harness.generate.backends import BackendOptions
+
+    flip = iter(range(10_000))
+
+    def answer(body):
+        verdict = "no" if next(flip) % 2 else "yes"
+        return json.dumps({"verdicts": [{"verdict": verdict, "reason": "r"}]})
+
+    double.default = answer
+    config = GateConfig(methods=["reap"], ratios=[0.125], limit=2, variants_dir=tmp_path / "v",
+                        baseline_dir=tmp_path / "b", backend=BackendOptions(cache_dir=tmp_path / "c"),
+                        judges=[f"openai-compatible:judge-m@{double.url}/v1"], judge_repeats=2)
+    verdict = GateSession(config, {"rct.hallucination"}).check(config.specs()[0], "rct.hallucination")
+    assert verdict.extra["per_item_pass_rate"] == [0.5, 0.5] and verdict.extra["unstable_items"] == 2
+    assert verdict.value == 0.5

@@ -50,6 +50,7 @@ class GateConfig:
     calibration_files: dict[str, Path] = field(default_factory=dict)
     judges: list[str] = field(default_factory=list)  # judge specs, e.g. openai:gpt-5.4-mini
     bertscore_encoder: Path | None = None  # local encoder directory for BERTScore checks
+    judge_repeats: int = 1  # > 1: judge every item again (judge noise, per-item pass rates)
 
     def specs(self) -> list[VariantSpec]:
         return [VariantSpec(m, meth, r, s, c, self.quant) for m in self.models for meth in self.methods
@@ -140,7 +141,8 @@ class GateSession:
         elif check.judged:
             if not self.judges:
                 raise ValueError(f"{check.name} needs an LLM judge: pass --judge PROVIDER:MODEL")
-            judged = judged_values(check, run, baseline, self.judges, JUDGE_INSTRUCTIONS[check.task])
+            judged = judged_values(check, run, baseline, self.judges, JUDGE_INSTRUCTIONS[check.task],
+                                   self.config.judge_repeats)
             keep = lambda r: TaskRun(r.task, [r.items[i] for i in judged.kept], [r.outputs[i] for i in judged.kept])  # noqa: E731
             verdict = decide(spec.id, spec.parameters(), check, keep(baseline), keep(run), threshold,
                              (judged.baseline, judged.variant))

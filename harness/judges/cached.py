@@ -9,12 +9,18 @@ JUDGE_CACHE_VERSION = "judge-v1"
 
 
 class CachedJudge:
-    def __init__(self, client: JudgeClient, cache: GenerationCache | None):
-        self.client, self.cache, self.name = client, cache, client.name
+    """``repeat`` > 0 asks the same prompt again as a separate cached call (judge-noise measurement)."""
+
+    def __init__(self, client: JudgeClient, cache: GenerationCache | None, repeat: int = 0):
+        self.client, self.cache, self.name, self.repeat = client, cache, client.name, repeat
         self.hits = 0
 
+    def with_repeat(self, repeat: int) -> "CachedJudge":
+        return CachedJudge(self.client, self.cache, repeat)
+
     def complete(self, system: str, user: str) -> str:
-        key = request_key(self.client.name, "judge", [system, user], {"temperature": 0}, JUDGE_CACHE_VERSION)
+        params = {"temperature": 0, **({"repeat": self.repeat} if self.repeat else {})}
+        key = request_key(self.client.name, "judge", [system, user], params, JUDGE_CACHE_VERSION)
         if self.cache is not None:
             found = self.cache.get_many([key])
             if key in found:

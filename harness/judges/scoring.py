@@ -25,6 +25,7 @@ class JudgedValues:
     kept: list[int]  # item indices with a usable answer
     dropped: list[str] = field(default_factory=list)  # item ids no judge could answer
     per_judge: dict[str, list[float | None]] = field(default_factory=dict)  # variant-side value per judge and item
+    pass_rates: list[float] = field(default_factory=list)  # per item: share of (judge, repeat) votes <= 0.5
 
     def summary(self) -> dict:
         """Per-judge means, the share of items a strict majority of judges marks (> 0.5), and, with two or more judges, agreement on the items every judge answered
@@ -36,7 +37,9 @@ class JudgedValues:
         votes = [[self.per_judge[j][i] for j in judges if self.per_judge[j][i] is not None] for i in range(n_items)]
         majority = [sum(v > 0.5 for v in item) > len(item) / 2 for item in votes if item]
         out: dict = {"per_judge_mean": means, "dropped_items": self.dropped,
-                     "majority_rate": (sum(majority) / len(majority)) if majority else None}
+                     "majority_rate": (sum(majority) / len(majority)) if majority else None,
+                     "unstable_items": sum(0.0 < r < 1.0 for r in self.pass_rates),
+                     "per_item_pass_rate": self.pass_rates}
         complete = [i for i in range(n_items) if all(self.per_judge[j][i] is not None for j in judges)]
         if len(judges) >= 2 and complete:
             labels = {j: [self.per_judge[j][i] > 0.5 for i in complete] for j in judges}
@@ -50,23 +53,34 @@ def _mean(values: list[float | None]) -> float | None:
     return sum(usable) / len(usable) if usable else None
 
 
+def _vote(check: CheckSpec, judge: CachedJudge, source: str, baseline: str, summary: str,
+          instruction: str) -> float | None:
+    if check.judged == "absolute":
+        return hallucination_rate(judge, source, summary, instruction).hallucination
+    picks = judge_pair(judge, source, baseline, summary).picks("q1_hallucinations_more")
+    return sum(p == "pruned" for p in picks) / len(picks) if picks else None
+
+
 def judged_values(check: CheckSpec, run: TaskRun, baseline: TaskRun, judges: list[CachedJudge],
-                  instruction: str) -> JudgedValues:
+                  instruction: str, repeats: int = 1) -> JudgedValues:
+    """``repeats`` > 1 asks every judge again (separately cached) to measure judge noise: the value is
+    the mean over judges and repeats, and each item's pass rate is reported."""
     out = JudgedValues([], [], [])
     out.per_judge = {j.name: [] for j in judges}
     for i, item in enumerate(run.items):
         if check.judged == "absolute":
             base = _mean([hallucination_rate(j, item.source, baseline.outputs[i], instruction).hallucination for j in judges])
-            votes = [hallucination_rate(j, item.source, run.outputs[i], instruction).hallucination for j in judges]
         else:
-            votes = []
-            for j in judges:
-                picks = judge_pair(j, item.source, baseline.outputs[i], run.outputs[i]).picks("q1_hallucinations_more")
-                votes.append(sum(p == "pruned" for p in picks) / len(picks) if picks else None)
             base = 0.5
+        per_repeat = {j.name: [_vote(check, j.with_repeat(r), item.source, baseline.outputs[i], run.outputs[i],
+                                     instruction) for r in range(repeats)] for j in judges}
+        votes = [_mean(v) for v in per_repeat.values()]
         for j, vote in zip(judges, votes):
             out.per_judge[j.name].append(vote)
         mine = _mean(votes)
+        flat = [v for vs in per_repeat.values() for v in vs if v is not None]
+        if flat:
+            out.pass_rates.append(sum(v <= 0.5 for v in flat) / len(flat))
         if base is None or mine is None:
             out.dropped.append(item.id)
             continue
