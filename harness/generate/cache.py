@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 SCHEMA_VERSION = 1
 
 
@@ -52,12 +54,15 @@ class GenerationCache:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, checkpoint TEXT NOT NULL, kind TEXT NOT NULL,"
-            " value TEXT NOT NULL, digest TEXT NOT NULL, created REAL NOT NULL)")
+        # switching a new file to WAL needs an exclusive lock that SQLite's busy timeout does not wait for:
+        # processes opening the cache at the same moment (xdist workers) take turns through a file lock
+        with FileLock(str(self.path) + ".init.lock"):
+            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, checkpoint TEXT NOT NULL, kind TEXT NOT NULL,"
+                " value TEXT NOT NULL, digest TEXT NOT NULL, created REAL NOT NULL)")
         self.corrupt_dropped = 0
 
     def close(self) -> None:
