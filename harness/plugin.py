@@ -134,8 +134,12 @@ def gate(request: pytest.FixtureRequest) -> GateSession:
 
 def assert_check(gate: GateSession, variant: VariantSpec, check: str) -> None:
     """Run one check, record it in Allure, and fail the test with the full message on a regression."""
+    from harness.models.registry import get_spec
     from harness.report import allure_record
 
+    reason = (get_spec(variant.model).skip_tasks if get_spec(variant.model) else {}).get(get_check(check).task)
+    if reason:
+        pytest.skip(f"{check} on {variant.model_name}: {reason}")
     if get_check(check).judged == "bertscore":
         if gate.config.bertscore_encoder is None:
             pytest.skip(f"{check} needs --bertscore-encoder DIR (a local encoder directory; nothing is downloaded)")

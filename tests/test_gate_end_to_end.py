@@ -87,3 +87,20 @@ def test_dual_domain_calibration_runs_side_by_side(tmp_path):
     assert variants["tiny-moe-reap-r0.25-s0-dual"]["parameters"]["calibration"] == "dual"
     manifest = json.loads((tmp_path / "variants" / "tiny-moe-reap-r0.25-s0-dual" / "pruning.json").read_text())
     assert set(manifest["calibration"]["sources"]) == {"biomedical", "general"}
+
+
+def test_multi_xscience_task_runs_and_is_skipped_for_the_embedded_model(tmp_path):
+    """The task builds the study's MedINST-style input from the official raw format and its checks compute;
+    the suite skips it for tiny-moe, which was never trained on related-work generation (reason shown)."""
+    from harness.gate.session import GateConfig, GateSession
+    from harness.generate.backends import BackendOptions
+    from harness.models.registry import get_spec
+
+    config = GateConfig(methods=["reap"], ratios=[0.125], limit=4, variants_dir=tmp_path / "v",
+                        baseline_dir=tmp_path / "b", backend=BackendOptions(cache_dir=tmp_path / "c"))
+    session = GateSession(config, {"multi_xscience.number_fidelity"})
+    item = session.items("tiny-moe", "multi_xscience")[0]
+    assert item.prompt.startswith("Writing the related-work section") and "References: @cite_1:" in item.prompt
+    verdict = session.check(config.specs()[0], "multi_xscience.number_fidelity")
+    assert verdict.n == 4 and 0.0 <= verdict.value <= 1.0
+    assert "never trained" in get_spec("tiny-moe").skip_tasks["multi_xscience"]

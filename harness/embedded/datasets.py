@@ -11,6 +11,7 @@ instruction records (JSONL). Calibration and evaluation items come from disjoint
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import random
 import uuid
@@ -19,7 +20,7 @@ from pathlib import Path
 from harness.embedded import tasks
 from harness.embedded.world import World
 
-EVAL_SIZES = {"medhalt": 60, "mcq": 120, "rct": 40, "news": 30, "pubmedqa": 40, "medinst": 60}
+EVAL_SIZES = {"medhalt": 60, "mcq": 120, "rct": 40, "news": 30, "pubmedqa": 40, "medinst": 60, "xscience": 30}
 CALIBRATION_SIZE = 512
 
 
@@ -92,6 +93,27 @@ def write_multi_news(world: World, out: Path) -> None:
     path.write_text(json.dumps(records, indent=4, ensure_ascii=False), encoding="utf-8")
 
 
+def write_multi_xscience(world: World, out: Path) -> None:
+    """Raw Multi-XScience format (gzipped JSON array; gzip mtime 0 so the bytes are reproducible): a
+    trial report as the paper's abstract, two earlier trials as its references, and a related-work
+    paragraph citing them with their numbers."""
+    rng = _rng(world, "eval-xscience")
+    trials = tasks.make_trials(rng, world, 3 * EVAL_SIZES["xscience"], 90000)
+    records = []
+    for k in range(EVAL_SIZES["xscience"]):
+        paper, refs = trials[3 * k], trials[3 * k + 1:3 * k + 3]
+        related = " ".join(f"@cite_{i} studied {tasks.trial_summary(t)[0].lower()}{tasks.trial_summary(t)[1:]}"
+                           for i, t in enumerate(refs, start=1))
+        records.append({"aid": f"{2600 + k}.{rng.randrange(10000, 99999)}", "mid": str(rng.randrange(10**9, 10**10)),
+                        "abstract": tasks.trial_abstract(paper), "related_work": related,
+                        "ref_abstract": {f"@cite_{i}": {"mid": str(t.pmid), "abstract": tasks.trial_abstract(t)}
+                                         for i, t in enumerate(refs, start=1)}})
+    path = out / "multi_xscience" / "test.json.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as fh:
+        fh.write(json.dumps(records).encode("utf-8"))
+
+
 def write_mcq(world: World, out: Path) -> None:
     rng = _rng(world, "eval-mcq")
     bio = [tasks.bio_mcq(rng, world) for _ in range(EVAL_SIZES["mcq"])]
@@ -161,5 +183,5 @@ def write_knowledge(world: World, out: Path) -> None:
 
 def write_datasets(world: World, out: Path) -> None:
     for writer in (write_medhalt, write_rct, write_multi_news, write_mcq, write_gsm8k, write_pubmedqa, write_medinst,
-                   write_knowledge):
+                   write_knowledge, write_multi_xscience):
         writer(world, out)

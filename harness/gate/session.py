@@ -14,6 +14,7 @@ from harness.gate.baseline import BaselineStore, baseline_key
 from harness.gate.thresholds import Thresholds
 from harness.gate.variants import VariantSpec, build
 from harness.gate.verdict import CheckVerdict, decide
+from harness.data.multi_xscience import INSTRUCTION as XSCIENCE_INSTRUCTION
 from harness.data.prompts.summarization import NEWS_INSTRUCTION, RCT_INSTRUCTION
 from harness.generate.backends import BackendOptions, auto_device, open_backend
 from harness.generate.cache import GenerationCache, default_cache_dir
@@ -29,7 +30,7 @@ from harness.models.registry import get_spec
 from harness.prune.saliency import METHODS
 
 
-JUDGE_INSTRUCTIONS = {"rct": RCT_INSTRUCTION, "multi_news": NEWS_INSTRUCTION}
+JUDGE_INSTRUCTIONS = {"rct": RCT_INSTRUCTION, "multi_news": NEWS_INSTRUCTION, "multi_xscience": XSCIENCE_INSTRUCTION}
 
 
 @dataclass

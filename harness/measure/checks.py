@@ -123,6 +123,7 @@ CHECKS: dict[str, CheckSpec] = {c.name: c for c in (
                 f"Med-HALT {t.upper()} accuracy (official parsing; parse failures are wrong)") for t in ("fct", "nota", "fake")),
     *_summary_checks("rct"),
     *_summary_checks("multi_news"),
+    *_summary_checks("multi_xscience"),
     CheckSpec("medinst.rouge_l", "utility", False, True, _rouge, "MedINST generation: ROUGE-L F against the output"),
     CheckSpec("gsm8k.exact_match", "utility", True, True, _lm_eval_value, TASKS["gsm8k"].description),
     *(CheckSpec(f"{t}.accuracy", "utility", True, True, _choice_correct, f"{TASKS[t].description}: accuracy")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness.data import gsm8k, mcq, medhalt, medinst, multi_news, pubmedqa, rct
+from harness.data import gsm8k, mcq, medhalt, medinst, multi_news, multi_xscience, pubmedqa, rct
 from harness.data.prompts import medhalt as medhalt_prompts
 from harness.data.prompts import multiple_choice, summarization
 from harness.data.prompts.instruction import instruction_prompt
@@ -71,6 +71,12 @@ def _news(path: Path) -> list[Item]:
             for c in multi_news.load(path).clusters]
 
 
+def _xscience(path: Path) -> list[Item]:
+    """The study's Multi-XScience: MedINST32-style input (abstract + references) under its instruction."""
+    return [Item(r.aid, instruction_prompt(multi_xscience.INSTRUCTION, r.to_medinst_input()), r.related_work,
+                 r.to_medinst_input()) for r in multi_xscience.load(path)]
+
+
 def _medinst(path: Path) -> list[Item]:
     return [Item(f"{r.task or 'medinst'}-{i}", instruction_prompt(r.instruction, r.input), r.output, r.input)
             for i, r in enumerate(medinst.load(path))]
@@ -111,6 +117,8 @@ TASKS: dict[str, TaskSpec] = {t.name: t for t in (
     TaskSpec("rct", "rct", "biomedical", "generate", _rct, 128, "RCT summaries (study prompt)"),
     TaskSpec("multi_news", "multi-news-plus", "general", "generate", _news, 128, "Multi-News+ summaries (study prompt)",
              max_model_len=8192),
+    TaskSpec("multi_xscience", "multi-xscience", "biomedical", "generate", _xscience, 128,
+             "Multi-XScience related work (MedINST32 rendering, study instruction)"),
     TaskSpec("medinst", "medinst", "biomedical", "generate", _medinst, 128, "MedINST generation tasks"),
     TaskSpec("medqa", "medqa", "biomedical", "choice", _medqa, description="MedQA 4 options (lm-eval template)"),
     TaskSpec("pubmedqa", "pubmedqa", "biomedical", "choice", _pubmedqa, description="PubMedQA (lm-eval template)"),
