@@ -1,7 +1,6 @@
 """Streaming checkpoint surgery: sharded inputs, untouched extras, accounting, atomic failure."""
 
 import json
-from pathlib import Path
 
 import pytest
 import torch

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import httpx
 from tqdm.auto import tqdm
 
+from harness.atomic import atomic_dir
 from harness.data import registry
 
 GITHUB_API = os.environ.get("MOEGATE_GITHUB_API", "https://api.github.com")
@@ -103,9 +102,7 @@ def download(name: str, root: Path | None = None, show_progress: bool = True) ->
         raise ValueError(f"dataset {name} has no download recipe (source: {spec.source}); place the files at "
                          f"{registry.default_path(spec, root)}")
     folder = (root or registry.data_root()) / name
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder.parent))
-    try:
+    with atomic_dir(folder) as tmp:
         recipe = FETCH[name]
         if isinstance(recipe, GitHubFiles):
             with httpx.Client(timeout=120) as client:
@@ -113,12 +110,6 @@ def download(name: str, root: Path | None = None, show_progress: bool = True) ->
         else:
             _hub(recipe, tmp)
         records = spec.load(tmp / spec.default_file if spec.default_file != "." else tmp)
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp.rename(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    (folder / "SOURCE.json").write_text(json.dumps({"dataset": name, "source": spec.source,
+        (tmp / "SOURCE.json").write_text(json.dumps({"dataset": name, "source": spec.source,
                                                      "records": len(records)}, indent=2) + "\n")
     return folder

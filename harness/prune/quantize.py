@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
+from harness.atomic import atomic_dir
 from harness.data.calibration import CalibrationSource
 from harness.models.fingerprint import checkpoint_fingerprint, weight_files
 from harness.models.loading import load_model, load_tokenizer
@@ -88,9 +87,7 @@ def quantize(src: Path, out: Path, sources: list[CalibrationSource], seed: int =
             recipe=GPTQModifier(config_groups={"group_0": scheme}, ignore=IGNORE),
             max_seq_length=settings.max_length, num_calibration_samples=len(ids))
     seconds = time.perf_counter() - started
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         model.save_pretrained(tmp, save_compressed=True)
         tokenizer.save_pretrained(tmp)
         reloaded = load_model(tmp)
@@ -106,10 +103,4 @@ def quantize(src: Path, out: Path, sources: list[CalibrationSource], seed: int =
         if not manifest["verification"]["ok"]:
             raise RuntimeError(f"{src}: quantized logits differ by {rel:.3f} (relative L2) > {settings.tolerance}")
         (tmp / "quantization.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -26,6 +25,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from harness.atomic import atomic_dir
 from harness.models.adapters import MoEAdapter, UnsupportedModelError
 
 PER_EXPERT = re.compile(r"^(?P<block>.+)\.experts\.(?P<expert>\d+)\.(?P<rest>.+)$")
@@ -106,17 +106,8 @@ def write_pruned_checkpoint(src: Path, dst: Path, adapter: MoEAdapter, keep: dic
                             num_experts: int, manifest: dict,
                             progress: Callable[[str], None] | None = None) -> SurgeryReport:
     """Stream ``src`` into a pruned checkpoint at ``dst`` (atomically); return byte/param accounting."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
-    try:
-        report = _write(src, tmp, adapter, keep, num_experts, manifest, progress)
-        if dst.exists():
-            shutil.rmtree(dst)
-        tmp.rename(dst)
-        return report
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with atomic_dir(dst) as tmp:
+        return _write(src, tmp, adapter, keep, num_experts, manifest, progress)
 
 
 def _write(src: Path, out: Path, adapter: MoEAdapter, keep: dict[int, list[int]], num_experts: int,

@@ -147,7 +147,6 @@ def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], see
                                  kept, scores, plans[variant.ratio].kept)
             pending.append((variant, path, kept, manifest, reference))
         del loaded
-        loaded = None
         gc.collect()
         for variant, path, kept, manifest, reference in pending:
             started = time.perf_counter()
