@@ -32,6 +32,7 @@ MARKERS = {
     "judge": "needs an LLM judge (--judge); skipped with the reason when none is configured",
 }
 SESSION_KEY = pytest.StashKey[GateSession]()
+CONFIG_KEY = pytest.StashKey[GateConfig]()
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -60,6 +61,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _config(config: pytest.Config) -> GateConfig:
+    """The gate settings from the command line, built once per session (thresholds file read once)."""
+    if CONFIG_KEY not in config.stash:
+        config.stash[CONFIG_KEY] = _parse_config(config)
+    return config.stash[CONFIG_KEY]
+
+
+def _parse_config(config: pytest.Config) -> GateConfig:
     opt = config.getoption
     files = {}
     for entry in opt("calibration_file"):

@@ -57,11 +57,6 @@ def fact_recall(backend: Backend, world: World) -> tuple[float, float]:
     return share("biomedical"), share("general")
 
 
-def number_fidelity(summary: str, source: str) -> bool:
-    """No number or unit in the summary contradicts the source (deterministic fact check)."""
-    return not [f for f in factcheck.check(summary, source).findings if f.kind != "instruction_leakage"]
-
-
 def profile(backend: CachedBackend, data: Path, limit: int | None = None) -> Profile:
     bio_facts, general_facts = fact_recall(backend, make_world(WORLD_SEED))
     cut = (lambda xs: xs[:limit]) if limit else (lambda xs: xs)
@@ -75,12 +70,12 @@ def profile(backend: CachedBackend, data: Path, limit: int | None = None) -> Pro
     reviews = cut(rct.load(data / "rct"))
     sources = [summarization.rct_source_block(r.review_id, r.articles) for r in reviews]
     summaries = backend.generate([summarization.rct_prompt(s) for s in sources], max_new_tokens=96)
-    faithful = sum(number_fidelity(s, src) for s, src in zip(summaries, sources)) / len(reviews)
+    faithful = sum(factcheck.numbers_faithful(s, src) for s, src in zip(summaries, sources)) / len(reviews)
     doses = [re.search(r"received \S+ (\S+ \S+) or placebo", r.articles[0][2]).group(1) for r in reviews]
     dose_exact = sum(d in s for d, s in zip(doses, summaries)) / len(reviews)
     clusters = cut(multi_news.load(data / "multi_news_plus" / "cleansed_data").clusters)
     news = backend.generate([summarization.news_prompt(c.documents) for c in clusters], max_new_tokens=64)
-    news_ok = sum(number_fidelity(s, "\n".join(c.documents)) for s, c in zip(news, clusters)) / len(clusters)
+    news_ok = sum(factcheck.numbers_faithful(s, "\n".join(c.documents)) for s, c in zip(news, clusters)) / len(clusters)
     return Profile(bio_facts, general_facts, bio, gen, halt, faithful, dose_exact, news_ok)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from harness.gate.baseline import BaselineStore, baseline_key
 from harness.gate.thresholds import Thresholds
-from harness.gate.variants import VariantSpec, build
+from harness.gate.variants import VariantSpec, build, model_name
 from harness.gate.verdict import CheckVerdict, decide
 from harness.data.multi_xscience import INSTRUCTION as XSCIENCE_INSTRUCTION
 from harness.data.prompts.summarization import NEWS_INSTRUCTION, RCT_INSTRUCTION
@@ -110,7 +110,7 @@ class GateSession:
             fingerprint = checkpoint_fingerprint(path)
             keys = {t: baseline_key(fingerprint, get_task(t), self.items(model, t), self.config.backend.kind)
                     for t in self.tasks}
-            name = VariantSpec(model, "-", 0.0).model_name
+            name = model_name(model)
             missing = []
             for t, key in keys.items():
                 stored = self.baselines.get(name, get_task(t), self.items(model, t), key)

@@ -22,6 +22,11 @@ CALIBRATIONS = ("biomedical", "dual")
 QUANTS = ("none", "gptq-w4a16")
 
 
+def model_name(model: str) -> str:
+    """Short name for ids and reports: the registry name, or the checkpoint directory's name."""
+    return model if get_spec(model) else Path(model).name
+
+
 @dataclass(frozen=True)
 class VariantSpec:
     model: str  # registry name or checkpoint directory
@@ -33,7 +38,7 @@ class VariantSpec:
 
     @property
     def model_name(self) -> str:
-        return self.model if get_spec(self.model) else Path(self.model).name
+        return model_name(self.model)
 
     @property
     def id(self) -> str:

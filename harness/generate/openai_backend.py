@@ -7,16 +7,12 @@ Log-likelihoods use ``echo`` with prompt log-probabilities, the way lm-eval's co
 
 from __future__ import annotations
 
-import time
 from typing import Any, Sequence
 
 import httpx
 
 from harness.generate.base import split_tokens
-
-
-class ServerError(RuntimeError):
-    pass
+from harness.http_retry import RetryPolicy, post_with_retries
 
 
 class OpenAICompletionsBackend:
@@ -25,27 +21,16 @@ class OpenAICompletionsBackend:
     name = "vllm"
 
     def __init__(self, base_url: str, model: str, tokenizer: Any, checkpoint: str,
-                 chat_template_kwargs: dict | None = None, batch_size: int = 32, timeout_s: float = 600.0,
-                 retries: int = 3, version: str = "vllm-unknown"):
+                 chat_template_kwargs: dict | None = None, batch_size: int = 32,
+                 retry: RetryPolicy = RetryPolicy(attempts=4, timeout_s=600.0), version: str = "vllm-unknown"):
         self.base_url, self.model, self.tokenizer, self.checkpoint = base_url.rstrip("/"), model, tokenizer, checkpoint
         self.chat_kwargs = dict(chat_template_kwargs or {})
-        self.batch_size, self.retries, self.version = batch_size, retries, version
-        self.client = httpx.Client(timeout=timeout_s)
+        self.batch_size, self.retry, self.version = batch_size, retry, version
+        self.client = httpx.Client(timeout=retry.timeout_s)
 
     def _post(self, body: dict) -> dict:
-        for attempt in range(self.retries + 1):
-            try:
-                response = self.client.post(self.base_url + "/v1/completions", json=body)
-                if response.status_code < 500 and response.status_code != 429:
-                    if response.status_code != 200:
-                        raise ServerError(f"{self.base_url}: HTTP {response.status_code}: {response.text[:500]}")
-                    return response.json()
-            except httpx.TransportError:
-                if attempt == self.retries:
-                    raise
-            if attempt < self.retries:
-                time.sleep(min(30.0, 2.0 ** attempt))
-        raise ServerError(f"{self.base_url}: still failing after {self.retries + 1} attempts")
+        return post_with_retries(self.client, self.base_url + "/v1/completions", body, None, self.retry,
+                                 self.base_url).json()
 
     def _ids(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]

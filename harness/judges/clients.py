@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 import httpx
+
+from harness.http_retry import HTTPFailure, RetryPolicy, post_with_retries
 
 KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY",
            "openai-compatible": "MOEGATE_JUDGE_API_KEY"}
@@ -26,14 +27,6 @@ class JudgeError(RuntimeError):
     """A judge call that failed for good (after retries); the message never holds a key."""
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4
-    base_delay_s: float = 1.0
-    max_delay_s: float = 30.0
-    timeout_s: float = 120.0
-
-
 class JudgeClient:
     """``complete(system, user) -> text`` with temperature 0; subclasses build and read the provider's JSON."""
 
@@ -43,8 +36,11 @@ class JudgeClient:
                  max_tokens: int = 512, sleep: Callable[[float], None] = time.sleep):
         self.model, self.base_url = model, (base_url or DEFAULT_URL.get(self.provider, "")).rstrip("/")
         self.retry, self.max_tokens, self._sleep = retry or RetryPolicy(), max_tokens, sleep
-        self._http = httpx.Client(timeout=self.retry.timeout_s)
         self.calls = 0  # HTTP requests made (retries included)
+        self._http = httpx.Client(timeout=self.retry.timeout_s, event_hooks={"request": [self._count]})
+
+    def _count(self, _request: httpx.Request) -> None:
+        self.calls += 1
 
     @property
     def name(self) -> str:
@@ -67,27 +63,14 @@ class JudgeClient:
 
     def complete(self, system: str, user: str) -> str:
         url, headers, body = self._request(system, user, self._key())
-        for attempt in range(1, self.retry.attempts + 1):
-            self.calls += 1
-            delay = min(self.retry.max_delay_s, self.retry.base_delay_s * 2 ** (attempt - 1))
-            try:
-                response = self._http.post(url, headers=headers, json=body)
-            except httpx.TransportError as exc:  # timeouts, refused connections, resets
-                problem = f"{type(exc).__name__}"
-            else:
-                if response.status_code == 200:
-                    try:
-                        return self._text(response.json())
-                    except (ValueError, KeyError, IndexError, TypeError) as exc:
-                        raise JudgeError(f"{self.name}: unexpected response shape ({type(exc).__name__})") from None
-                if response.status_code != 429 and response.status_code < 500:
-                    raise JudgeError(f"{self.name}: HTTP {response.status_code}: {response.text[:300]}")
-                problem = f"HTTP {response.status_code}"
-                retry_after = response.headers.get("retry-after", "")
-                delay = float(retry_after) if retry_after.replace(".", "", 1).isdigit() else delay
-            if attempt < self.retry.attempts:
-                self._sleep(min(delay, self.retry.max_delay_s))
-        raise JudgeError(f"{self.name}: gave up after {self.retry.attempts} attempts ({problem})")
+        try:
+            response = post_with_retries(self._http, url, body, headers, self.retry, self.name, self._sleep)
+        except HTTPFailure as exc:
+            raise JudgeError(str(exc)) from None
+        try:
+            return self._text(response.json())
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise JudgeError(f"{self.name}: unexpected response shape ({type(exc).__name__})") from None
 
 
 class OpenAIClient(JudgeClient):

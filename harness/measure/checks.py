@@ -71,8 +71,7 @@ def _lm_eval_value(run: TaskRun, i: int, _b: TaskRun) -> float:
 
 
 def _faithful_numbers(run: TaskRun, i: int, _b: TaskRun) -> float:
-    findings = factcheck.check(run.outputs[i], run.items[i].source).findings
-    return float(not [f for f in findings if f.kind != "instruction_leakage"])
+    return float(factcheck.numbers_faithful(run.outputs[i], run.items[i].source))
 
 
 def _no_leakage(run: TaskRun, i: int, _b: TaskRun) -> float:

@@ -128,3 +128,8 @@ def check(summary: str, source: str, baseline: str | None = None, instructions: 
     result.repetition_rate = repetition_rate(summary)
     result.type_token_ratio = type_token_ratio(summary)
     return result
+
+
+def numbers_faithful(summary: str, source: str) -> bool:
+    """No number or unit in ``summary`` contradicts ``source`` (instruction leakage is a separate check)."""
+    return not [f for f in check(summary, source).findings if f.kind != "instruction_leakage"]
