@@ -10,7 +10,9 @@ from harness.data.calibration import CalibrationSource
 from harness.models.loading import resolve
 from harness.models.registry import DEFAULT_MODEL, get_spec
 from harness.prune.calibrate import CalibrationSettings
+from harness.models.adapters import dead_slot_families
 from harness.prune.saliency import METHODS
+from harness.prune.select import ALLOCATIONS
 from harness.prune.sweep import run_sweep
 
 DEFAULT_OUT = Path("runs/pruned")
@@ -45,6 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibration", action="append", metavar="[DOMAIN=]PATH",
                    help="calibration JSONL/JSON file, repeatable; two or more files = multi-domain calibration "
                         "(per-domain scores averaged). Default: the model's own calibration set if it ships one")
+    p.add_argument("--allocation", choices=ALLOCATIONS, default="uniform",
+                   help="uniform: the same keep count in every layer; global: the same total, spread over layers "
+                        "by each expert's share of its layer's saliency (padded dead slots; only families whose "
+                        "router has a bias: " + ", ".join(dead_slot_families()) + ")")
     p.add_argument("--samples", type=int, default=128, help="calibration samples per domain")
     p.add_argument("--max-length", type=int, default=2048, help="calibration tokens per sample")
     p.add_argument("--batch-size", type=int, default=4, help="calibration batch size")
@@ -81,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         model, methods=args.method or list(METHODS), ratios=args.ratio or [0.5], seeds=args.seed or [0],
         sources=sources, out_dir=args.out, cache_dir=args.cache_dir, settings=settings,
         calibration_name="bio" if not args.calibration else None,
-        verify=not args.no_verify, device=args.device, show_progress=not args.quiet,
+        verify=not args.no_verify, device=args.device, show_progress=not args.quiet, allocation=args.allocation,
     )
     if args.json:
         print(json.dumps([{"path": str(r.path), "method": r.variant.method, "ratio": r.variant.ratio,

@@ -72,3 +72,57 @@ def select_kept(scores: torch.Tensor, plan: KeepPlan, routing: RoutingInfo) -> l
         offset = g * group_size
         kept += [offset + i for i in top_experts(scores[offset:offset + group_size], plan.per_group)]
     return sorted(kept)
+
+
+ALLOCATIONS = ("uniform", "global")
+
+
+def _unit_minimum(routing: RoutingInfo) -> int:
+    """Fewest live experts a routing group (the whole layer when ungrouped) may keep."""
+    if routing.n_group == 1:
+        return routing.top_k
+    return max(2, -(-routing.top_k // routing.topk_group))
+
+
+def allocate_global(scores: dict[int, torch.Tensor], plan: KeepPlan, routing: RoutingInfo) -> dict[int, list[int]]:
+    """Non-uniform keep counts: the uniform plan's total (``plan.kept`` x layers) spread over layers.
+
+    Scores are not comparable across layers, so each expert is ranked by its share of its layer's
+    total saliency. Every layer (every routing group) first keeps its ``top_k`` (group: two, or
+    enough to fill top_k from the allowed groups) best experts so routing stays valid; the rest of
+    the budget goes to the highest shares anywhere, ties to the lower (layer, expert).
+    """
+    group_size = routing.num_experts // routing.n_group
+    minimum = _unit_minimum(routing)
+    live: dict[int, list[int]] = {}
+    candidates: list[tuple[float, int, int]] = []
+    for layer, s in scores.items():
+        s = s.to(torch.float64)
+        if bool((s < 0).any()):
+            raise PruningConfigError(f"layer {layer}: negative saliency scores cannot be allocated globally")
+        share = s / s.sum() if float(s.sum()) > 0 else torch.full_like(s, 1.0 / len(s))
+        live[layer] = []
+        for g in range(routing.n_group):
+            offset = g * group_size
+            ranked = [offset + i for i in top_experts(share[offset:offset + group_size], group_size)]
+            live[layer] += ranked[:minimum]
+            candidates += [(-float(share[e]), layer, e) for e in ranked[minimum:]]
+    budget = plan.kept * len(scores) - sum(len(v) for v in live.values())
+    if budget < 0:
+        raise PruningConfigError(
+            f"ratio {plan.ratio} leaves {plan.kept * len(scores)} experts in all, fewer than the "
+            f"{minimum} per routing group every layer needs")
+    for _, layer, expert in sorted(candidates)[:budget]:
+        live[layer].append(expert)
+    return {layer: sorted(ids) for layer, ids in live.items()}
+
+
+def slot_layout(live: dict[int, list[int]], routing: RoutingInfo) -> dict[int, list[int | None]]:
+    """Checkpoint slots per layer: live expert ids, padded with dead slots (``None``) so every layer
+    (and every routing group) has as many slots as the fullest one; one expert count fits the config."""
+    group_size = routing.num_experts // routing.n_group
+    groups = {layer: [[e for e in ids if e // group_size == g] for g in range(routing.n_group)]
+              for layer, ids in live.items()}
+    width = max(len(members) for per in groups.values() for members in per)
+    return {layer: [slot for members in per for slot in sorted(members) + [None] * (width - len(members))]
+            for layer, per in groups.items()}

@@ -9,6 +9,8 @@ Key rules (one for every family; the adapter says which key prefixes are MoE blo
   <block>.experts.<e>.<rest>          per-expert layout: kept experts renumbered 0..M-1
   <block>.experts.<param>             fused layout: dim 0 sliced to the kept experts
   <block>.<router>.<weight|bias|...>  router rows, bias, e_score_correction_bias sliced
+A slot may be dead (``None`` in the keep list, non-uniform keep counts): its expert weights and
+router row are zeros and the router's dead-slot parameter (a bias) is set so it is never chosen.
 Expert tensors outside the model's MoE blocks (e.g. an MTP head) are left as they are and listed.
 """
 
@@ -26,7 +28,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from harness.atomic import atomic_dir
-from harness.models.adapters import MoEAdapter, UnsupportedModelError
+from harness.models.adapters import MoEAdapter, UnsupportedModelError, dead_slot_families
 
 PER_EXPERT = re.compile(r"^(?P<block>.+)\.experts\.(?P<expert>\d+)\.(?P<rest>.+)$")
 FUSED = re.compile(r"^(?P<block>.+)\.experts\.(?P<param>[^.]+)$")
@@ -54,9 +56,15 @@ class SurgeryReport:
 class _KeyRewriter:
     """Maps one source tensor to its pruned form (or drops it)."""
 
-    def __init__(self, adapter: MoEAdapter, keep: dict[int, list[int]], num_experts: int):
+    def __init__(self, adapter: MoEAdapter, keep: dict[int, list[int | None]], num_experts: int):
         self.adapter, self.keep, self.num_experts = adapter, keep, num_experts
-        self.renumber = {layer: {old: new for new, old in enumerate(ids)} for layer, ids in keep.items()}
+        self.renumber = {layer: {old: new for new, old in enumerate(ids) if old is not None}
+                         for layer, ids in keep.items()}
+        self.dead = {layer: [slot for slot, old in enumerate(ids) if old is None] for layer, ids in keep.items()}
+        if any(self.dead.values()) and not adapter.dead_slot_params:
+            raise UnsupportedModelError(
+                f"{adapter.family}: dead expert slots (non-uniform keep counts) need a router bias to switch "
+                f"them off; families with one: {', '.join(dead_slot_families())}")
 
     def _layer(self, block: str, key: str) -> int | None:
         layer = self.adapter.disk_layer(block)
@@ -79,16 +87,34 @@ class _KeyRewriter:
         if (m := ROUTER.match(key)) and m["module"] == self.adapter.router_attr and m["param"] in self.adapter.router_params:
             layer = self._layer(m["block"], key)
             if layer is not None:
-                return key, self._slicer(key, shape, layer), layer, False
+                return key, self._slicer(key, shape, layer, self.adapter.dead_slot_params.get(m["param"], 0.0)), layer, False
         return key, None, None, False
 
-    def _slicer(self, key: str, shape: list[int], layer: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    def dead_copies(self, key: str) -> list[str]:
+        """Per-expert layout: keys of the dead slots to write as zeros shaped like ``key`` (emitted once,
+        alongside the layer's first live expert)."""
+        m = PER_EXPERT.match(key)
+        if not m or (layer := self.adapter.disk_layer(m["block"])) is None or not self.dead.get(layer):
+            return []
+        if self.renumber[layer].get(int(m["expert"])) != 0:
+            return []
+        return [f"{m['block']}.experts.{slot}.{m['rest']}" for slot in self.dead[layer]]
+
+    def _slicer(self, key: str, shape: list[int], layer: int, fill: float = 0.0) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Rows of the kept experts in slot order; dead slots set to ``fill``."""
         if not shape or shape[0] != self.num_experts:
             raise UnsupportedModelError(
                 f"checkpoint key {key} has shape {shape}; expected dim 0 = {self.num_experts} experts"
             )
-        index = torch.tensor(self.keep[layer])
-        return lambda t: t.index_select(0, index).contiguous()
+        index = torch.tensor([0 if old is None else old for old in self.keep[layer]])
+        dead = torch.tensor(self.dead[layer], dtype=torch.long)
+
+        def slice_(t: torch.Tensor) -> torch.Tensor:
+            out = t.index_select(0, index).contiguous()
+            if len(dead):
+                out[dead] = fill
+            return out
+        return slice_
 
 
 def _source_shards(src: Path) -> list[str]:
@@ -102,7 +128,7 @@ def _source_shards(src: Path) -> list[str]:
     return files
 
 
-def write_pruned_checkpoint(src: Path, dst: Path, adapter: MoEAdapter, keep: dict[int, list[int]],
+def write_pruned_checkpoint(src: Path, dst: Path, adapter: MoEAdapter, keep: dict[int, list[int | None]],
                             num_experts: int, manifest: dict,
                             progress: Callable[[str], None] | None = None) -> SurgeryReport:
     """Stream ``src`` into a pruned checkpoint at ``dst`` (atomically); return byte/param accounting."""
@@ -110,7 +136,7 @@ def write_pruned_checkpoint(src: Path, dst: Path, adapter: MoEAdapter, keep: dic
         return _write(src, tmp, adapter, keep, num_experts, manifest, progress)
 
 
-def _write(src: Path, out: Path, adapter: MoEAdapter, keep: dict[int, list[int]], num_experts: int,
+def _write(src: Path, out: Path, adapter: MoEAdapter, keep: dict[int, list[int | None]], num_experts: int,
            manifest: dict, progress: Callable[[str], None] | None) -> SurgeryReport:
     rewriter = _KeyRewriter(adapter, keep, num_experts)
     report = SurgeryReport()
@@ -146,6 +172,12 @@ def _write(src: Path, out: Path, adapter: MoEAdapter, keep: dict[int, list[int]]
                     report.expert_params_after += tensor.numel()
                 tensors[new_key] = tensor
                 weight_map[new_key] = shard
+                for dead_key in rewriter.dead_copies(key):
+                    tensors[dead_key] = torch.zeros_like(tensor)
+                    weight_map[dead_key] = shard
+                    report.total_bytes_after += out_bytes
+                    report.expert_bytes_after += out_bytes
+                    report.expert_params_after += tensor.numel()
         save_file(tensors, str(out / shard), metadata=metadata)
         del tensors
         if progress:
@@ -156,7 +188,10 @@ def _write(src: Path, out: Path, adapter: MoEAdapter, keep: dict[int, list[int]]
     if (src / INDEX_NAME).is_file() or len(shards) > 1:
         index = {"metadata": {"total_size": report.total_bytes_after}, "weight_map": dict(sorted(weight_map.items()))}
         (out / INDEX_NAME).write_text(json.dumps(index, indent=2) + "\n")
-    _write_config(src, out, adapter, len(next(iter(keep.values()))))
+    slots = {len(ids) for ids in keep.values()}
+    if len(slots) != 1:
+        raise UnsupportedModelError(f"every MoE layer needs the same number of slots, got {sorted(slots)}")
+    _write_config(src, out, adapter, slots.pop())
     for extra in src.iterdir():
         if extra.is_file() and extra.suffix != ".safetensors" and extra.name not in (INDEX_NAME, "config.json", "pruning.json"):
             shutil.copy2(extra, out / extra.name)

@@ -20,12 +20,12 @@ import torch
 
 from harness.batching import pad_batch
 from harness.data.calibration import CalibrationSource
-from harness.models.adapters import adapter_for
+from harness.models.adapters import UnsupportedModelError, adapter_for, dead_slot_families
 from harness.models.fingerprint import checkpoint_fingerprint
 from harness.models.loading import ResolvedModel, load_model, load_tokenizer, read_config_json
 from harness.prune.calibrate import CalibrationSettings, build_calibration, collect_stats, stats_cache_path
 from harness.prune.saliency import canonical_method, layer_scores
-from harness.prune.select import plan_keep, select_kept
+from harness.prune.select import ALLOCATIONS, allocate_global, plan_keep, select_kept, slot_layout
 from harness.prune.stats import CalibrationStats
 from harness.prune.surgery import write_pruned_checkpoint
 from harness.prune.verify import logits_of, masked_routing, verify_checkpoint
@@ -39,6 +39,7 @@ class Variant:
     method: str
     ratio: float
     seed: int
+    allocation: str = "uniform"  # or "global": non-uniform keep counts (see select.allocate_global)
 
     @property
     def ratio_tag(self) -> str:
@@ -46,7 +47,8 @@ class Variant:
         return text + "0" * max(0, 4 - len(text))  # 0.5 -> 0.50, 0.125 -> 0.125
 
     def dirname(self, model_name: str, calibration: str) -> str:
-        return f"{model_name}-{self.method}-r{self.ratio_tag}-s{self.seed}-{calibration}"
+        tail = "" if self.allocation == "uniform" else f"-{self.allocation}"
+        return f"{model_name}-{self.method}-r{self.ratio_tag}-s{self.seed}-{calibration}{tail}"
 
 
 @dataclass
@@ -69,6 +71,8 @@ def library_versions() -> dict[str, str]:
 def _variant_key(fingerprint: str, variant: Variant, calibration_hash: str | None, settings: CalibrationSettings) -> str:
     payload = [fingerprint, variant.method, variant.ratio, variant.seed, calibration_hash,
                settings.ean_tokens_per_sample if variant.method == "ean" else None]
+    if variant.allocation != "uniform":  # uniform keys stay what they were: existing variants are reused
+        payload.append(variant.allocation)
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
 
@@ -88,7 +92,7 @@ def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], see
               sources: list[CalibrationSource], out_dir: Path, cache_dir: Path,
               settings: CalibrationSettings = CalibrationSettings(), calibration_name: str | None = None,
               verify: bool = True, device: str = "cpu", show_progress: bool = True,
-              log: Callable[[str], None] = print) -> list[VariantResult]:
+              log: Callable[[str], None] = print, allocation: str = "uniform") -> list[VariantResult]:
     """Write every variant; returns one result per (method, ratio, seed)."""
     methods = [canonical_method(m) for m in methods]
     config_json = read_config_json(model.path)
@@ -97,6 +101,12 @@ def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], see
 
     routing = adapter.routing_info(AutoConfig.from_pretrained(model.path))
     plans = {r: plan_keep(r, routing) for r in ratios}  # refuse bad ratios before any work
+    if allocation not in ALLOCATIONS:
+        raise ValueError(f"unknown allocation {allocation!r}; choose from {', '.join(ALLOCATIONS)}")
+    if allocation != "uniform" and not adapter.dead_slot_params:
+        raise UnsupportedModelError(
+            f"{adapter.family}: non-uniform keep counts need a router bias to switch padded slots off "
+            f"(one expert count per config); supported families: {', '.join(dead_slot_families())}")
     data_methods = [m for m in methods if m != "random"]
     if data_methods and not sources:
         raise ValueError(f"methods {data_methods} need calibration data: pass --calibration")
@@ -119,7 +129,7 @@ def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], see
         todo: list[tuple[Variant, str, Path]] = []
         for method in methods:
             for ratio in ratios:
-                variant = Variant(method, ratio, seed)
+                variant = Variant(method, ratio, seed, allocation)
                 key = _variant_key(fingerprint, variant, batches.hash if batches and method != "random" else None, settings)
                 path = out_dir / variant.dirname(model.name, calibration_name)
                 found = _existing(path, key)
@@ -140,17 +150,22 @@ def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], see
         pending = []
         for variant, key, path in todo:
             scores = {l: layer_scores(variant.method, stats, l, routing.num_experts, seed) for l in layers}
-            kept = {l: select_kept(scores[l], plans[variant.ratio], routing) for l in layers}
+            if allocation == "uniform":
+                kept = {l: select_kept(scores[l], plans[variant.ratio], routing) for l in layers}
+            else:
+                kept = allocate_global(scores, plans[variant.ratio], routing)
+            slots = slot_layout(kept, routing)
             with masked_routing(loaded, adapter, kept):
                 reference = logits_of(loaded, verify_ids.to(loaded.device), verify_mask.to(loaded.device))
             manifest = _manifest(model, fingerprint, variant, key, calibration_name, batches, settings, routing,
-                                 kept, scores, plans[variant.ratio].kept)
+                                 kept, scores, slots)
             pending.append((variant, path, kept, manifest, reference))
         del loaded
         gc.collect()
         for variant, path, kept, manifest, reference in pending:
             started = time.perf_counter()
-            report = write_pruned_checkpoint(model.path, path, adapter, kept, routing.num_experts, manifest)
+            slots = {int(l): ids for l, ids in manifest["slots"].items()}
+            report = write_pruned_checkpoint(model.path, path, adapter, slots, routing.num_experts, manifest)
             manifest["surgery"] = report.as_dict()
             manifest["surgery"]["seconds"] = round(time.perf_counter() - started, 3)
             if verify:
@@ -165,7 +180,7 @@ def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], see
             (path / "pruning.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
             shrink = report.expert_bytes_after / max(report.expert_bytes_before, 1)
             log(f"wrote {path.name}: experts {report.expert_bytes_before:,} -> {report.expert_bytes_after:,} bytes "
-                f"({shrink:.3f}x, expected {1 - variant.ratio:.3f}x)"
+                f"({shrink:.3f}x, expected {manifest['experts_kept'] / routing.num_experts:.3f}x)"
                 + (f", verified max |diff| {manifest['verification']['max_abs_logit_diff']:.2e}" if verify else ""))
             results.append(VariantResult(variant, path, False, kept, manifest))
     return results
@@ -191,7 +206,7 @@ def _stats_for(model: torch.nn.Module, adapter: Any, batches: Any, settings: Cal
 
 def _manifest(model: ResolvedModel, fingerprint: str, variant: Variant, key: str, calibration_name: str,
               batches: Any, settings: CalibrationSettings, routing: Any, kept: dict[int, list[int]],
-              scores: dict[int, torch.Tensor], kept_count: int) -> dict:
+              scores: dict[int, torch.Tensor], slots: dict[int, list[int | None]]) -> dict:
     return {
         "format": "moegate-pruning/1",
         "variant_key": key,
@@ -199,14 +214,16 @@ def _manifest(model: ResolvedModel, fingerprint: str, variant: Variant, key: str
                    "hub_id": model.spec.hub_id if model.spec else None,
                    "revision": model.revision, "fingerprint": fingerprint},
         "method": variant.method, "ratio": variant.ratio, "seed": variant.seed,
-        "experts_before": routing.num_experts, "experts_kept": kept_count, "top_k": routing.top_k,
-        "n_group": routing.n_group,
+        "experts_before": routing.num_experts, "experts_kept": len(next(iter(slots.values()))),
+        "top_k": routing.top_k, "n_group": routing.n_group, "allocation": variant.allocation,
+        "live_experts": {str(l): len(ids) for l, ids in kept.items()},
         "calibration": None if batches is None or variant.method == "random" else {
             "name": calibration_name, "hash": batches.hash, "sources": batches.sources,
             "n_samples": settings.n_samples, "max_length": settings.max_length,
             "ean_tokens_per_sample": settings.ean_tokens_per_sample,
         },
         "kept_experts": {str(l): ids for l, ids in kept.items()},
+        "slots": {str(l): ids for l, ids in slots.items()},  # checkpoint slot -> original expert (null: dead)
         "scores": {str(l): [round(float(x), 8) for x in s] for l, s in scores.items()},
         "libraries": library_versions(),
     }

@@ -31,6 +31,11 @@ def supported_model_types() -> list[str]:
     return sorted(_BY_MODEL_TYPE)
 
 
+def dead_slot_families() -> list[str]:
+    """Families whose router can switch a slot off (needed for non-uniform keep counts)."""
+    return sorted(cls.family for cls in ADAPTERS if cls.dead_slot_params)
+
+
 def adapter_for(config: Any) -> MoEAdapter:
     """The adapter for a transformers config (or a config.json dict)."""
     model_type = config.get("model_type") if isinstance(config, dict) else getattr(config, "model_type", None)
@@ -49,5 +54,6 @@ __all__ = [
     "RoutingInfo",
     "UnsupportedModelError",
     "adapter_for",
+    "dead_slot_families",
     "supported_model_types",
 ]

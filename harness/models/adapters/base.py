@@ -15,6 +15,9 @@ import torch
 from harness.models.routing import MaskedRouter
 
 
+DEAD_SLOT_BIAS = -1.0e4  # finite (no inf arithmetic in bf16/fp16), far below any logit or sigmoid score
+
+
 class UnsupportedModelError(ValueError):
     """The checkpoint's architecture has no adapter, or its config cannot be pruned safely."""
 
@@ -57,6 +60,10 @@ class MoEAdapter:
     disk_block_pattern: ClassVar[str] = r"^model\.layers\.(\d+)\.mlp$"
     #: router parameter names sliced along dim 0 with the experts
     router_params: ClassVar[tuple[str, ...]] = ("weight",)
+    #: router parameters that can switch an expert slot off, with the value that does it (a bias far
+    #: below any score: the slot is never in the top-k). Empty: the family cannot hold dead slots, so
+    #: it cannot store non-uniform keep counts under one config-wide expert count.
+    dead_slot_params: ClassVar[dict[str, float]] = {}
     masked_router: ClassVar[MaskedRouter]
     #: True when a block's top-k weights are renormalised over the chosen experts
     renormalises: ClassVar[bool] = True

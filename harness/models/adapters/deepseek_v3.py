@@ -5,7 +5,7 @@ Shared experts are kept.
 """
 
 from harness.models import routing
-from harness.models.adapters.base import MoEAdapter
+from harness.models.adapters.base import DEAD_SLOT_BIAS, MoEAdapter
 
 
 class DeepseekV3Adapter(MoEAdapter):
@@ -13,4 +13,5 @@ class DeepseekV3Adapter(MoEAdapter):
     model_types = ("deepseek_v3",)
     shared_attrs = ("shared_experts",)
     router_params = ("weight", "e_score_correction_bias")
+    dead_slot_params = {"e_score_correction_bias": DEAD_SLOT_BIAS}
     masked_router = staticmethod(routing.sigmoid_grouped)

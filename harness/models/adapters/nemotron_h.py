@@ -7,7 +7,7 @@ correction bias, groups). Hub checkpoints use the ``backbone.`` prefix, transfor
 import torch
 
 from harness.models import routing
-from harness.models.adapters.base import MoEAdapter
+from harness.models.adapters.base import DEAD_SLOT_BIAS, MoEAdapter
 
 
 class NemotronHAdapter(MoEAdapter):
@@ -16,6 +16,7 @@ class NemotronHAdapter(MoEAdapter):
     shared_attrs = ("shared_experts",)
     disk_block_pattern = r"^(?:model|backbone)\.layers\.(\d+)\.mixer$"
     router_params = ("weight", "e_score_correction_bias")
+    dead_slot_params = {"e_score_correction_bias": DEAD_SLOT_BIAS}
     masked_router = staticmethod(routing.sigmoid_grouped)
 
     def block_of(self, layer: torch.nn.Module) -> torch.nn.Module | None:
