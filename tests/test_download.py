@@ -77,3 +77,52 @@ def test_hub_downloads_refuse_offline_and_unknown_recipes(tmp_path, monkeypatch,
     with pytest.raises(ValueError, match="no download recipe"):
         dl.download("knowledge", tmp_path)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.fixture
+def hub_double(monkeypatch):
+    """Stands in for the hub: ``datasets.load_dataset`` rows per (config, split) and a resolvable commit."""
+    import datasets
+
+    calls: list[tuple] = []
+
+    def load_dataset(hub_id, config, split, revision):
+        calls.append((hub_id, config, split, revision))
+        if hub_id == "openai/gsm8k":
+            return [{"question": f"What is {i} + 1?", "answer": f"{i} + 1 = {i + 1}\n#### {i + 1}"} for i in range(3)]
+        return [{"instruction": f"Task {config}: repeat.", "input": f"row {i}", "output": f"row {i}", "history": []}
+                for i in range(2)]
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    monkeypatch.setattr(dl, "resolve_hub_commit", lambda hub_id, revision: f"sha-of-{revision}")
+    return calls
+
+
+def test_hub_rows_are_read_at_one_resolved_commit_and_recorded(hub_double, tmp_path, capsys):
+    from harness.cli.main import main
+
+    assert main(["data", "download", "gsm8k", "--data-dir", str(tmp_path), "--revision", "v1.0"]) == 0
+    source = json.loads((tmp_path / "gsm8k" / "SOURCE.json").read_text())
+    assert source["revision"] == "v1.0" and source["commit"] == "sha-of-v1.0" and source["records"] == 3
+    assert {c[3] for c in hub_double} == {"sha-of-v1.0"}  # every split read at the resolved commit
+    assert len(registry.get("gsm8k").load(registry.resolve_path("gsm8k", root=tmp_path))) == 3
+
+
+def test_medinst_configs_are_tagged_with_their_task(hub_double, tmp_path):
+    from harness.data import medinst
+
+    dl.download("medinst", tmp_path, show_progress=False)
+    records = registry.get("medinst").load(registry.resolve_path("medinst", root=tmp_path))
+    tasks = [t for c in medinst.GENERATION_CATEGORIES for t in medinst.CATEGORIES[c]]
+    assert [r.task for r in records] == [t for t in tasks for _ in range(2)]
+    assert {c[2] for c in hub_double} == {"test"}
+    dl.download("medinst-calibration", tmp_path, show_progress=False)
+    assert hub_double[-1][1:3] == ("unseen_train_100k", "train")
+    assert len(registry.get("medinst-calibration").load(registry.resolve_path("medinst-calibration", root=tmp_path))) == 2
+
+
+def test_revision_is_refused_for_github_pinned_datasets(tmp_path):
+    with pytest.raises(ValueError, match="pinned commit 3dfe1e4"):
+        dl.download("medhalt-fake", tmp_path, revision="main")

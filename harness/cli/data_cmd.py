@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                      "pinned commit, hub rows exported to JSONL. Parsed before it is kept.")
     dl.add_argument("name", choices=sorted(registry.DATASETS))
     dl.add_argument("--data-dir", type=Path, default=None, help="cache root (default $MOEGATE_DATA_DIR or ~/.cache/moegate/datasets)")
+    dl.add_argument("--revision", default=None,
+                    help="hub datasets: branch, tag or commit to fetch (default: the recipe's; the commit actually "
+                         "fetched is recorded in SOURCE.json). GitHub datasets are pinned to a commit already")
     dl.set_defaults(run=_download)
 
 
@@ -55,6 +58,6 @@ def _check(args: argparse.Namespace) -> int:
 def _download(args: argparse.Namespace) -> int:
     from harness.data.download import download
 
-    folder = download(args.name, args.data_dir)
+    folder = download(args.name, args.data_dir, revision=args.revision)
     print(json.loads((folder / "SOURCE.json").read_text()) | {"path": str(folder)})
     return 0

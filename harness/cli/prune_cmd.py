@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from harness.data import registry as data_registry
 from harness.data.calibration import CalibrationSource
 from harness.models.loading import resolve
 from harness.models.registry import DEFAULT_MODEL, get_spec
@@ -68,13 +69,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def default_calibration(model_name: str) -> list[str]:
-    """Embedded models ship their calibration set next to the weights."""
+    """Embedded models ship their calibration set next to the weights; other models use the cached
+    MedINST32 calibration pool (``python -m harness data download medinst-calibration``) when present."""
     spec = get_spec(model_name)
     if spec and spec.local_dir is not None:
         path = spec.local_dir.parent / "data" / "calibration" / "medinst_calibration.jsonl"
-        if path.is_file():
-            return [f"biomedical={path}"]
-    return []
+    else:
+        path = data_registry.default_path(data_registry.get("medinst-calibration"))
+    return [f"biomedical={path}"] if path.is_file() else []
 
 
 def run(args: argparse.Namespace) -> int:

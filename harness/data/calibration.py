@@ -54,7 +54,7 @@ class CalibrationSource:
             raise FileNotFoundError(
                 f"calibration file {p} does not exist. Pass a local JSONL/JSON file with --calibration; "
                 f"the default biomedical source is the hub dataset {MEDINST_HUB_ID} "
-                f"(config {MEDINST_CALIBRATION_CONFIG}), which needs a download"
+                f"(config {MEDINST_CALIBRATION_CONFIG}): `python -m harness data download medinst-calibration`"
             )
         return cls(domain=domain, path=p)
 

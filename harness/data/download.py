@@ -18,7 +18,7 @@ import httpx
 from tqdm.auto import tqdm
 
 from harness.atomic import atomic_dir
-from harness.data import registry
+from harness.data import medinst, registry
 
 GITHUB_API = os.environ.get("MOEGATE_GITHUB_API", "https://api.github.com")
 GITHUB_RAW = os.environ.get("MOEGATE_GITHUB_RAW", "https://raw.githubusercontent.com")
@@ -39,9 +39,11 @@ class GitHubFiles:
 @dataclass(frozen=True)
 class HubRows:
     hub_id: str
-    config: str | None
+    configs: tuple[str | None, ...]  # several configs go into the same file, each row tagged "task": config
     splits: tuple[tuple[str, str], ...]  # (split, local JSONL file)
-    revision: str = "main"  # the hub ids below are not pinned to a commit yet (see README)
+    # Not pinned to a commit: no hub was reachable to read one. `data download --revision` pins it;
+    # SOURCE.json always records the commit actually fetched.
+    revision: str = "main"
 
 
 FETCH: dict[str, GitHubFiles | HubRows] = {
@@ -55,9 +57,14 @@ FETCH: dict[str, GitHubFiles | HubRows] = {
     "pubmedqa": GitHubFiles("pubmedqa/pubmedqa", "1cbae8e", (("data/ori_pqal.json", "ori_pqal.json"),
                                                              ("data/test_ground_truth.json", "test_ground_truth.json"))),
     "multi-xscience": GitHubFiles("yaolu/Multi-XScience", "6559770", (("data/test.json.gz", "test.json.gz"),)),
-    "medqa": HubRows("GBaker/MedQA-USMLE-4-options-hf", None, (("test", "test.jsonl"),)),
-    "mmlu": HubRows("cais/mmlu", "all", (("test", "test.jsonl"), ("dev", "dev.jsonl"))),
-    "gsm8k": HubRows("openai/gsm8k", "main", (("test", "test.jsonl"), ("train", "train.jsonl"))),
+    "medqa": HubRows("GBaker/MedQA-USMLE-4-options-hf", (None,), (("test", "test.jsonl"),)),
+    "mmlu": HubRows("cais/mmlu", ("all",), (("test", "test.jsonl"), ("dev", "dev.jsonl"))),
+    "gsm8k": HubRows("openai/gsm8k", ("main",), (("test", "test.jsonl"), ("train", "train.jsonl"))),
+    # the generation tasks the gate scores, one config per task (evaluation.py's task names)
+    "medinst": HubRows(medinst.HUB_ID, tuple(t for c in medinst.GENERATION_CATEGORIES for t in medinst.CATEGORIES[c]),
+                       (("test", "medinst.jsonl"),)),
+    "medinst-calibration": HubRows(medinst.HUB_ID, (medinst.CALIBRATION_CONFIG,),
+                                   (("train", f"{medinst.CALIBRATION_CONFIG}.jsonl"),)),
 }
 
 
@@ -83,20 +90,34 @@ def _github(spec: GitHubFiles, tmp: Path, client: httpx.Client, show_progress: b
         target.write_bytes(_get(client, f"{GITHUB_RAW}/{spec.repo}/{spec.commit}/{remote}").content)
 
 
-def _hub(spec: HubRows, tmp: Path) -> None:
+def resolve_hub_commit(hub_id: str, revision: str) -> str:
+    """The commit sha a branch or tag of a hub dataset points at now (recorded next to the rows)."""
+    from huggingface_hub import HfApi
+
+    return HfApi().dataset_info(hub_id, revision=revision).sha
+
+
+def _hub(spec: HubRows, tmp: Path, revision: str, show_progress: bool) -> str:
+    """Export every (config, split) to JSONL at one commit; returns that commit."""
     if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
         raise DownloadError(f"hf:{spec.hub_id}: HF_HUB_OFFLINE / HF_DATASETS_OFFLINE is set; unset it to download")
     from datasets import load_dataset
 
+    commit = resolve_hub_commit(spec.hub_id, revision)  # every config read at the same commit
     for split, local in spec.splits:
-        rows = load_dataset(spec.hub_id, spec.config, split=split, revision=spec.revision)
         with open(tmp / local, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            for config in tqdm(spec.configs, desc=f"download {spec.hub_id}", unit="config",
+                               disable=not show_progress or len(spec.configs) == 1):
+                for row in load_dataset(spec.hub_id, config, split=split, revision=commit):
+                    tagged = row | {"task": config} if len(spec.configs) > 1 else row
+                    fh.write(json.dumps(tagged, ensure_ascii=False) + "\n")
+    return commit
 
 
-def download(name: str, root: Path | None = None, show_progress: bool = True) -> Path:
-    """Fetch ``name`` into ``<root>/<name>/`` (replacing an older copy only once the new one parses)."""
+def download(name: str, root: Path | None = None, show_progress: bool = True, revision: str | None = None) -> Path:
+    """Fetch ``name`` into ``<root>/<name>/`` (replacing an older copy only once the new one parses).
+
+    ``revision`` (hub datasets only) overrides the recipe's branch, tag or commit."""
     spec = registry.get(name)
     if name not in FETCH:
         raise ValueError(f"dataset {name} has no download recipe (source: {spec.source}); place the files at "
@@ -105,11 +126,17 @@ def download(name: str, root: Path | None = None, show_progress: bool = True) ->
     with atomic_dir(folder) as tmp:
         recipe = FETCH[name]
         if isinstance(recipe, GitHubFiles):
+            if revision is not None:
+                raise ValueError(f"dataset {name} comes from github:{recipe.repo} at the pinned commit "
+                                 f"{recipe.commit}; --revision applies to hub datasets only")
             with httpx.Client(timeout=120) as client:
                 _github(recipe, tmp, client, show_progress)
+            fetched = {"repository": recipe.repo, "commit": recipe.commit}
         else:
-            _hub(recipe, tmp)
+            requested = revision or recipe.revision
+            fetched = {"hub_id": recipe.hub_id, "revision": requested,
+                       "commit": _hub(recipe, tmp, requested, show_progress)}
         records = spec.load(tmp / spec.default_file if spec.default_file != "." else tmp)
-        (tmp / "SOURCE.json").write_text(json.dumps({"dataset": name, "source": spec.source,
+        (tmp / "SOURCE.json").write_text(json.dumps({"dataset": name, "source": spec.source, **fetched,
                                                      "records": len(records)}, indent=2) + "\n")
     return folder

@@ -67,7 +67,7 @@ def calibration_sources(model: str, calibration: str, files: dict[str, Path]) ->
         elif embedded is not None:
             path = embedded / ("medinst_calibration.jsonl" if domain == "biomedical" else "general_calibration.jsonl")
         elif domain == "biomedical":
-            path = data_registry.resolve_path("medinst")
+            path = data_registry.resolve_path("medinst-calibration")  # the train pool, never the test records
         else:
             raise ValueError(f"dual calibration of {model} needs a general-domain set: --calibration-file general=PATH "
                              "(any JSONL of instruction records, e.g. Dolci)")

@@ -109,7 +109,8 @@ def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], see
             f"(one expert count per config); supported families: {', '.join(dead_slot_families())}")
     data_methods = [m for m in methods if m != "random"]
     if data_methods and not sources:
-        raise ValueError(f"methods {data_methods} need calibration data: pass --calibration")
+        raise ValueError(f"methods {data_methods} need calibration data: pass --calibration, or fetch the default "
+                         "biomedical pool once with `python -m harness data download medinst-calibration`")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / ".write-test"
