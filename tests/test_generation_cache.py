@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 class CountingBackend:
     """Test double: echoes prompts and counts what it was asked to compute."""
 
-    name, version, batch_size, tokenizer, chat_kwargs = "double", "double-1", 4, None, {}
+    name, version, batch_size, tokenizer = "double", "double-1", 4, None
 
     def __init__(self, checkpoint: str):
         self.checkpoint = checkpoint

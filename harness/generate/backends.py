@@ -64,10 +64,10 @@ class LazyBackend:
     an unchanged suite does no model work at all. Its ``version`` (part of every cache key) is known
     up front: library versions and the checkpoint's dtype, or the vLLM release."""
 
-    def __init__(self, name: str, version: str, checkpoint: str, tokenizer: Any, chat_kwargs: dict | None,
-                 batch_size: int, start: Callable[[], Any]):
+    def __init__(self, name: str, version: str, checkpoint: str, tokenizer: Any, batch_size: int,
+                 start: Callable[[], Any]):
         self.name, self.version, self.checkpoint, self.tokenizer = name, version, checkpoint, tokenizer
-        self.chat_kwargs, self.batch_size, self._start, self._backend = dict(chat_kwargs or {}), batch_size, start, None
+        self.batch_size, self._start, self._backend = batch_size, start, None
 
     @property
     def started(self) -> bool:
@@ -117,7 +117,7 @@ def open_backend(path: Path, chat_template_kwargs: dict | None = None,
 
             def start() -> Any:
                 model = load_model(path, device=options.device or auto_device())
-                return TransformersBackend(model, tokenizer, checkpoint, chat_template_kwargs, options.batch_size)
+                return TransformersBackend(model, tokenizer, checkpoint, options.batch_size)
             batch_size = options.batch_size
         else:
             from harness.generate.openai_backend import OpenAICompletionsBackend
@@ -134,15 +134,16 @@ def open_backend(path: Path, chat_template_kwargs: dict | None = None,
                 else:
                     server = stack.enter_context(VLLMServer(path, checkpoint, options.vllm))
                     url, name = server.url, server.name
-                return OpenAICompletionsBackend(url, name, tokenizer, checkpoint, chat_template_kwargs, batch_size,
+                return OpenAICompletionsBackend(url, name, tokenizer, checkpoint, batch_size,
                                                 version=version)
-        backend = LazyBackend(options.kind, version, checkpoint, tokenizer, chat_template_kwargs, batch_size, start)
+        backend = LazyBackend(options.kind, version, checkpoint, tokenizer, batch_size, start)
         cache = None
         if options.use_cache:
             cache = GenerationCache((options.cache_dir or default_cache_dir()) / "generations.sqlite")
             stack.callback(cache.close)
         try:
-            yield CachedBackend(backend, cache, refresh=options.refresh, show_progress=options.show_progress)
+            yield CachedBackend(backend, cache, refresh=options.refresh, show_progress=options.show_progress,
+                                chat_kwargs=chat_template_kwargs)
         finally:
             del backend
             gc.collect()

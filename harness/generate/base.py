@@ -17,7 +17,6 @@ class Backend(Protocol):
     checkpoint: str
     batch_size: int
     tokenizer: Any
-    chat_kwargs: dict
 
     def generate(self, prompts: Sequence[str], max_new_tokens: int = 256) -> list[str]: ...
 

@@ -19,10 +19,11 @@ class CachedBackend:
     """
 
     def __init__(self, backend: Backend, cache: GenerationCache | None, refresh: bool = False,
-                 show_progress: bool = False):
+                 show_progress: bool = False, chat_kwargs: dict | None = None):
         self.backend, self.cache, self.refresh, self.show_progress = backend, cache, refresh, show_progress
         self.name, self.version, self.checkpoint = backend.name, backend.version, backend.checkpoint
-        self.batch_size, self.tokenizer, self.chat_kwargs = backend.batch_size, backend.tokenizer, backend.chat_kwargs
+        self.batch_size, self.tokenizer = backend.batch_size, backend.tokenizer
+        self.chat_kwargs = dict(chat_kwargs or {})  # the model's chat settings, applied here for every backend
         self.hits = 0
         self.computed = 0
 

@@ -21,10 +21,9 @@ class OpenAICompletionsBackend:
     name = "vllm"
 
     def __init__(self, base_url: str, model: str, tokenizer: Any, checkpoint: str,
-                 chat_template_kwargs: dict | None = None, batch_size: int = 32,
+                 batch_size: int = 32,
                  retry: RetryPolicy = RetryPolicy(attempts=4, timeout_s=600.0), version: str = "vllm-unknown"):
         self.base_url, self.model, self.tokenizer, self.checkpoint = base_url.rstrip("/"), model, tokenizer, checkpoint
-        self.chat_kwargs = dict(chat_template_kwargs or {})
         self.batch_size, self.retry, self.version = batch_size, retry, version
         self.client = httpx.Client(timeout=retry.timeout_s)
 

@@ -25,10 +25,8 @@ class TransformersBackend:
 
     name = "transformers"
 
-    def __init__(self, model: torch.nn.Module, tokenizer: Any, checkpoint: str, chat_template_kwargs: dict | None = None,
-                 batch_size: int = 16):
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, checkpoint: str, batch_size: int = 16):
         self.model, self.tokenizer, self.checkpoint = model.eval(), tokenizer, checkpoint
-        self.chat_kwargs = dict(chat_template_kwargs or {})
         self.batch_size = batch_size
         self.device = next(model.parameters()).device
         self.version = backend_version(str(next(model.parameters()).dtype))
