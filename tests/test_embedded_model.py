@@ -12,6 +12,7 @@ from harness.embedded.world import make_world
 from harness.models.registry import FIXTURES_DIR
 
 ROOT = FIXTURES_DIR / "tiny-moe"
+MODEL_DIR = ROOT / "model"
 MANIFEST = json.loads((ROOT / "manifest.json").read_text())
 
 
@@ -56,21 +57,24 @@ def test_unpruned_model_knows_its_world():
     """What the shipped model measurably can do (fixtures/tiny-moe/README.md): recall every world fact
     (chance 1/24 and 1/32), answer Med-HALT NOTA/Fake in the official format, copy dose and unit into
     most RCT summaries. Multiple-choice letter lookup and number copying are NOT learned (at chance)."""
-    from harness.embedded.evaluate import profile
-
-    from harness.generate.backends import BackendOptions, open_backend
-    from harness.models.loading import resolve
-
-    with open_backend(resolve("tiny-moe").path, options=BackendOptions(use_cache=False)) as backend:
-        p = profile(backend, ROOT / "data", limit=40)
+    p = _profile(MODEL_DIR)
     assert p.bio_facts >= 0.95 and p.general_facts >= 0.95
     assert p.medhalt["nota"] >= 0.9 and p.medhalt["fake"] >= 0.9
-    assert p.rct_dose_exact >= 0.4
+    assert p.rct_dose_exact >= 0.6
+
+
+def _profile(path: Path):
+    from harness.embedded.evaluate import profile
+    from harness.generate.backends import BackendOptions, open_backend
+
+    with open_backend(path, options=BackendOptions(use_cache=False)) as backend:
+        return profile(backend, ROOT / "data", limit=40)
 
 
 def test_pruning_effects_mirror_the_study(tmp_path):
-    """Context-aware pruning at 25% keeps biomedical knowledge; random at 75% loses >= 20 points;
-    under biomedical calibration general knowledge degrades before biomedical knowledge."""
+    """Context-aware pruning at 25% keeps biomedical knowledge and Med-HALT NOTA; under biomedical
+    calibration general knowledge degrades before biomedical knowledge (visible at 50%); random at
+    75% breaks reliability and summaries (NOTA and dose+unit copying fall by >= 20 points)."""
     from harness.cli.prune_cmd import default_calibration
     from harness.data.calibration import CalibrationSource
     from harness.embedded.evaluate import fact_recall
@@ -88,14 +92,17 @@ def test_pruning_effects_mirror_the_study(tmp_path):
     base_bio, _ = recall(model.path)
     sources = [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]
     variants = {(r.variant.method, r.variant.ratio): r.path for r in run_sweep(
-        model, ["easy_ep", "reap", "random"], [0.25, 0.75], [0], sources, tmp_path / "out", tmp_path / "cache",
+        model, ["easy_ep", "reap", "random"], [0.25, 0.5, 0.75], [0], sources, tmp_path / "out", tmp_path / "cache",
         show_progress=False, log=lambda _m: None)}
     for method in ("easy_ep", "reap"):
-        bio, general = recall(variants[(method, 0.25)])
+        bio, _ = recall(variants[(method, 0.25)])
         assert bio >= 0.95 * base_bio, method
+        bio, general = recall(variants[(method, 0.5)])
         assert general < bio, method
-    random_bio, _ = recall(variants[("random", 0.75)])
-    assert random_bio <= base_bio - 0.2
+    base, light, heavy = _profile(model.path), _profile(variants[("easy_ep", 0.25)]), _profile(variants[("random", 0.75)])
+    assert light.medhalt["nota"] >= base.medhalt["nota"] - 0.05
+    assert heavy.medhalt["nota"] <= base.medhalt["nota"] - 0.2
+    assert heavy.rct_dose_exact <= base.rct_dose_exact - 0.2
 
 
 def test_routing_differs_between_domains(tiny):

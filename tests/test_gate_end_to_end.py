@@ -1,4 +1,4 @@
-"""The gate discriminates on the embedded model: EASY-EP at 12.5% passes every check, Random at 75%
+"""The gate discriminates on the embedded model: EASY-EP at 25% passes every check, Random at 75%
 fails with named regressions; verdict.json, summary and plots are written, and the Allure HTML
 report renders the variants (checked in headless Chromium) when the report tools are installed."""
 
@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def gate_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gate")
     cmd = [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider", "-q",
-           "--method", "easy_ep", "--method", "random", "--ratio", "0.125", "--ratio", "0.75",
-           "-k", "easy_ep-r0.125 or random-r0.75", "--alluredir", str(tmp / "allure-results"),
+           "--method", "easy_ep", "--method", "random", "--ratio", "0.25", "--ratio", "0.75",
+           "-k", "easy_ep-r0.25 or random-r0.75", "--alluredir", str(tmp / "allure-results"),
            "--verdict", str(tmp / "reports" / "verdict.json"), "--variants-dir", str(tmp / "variants"),
            "--baseline-dir", str(tmp / "baselines"), "--cache-dir", str(tmp / "cache")]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1200)
@@ -35,7 +35,7 @@ def test_easy_ep_light_passes_and_random_heavy_fails(gate_run):
     assert proc.returncode == 1, proc.stdout[-3000:]  # pytest's "tests failed": the gate blocks the release
     doc = json.loads((tmp / "reports" / "verdict.json").read_text())
     assert doc["verdict"] == "fail"
-    easy, rand = doc["variants"]["tiny-moe-easy_ep-r0.125-s0"], doc["variants"]["tiny-moe-random-r0.75-s0"]
+    easy, rand = doc["variants"]["tiny-moe-easy_ep-r0.25-s0"], doc["variants"]["tiny-moe-random-r0.75-s0"]
     assert easy["passed"] and len(easy["checks"]) == 19
     failed = {name for name, c in rand["checks"].items() if not c["passed"]}
     assert {"medhalt_nota.accuracy", "knowledge_bio.accuracy"} <= failed
@@ -68,7 +68,7 @@ def test_allure_report_renders_the_variant_table(gate_run, tmp_path):
                        capture_output=True, timeout=120)
     finally:
         server.shutdown()
-    assert "tiny-moe-easy_ep-r0.125-s0" in dom and "tiny-moe-random-r0.75-s0" in dom
+    assert "tiny-moe-easy_ep-r0.25-s0" in dom and "tiny-moe-random-r0.75-s0" in dom
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 

@@ -1,7 +1,8 @@
 """Rebuild the embedded default model and its data from scratch: ``python -m harness embedded build``.
 
 Steps: world -> official-format datasets (fast, deterministic) -> corpus -> tokenizer -> training
-(about 25 minutes on 2 CPU cores) -> ``fixtures/tiny-moe/{model,data}`` plus ``manifest.json``
+(about 20 minutes on 2 CPU cores) -> a redundancy stage (the same corpus with random experts masked
+out of routing, about 8 minutes) -> ``fixtures/tiny-moe/{model,data}`` plus ``manifest.json``
 holding hashes of the generator settings and of every data file, so a test can prove that the
 shipped files are what the current generator produces.
 """
@@ -22,12 +23,17 @@ TRAIN_SEED = 0
 EPOCHS = 5.0
 LEARNING_RATE = 3e-3
 BATCH_TOKENS = 8192
+# stage 2: redundancy (see train.train's expert_dropout); added in format 4
+ROBUST_EPOCHS = 2.0
+ROBUST_LR = 1e-3
+EXPERT_DROPOUT = 6  # of 16 experts per layer, per step
 
 
 def generator_settings() -> dict:
     """Everything that determines the data and the model; its hash is recorded in the manifest."""
     return {"world_seed": WORLD_SEED, "train_seed": TRAIN_SEED, "epochs": EPOCHS, "lr": LEARNING_RATE,
-            "batch_tokens": BATCH_TOKENS, "max_batch_sequences": train_mod.MAX_BATCH_SEQUENCES, "model_config": train_mod.MODEL_CONFIG, "format": 3}
+            "batch_tokens": BATCH_TOKENS, "max_batch_sequences": train_mod.MAX_BATCH_SEQUENCES, "model_config": train_mod.MODEL_CONFIG,
+            "robust_epochs": ROBUST_EPOCHS, "robust_lr": ROBUST_LR, "expert_dropout": EXPERT_DROPOUT, "format": 4}
 
 
 def settings_hash() -> str:
@@ -47,31 +53,71 @@ def build_data(root: Path) -> dict[str, str]:
     return data_hashes(data_dir)
 
 
-def build_model(root: Path) -> list[dict]:
-    world = make_world(WORLD_SEED)
-    examples = corpus_mod.training_examples(world, TRAIN_SEED)
+def _encoded(tokenizer) -> tuple[list[list[int]], list[int]]:
+    encoded = [train_mod.encode(e, tokenizer) for e in corpus_mod.training_examples(make_world(WORLD_SEED), TRAIN_SEED)]
+    return [e[0] for e in encoded], [e[1] for e in encoded]
+
+
+def build_model(root: Path) -> dict[str, list[dict]]:
+    """Both stages from scratch; returns their loss logs."""
+    examples = corpus_mod.training_examples(make_world(WORLD_SEED), TRAIN_SEED)
     plain = [(e.text or "") + (e.completion or "") if e.messages is None else "\n".join(m["content"] for m in e.messages)
              for e in examples]
     tokenizer = train_mod.train_tokenizer(plain, train_mod.MODEL_CONFIG["vocab_size"])
-    encoded = [train_mod.encode(e, tokenizer) for e in examples]
+    ids, loss_from = _encoded(tokenizer)
     model = train_mod.build_model(tokenizer, TRAIN_SEED)
     model.set_experts_implementation("eager")  # fastest for training on CPU (measured)
-    log = train_mod.train(model, [e[0] for e in encoded], [e[1] for e in encoded], tokenizer.pad_token_id, EPOCHS,
-                          LEARNING_RATE, BATCH_TOKENS, TRAIN_SEED)
+    logs = {"base": train_mod.train(model, ids, loss_from, tokenizer.pad_token_id, EPOCHS, LEARNING_RATE, BATCH_TOKENS,
+                                    TRAIN_SEED)}
+    logs["robust"] = _robust_stage(model, tokenizer, ids, loss_from)
+    _save(model, tokenizer, root)
+    return logs
+
+
+def _robust_stage(model, tokenizer, ids: list[list[int]], loss_from: list[int]) -> list[dict]:
+    return train_mod.train(model, ids, loss_from, tokenizer.pad_token_id, ROBUST_EPOCHS, ROBUST_LR, BATCH_TOKENS,
+                           TRAIN_SEED + 1, expert_dropout=EXPERT_DROPOUT)
+
+
+def _save(model, tokenizer, root: Path) -> None:
+    """Write the model (and the tokenizer; ``None`` keeps the tokenizer files already there)."""
     model.set_experts_implementation("grouped_mm")
     out = root / "model"
+    if tokenizer is None:
+        model.config.output_router_logits = False
+        model.save_pretrained(out)
+        return
     if out.exists():
         shutil.rmtree(out)
     train_mod.save(model, tokenizer, out)
+
+
+def build_robust_stage(root: Path) -> list[dict]:
+    """Run only stage 2 on a shipped stage-1 checkpoint (how a format-3 fixture was brought to format 4)."""
+    from harness.models.loading import load_model, load_tokenizer
+
+    manifest = json.loads((root / "manifest.json").read_text())
+    if "robust" in manifest.get("train_logs", {}):
+        raise ValueError(f"{root}: the redundancy stage was already applied (manifest train_logs.robust)")
+    tokenizer = load_tokenizer(root / "model")
+    model = load_model(root / "model")
+    model.set_experts_implementation("eager")
+    ids, loss_from = _encoded(tokenizer)
+    log = _robust_stage(model, tokenizer, ids, loss_from)
+    model.eval()
+    _save(model, None, root)  # the tokenizer is unchanged: its files stay byte for byte
     return log
 
 
-def build(root: Path, skip_model: bool = False) -> dict:
+def build(root: Path, skip_model: bool = False, robust_only: bool = False) -> dict:
     root.mkdir(parents=True, exist_ok=True)
-    manifest = {"settings": generator_settings(), "settings_sha256": settings_hash(), "data": build_data(root)}
-    if not skip_model:
-        manifest["train_log"] = build_model(root)
-    elif (root / "manifest.json").is_file():
-        manifest["train_log"] = json.loads((root / "manifest.json").read_text()).get("train_log", [])
+    previous = json.loads((root / "manifest.json").read_text()) if (root / "manifest.json").is_file() else {}
+    logs = previous.get("train_logs") or ({"base": previous["train_log"]} if "train_log" in previous else {})
+    if robust_only:
+        logs = dict(logs, robust=build_robust_stage(root))
+    elif not skip_model:
+        logs = build_model(root)
+    manifest = {"settings": generator_settings(), "settings_sha256": settings_hash(), "data": build_data(root),
+                "train_logs": logs}
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

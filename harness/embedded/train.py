@@ -89,10 +89,30 @@ def _batches(ids: list[list[int]], batch_tokens: int, rng: random.Random) -> lis
     return batches
 
 
+def _random_keep(rng: random.Random, layers: list[int], num_experts: int, max_drop: int) -> dict[int, list[int]]:
+    """Per layer, a random subset of experts the router may use this step (0..max_drop dropped)."""
+    return {layer: sorted(rng.sample(range(num_experts), num_experts - rng.randint(0, max_drop))) for layer in layers}
+
+
 def train(model: torch.nn.Module, ids: list[list[int]], loss_from: list[int], pad_id: int, epochs: float, lr: float,
-          batch_tokens: int, seed: int, log_every: int = 50) -> list[dict]:
-    """AdamW with warmup + cosine decay; returns the loss log."""
+          batch_tokens: int, seed: int, log_every: int = 50, expert_dropout: int = 0) -> list[dict]:
+    """AdamW with warmup + cosine decay; returns the loss log.
+
+    ``expert_dropout`` > 0: each step, every layer's router is masked to a random subset of its
+    experts (up to that many dropped). A tiny model otherwise stores each skill in one or two
+    experts, so removing any expert breaks it; real 30B MoEs are redundant enough that context-aware
+    pruning at 25% keeps in-domain skills. This stage gives the embedded model that redundancy.
+    """
+    from contextlib import nullcontext
+
+    from harness.models.adapters import adapter_for
+    from harness.prune.verify import masked_routing
+
     rng = random.Random(seed)
+    drop_rng = random.Random(f"expert-dropout:{seed}")
+    adapter = adapter_for(model.config)
+    layers = [b.layer for b in adapter.moe_blocks(model)]
+    num_experts = adapter.num_experts(model.config)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.01)
     plan = []
@@ -115,7 +135,10 @@ def train(model: torch.nn.Module, ids: list[list[int]], loss_from: list[int], pa
         labels = x.masked_fill(mask == 0, -100)
         for row, i in enumerate(batch):
             labels[row, : loss_from[i]] = -100
-        out = model(input_ids=x, attention_mask=mask, labels=labels, output_router_logits=True)
+        routing = (masked_routing(model, adapter, _random_keep(drop_rng, layers, num_experts, expert_dropout))
+                   if expert_dropout else nullcontext())
+        with routing:
+            out = model(input_ids=x, attention_mask=mask, labels=labels, output_router_logits=True)
         loss = out.loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
