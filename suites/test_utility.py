@@ -1,4 +1,4 @@
-"""Utility: MedINST generation, MultiMedQA (MedQA, PubMedQA), MMLU, and per-domain knowledge probes."""
+"""Utility: MedINST generation, MultiMedQA (MedQA, PubMedQA), MMLU, GSM8K, IFEval, and per-domain knowledge probes."""
 
 import pytest
 
@@ -10,6 +10,7 @@ def test_biomedical_utility(gate, variant, check):
     assert_check(gate, variant, check)
 
 
-@pytest.mark.parametrize("check", ["mmlu.accuracy", "gsm8k.exact_match", "knowledge_general.accuracy"])
+@pytest.mark.parametrize("check", ["mmlu.accuracy", "gsm8k.exact_match", "ifeval.prompt_strict",
+                                   "knowledge_general.accuracy"])
 def test_general_utility(gate, variant, check):
     assert_check(gate, variant, check)

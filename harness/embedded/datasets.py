@@ -20,7 +20,8 @@ from pathlib import Path
 from harness.embedded import tasks
 from harness.embedded.world import World
 
-EVAL_SIZES = {"medhalt": 60, "mcq": 120, "rct": 40, "news": 30, "pubmedqa": 40, "medinst": 60, "xscience": 30}
+EVAL_SIZES = {"medhalt": 60, "mcq": 120, "rct": 40, "news": 30, "pubmedqa": 40, "medinst": 60, "xscience": 30,
+              "ifeval": 40}
 CALIBRATION_SIZE = 512
 
 
@@ -141,6 +142,35 @@ def write_gsm8k(world: World, out: Path) -> None:
     _write_jsonl(out / "general" / "gsm8k_test.jsonl", [row() for _ in range(EVAL_SIZES["mcq"] // 4)])
 
 
+def write_ifeval(world: World, out: Path) -> None:
+    """IFEval rows (google/IFEval format) over world facts, with instructions whose lm-eval checkers are
+    deterministic and offline: no commas, a keyword present or forbidden, a word limit, an end phrase.
+    (Checkers that need langdetect or NLTK's punkt data are left out.)"""
+    rng = _rng(world, "eval-ifeval")
+    rows = []
+    for key in range(EVAL_SIZES["ifeval"]):
+        c = rng.choice(world.countries)
+        other = rng.choice([x for x in world.countries if x is not c])
+        kind = key % 5
+        if kind == 0:
+            text, ids, kwargs = "Do not use any commas in your response.", ["punctuation:no_comma"], [{}]
+        elif kind == 1:
+            text, ids, kwargs = (f"Include the keyword {c.capital} in your response.", ["keywords:existence"],
+                                 [{"keywords": [c.capital]}])
+        elif kind == 2:
+            text, ids, kwargs = (f"Do not include the word {other.capital} in your response.",
+                                 ["keywords:forbidden_words"], [{"forbidden_words": [other.capital]}])
+        elif kind == 3:
+            text, ids, kwargs = ("Answer with less than 30 words.", ["length_constraints:number_words"],
+                                 [{"num_words": 30, "relation": "less than"}])
+        else:
+            text, ids, kwargs = (f"Finish your response with the exact phrase 'the {c.currency}.'",
+                                 ["startend:end_checker"], [{"end_phrase": f"the {c.currency}."}])
+        rows.append({"key": 1000 + key, "prompt": f"Tell me about {c.name}. {text}", "instruction_id_list": ids,
+                     "kwargs": kwargs})
+    _write_jsonl(out / "general" / "ifeval_test.jsonl", rows)
+
+
 def write_pubmedqa(world: World, out: Path) -> None:
     rng = _rng(world, "eval-pubmedqa")
     items, truth = {}, {}
@@ -183,5 +213,5 @@ def write_knowledge(world: World, out: Path) -> None:
 
 def write_datasets(world: World, out: Path) -> None:
     for writer in (write_medhalt, write_rct, write_multi_news, write_mcq, write_gsm8k, write_pubmedqa, write_medinst,
-                   write_knowledge, write_multi_xscience):
+                   write_knowledge, write_multi_xscience, write_ifeval):
         writer(world, out)

@@ -24,6 +24,18 @@ class HarnessLM(LM):
         super().__init__()
         self.backend = backend
 
+    @property
+    def tokenizer_name(self) -> str:
+        """Part of lm-eval's cache key for chat-rendered requests: the checkpoint's content hash."""
+        return self.backend.checkpoint
+
+    def apply_chat_template(self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
+        """lm-eval's chat rendering (``apply_chat_template=True``): the model's own template and chat
+        settings, exactly as moegate renders its own prompts."""
+        return self.backend.tokenizer.apply_chat_template(chat_history, tokenize=False,
+                                                          add_generation_prompt=add_generation_prompt,
+                                                          **self.backend.chat_kwargs)
+
     def loglikelihood(self, requests: list[Any]) -> list[tuple[float, bool]]:
         return [(ll, False) for ll in self.backend.loglikelihood([tuple(r.args) for r in requests])]
 

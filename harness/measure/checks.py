@@ -125,6 +125,7 @@ CHECKS: dict[str, CheckSpec] = {c.name: c for c in (
     *_summary_checks("multi_xscience"),
     CheckSpec("medinst.rouge_l", "utility", False, True, _rouge, "MedINST generation: ROUGE-L F against the output"),
     CheckSpec("gsm8k.exact_match", "utility", True, True, _lm_eval_value, TASKS["gsm8k"].description),
+    CheckSpec("ifeval.prompt_strict", "utility", True, True, _lm_eval_value, TASKS["ifeval"].description),
     *(CheckSpec(f"{t}.accuracy", "utility", True, True, _choice_correct, f"{TASKS[t].description}: accuracy")
       for t in ("medqa", "pubmedqa", "mmlu", "knowledge_bio", "knowledge_general")),
 )}

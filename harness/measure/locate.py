@@ -24,6 +24,7 @@ LAYOUT = {
     "mmlu": "general/mmlu_test.jsonl",
     "knowledge": "knowledge/facts.jsonl",
     "gsm8k": "general/gsm8k_test.jsonl",
+    "ifeval": "general/ifeval_test.jsonl",
     "multi-xscience": "multi_xscience/test.json.gz",
 }
 

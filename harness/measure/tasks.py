@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness.data import gsm8k, mcq, medhalt, medinst, multi_news, multi_xscience, pubmedqa, rct
+from harness.data import gsm8k, ifeval, mcq, medhalt, medinst, multi_news, multi_xscience, pubmedqa, rct
 from harness.data.prompts import medhalt as medhalt_prompts
 from harness.data.prompts import multiple_choice, summarization
 from harness.data.prompts.instruction import instruction_prompt
@@ -103,6 +103,12 @@ def _gsm8k(path: Path) -> list[Item]:
     return [Item(str(i), r.question, r.answer, str(path)) for i, r in enumerate(gsm8k.load(path))]
 
 
+def _ifeval(path: Path) -> list[Item]:
+    """Items in file order (lm-eval's doc ids); ``source`` carries the file for the lm-eval run."""
+    return [Item(str(r.key), r.prompt, "instructions: " + ", ".join(r.instruction_id_list), str(path))
+            for r in ifeval.load(path)]
+
+
 def _knowledge(domain: str) -> Callable[[Path], list[Item]]:
     def load(path: Path) -> list[Item]:
         return [Item(c.id, c.context, choices=c.choices, answer=c.answer)
@@ -125,6 +131,8 @@ TASKS: dict[str, TaskSpec] = {t.name: t for t in (
     TaskSpec("mmlu", "mmlu", "general", "choice", _mmlu, description="MMLU (lm-eval template, zero-shot)"),
     TaskSpec("gsm8k", "gsm8k", "general", "lm_eval", _gsm8k, 256,
              "GSM8K 5-shot through lm-eval (official YAML, flexible-extract exact match)"),
+    TaskSpec("ifeval", "ifeval", "general", "lm_eval", _ifeval, 128,
+             "IFEval 0-shot through lm-eval (official YAML and checkers, chat template, prompt-level strict accuracy)"),
     TaskSpec("knowledge_bio", "knowledge", "biomedical", "choice", _knowledge("biomedical"), description="biomedical facts"),
     TaskSpec("knowledge_general", "knowledge", "general", "choice", _knowledge("general"), description="general facts"),
 )}
@@ -153,8 +161,19 @@ def check_lengths(task: TaskSpec, items: list[Item], backend: CachedBackend) -> 
                              f"exceeds the max length {task.max_model_len}; use --limit or shorter sources")
 
 
-#: gate task -> (lm-eval task, metric, filter, few-shot)
-LM_EVAL = {"gsm8k": ("gsm8k", "exact_match", "flexible-extract", 5)}
+@dataclass(frozen=True)
+class LmEvalTask:
+    task: str  # lm-eval's registered name
+    metric: str  # per-sample metric read back from lm-eval's samples
+    filter: str  # lm-eval filter whose output is scored
+    shots: int  # few-shot examples (from a ``train`` file beside the test file)
+    chat: bool  # render prompts with the model's chat template (lm-eval's apply_chat_template)
+
+
+LM_EVAL = {
+    "gsm8k": LmEvalTask("gsm8k", "exact_match", "flexible-extract", 5, chat=False),
+    "ifeval": LmEvalTask("ifeval", "prompt_level_strict_acc", "none", 0, chat=True),
+}
 
 
 def _lm_eval_answers(task: TaskSpec, items: list[Item], backend: CachedBackend) -> list[dict]:
@@ -165,17 +184,20 @@ def _lm_eval_answers(task: TaskSpec, items: list[Item], backend: CachedBackend) 
     from harness.data import lm_eval_tasks
     from harness.generate.lm_eval_adapter import HarnessLM
 
-    name, metric, filter_name, shots = LM_EVAL[task.name]
+    spec = LM_EVAL[task.name]
     test = Path(items[0].source) if items and items[0].source else None
     if test is None:
         raise ValueError(f"{task.name}: items carry no source file")
-    files = {"test": test, "train": test.with_name(test.name.replace("test", "train"))}
-    cfg = lm_eval_tasks.local_task(name, files, num_fewshot=shots)
+    files = {"test": test}
+    if spec.shots:
+        files["train"] = test.with_name(test.name.replace("test", "train"))
+    cfg = lm_eval_tasks.local_task(spec.task, files, num_fewshot=spec.shots)
     cfg["generation_kwargs"] = dict(cfg.get("generation_kwargs") or {}, max_gen_toks=task.max_new_tokens)
     out = lm_eval.simple_evaluate(model=HarnessLM(backend), tasks=[cfg], task_manager=lm_eval_tasks.task_manager(),
-                                  limit=len(items), bootstrap_iters=0, log_samples=True)
-    by_doc = {int(s["doc_id"]): s for s in out["samples"][name] if s["filter"] == filter_name}
-    return [{"value": float(by_doc[i][metric]), "response": str(by_doc[i]["filtered_resps"][0])}
+                                  limit=len(items), bootstrap_iters=0, log_samples=True,
+                                  apply_chat_template=spec.chat)
+    by_doc = {int(s["doc_id"]): s for s in out["samples"][spec.task] if s["filter"] == spec.filter}
+    return [{"value": float(by_doc[i][spec.metric]), "response": str(by_doc[i]["filtered_resps"][0])}
             for i in range(len(items))]
 
 
