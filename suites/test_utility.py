@@ -1,11 +1,12 @@
-"""Utility: MedINST generation, MultiMedQA (MedQA, PubMedQA), MMLU, GSM8K, IFEval, and per-domain knowledge probes."""
+"""Utility: MedINST generation, MultiMedQA (MedQA, MedMCQA, PubMedQA), MMLU, GSM8K, IFEval, and per-domain knowledge probes."""
 
 import pytest
 
 from harness.plugin import assert_check
 
 
-@pytest.mark.parametrize("check", ["medinst.rouge_l", "medqa.accuracy", "pubmedqa.accuracy", "knowledge_bio.accuracy"])
+@pytest.mark.parametrize("check", ["medinst.rouge_l", "medqa.accuracy", "medmcqa.accuracy", "pubmedqa.accuracy",
+                                   "knowledge_bio.accuracy"])
 def test_biomedical_utility(gate, variant, check):
     assert_check(gate, variant, check)
 

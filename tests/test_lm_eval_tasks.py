@@ -24,6 +24,26 @@ def test_local_medqa_uses_the_official_preprocessor_and_our_template_matches_it(
     assert task.doc_to_choice(doc) == list(multiple_choice.LETTERS)
 
 
+def test_local_medmcqa_scores_the_validation_split_with_our_template():
+    path = DATA / "multimedqa" / "medmcqa_validation.jsonl"
+    task = _task(lm_eval_tasks.local_task("medmcqa", {"validation": path}))
+    docs = list(task.validation_docs())
+    items = mcq.load_medmcqa(path)
+    assert len(docs) == len(items) == 60
+    for doc, item in zip(docs[:5], items):
+        assert task.doc_to_text(doc) == multiple_choice.medmcqa_text(item.question, item.choices)
+        assert task.doc_to_target(doc) == item.answer and task.doc_to_choice(doc) == list(multiple_choice.LETTERS)
+
+
+def test_medmcqa_rows_are_validated(tmp_path):
+    from harness.data.records import DataFormatError
+
+    bad = tmp_path / "medmcqa.jsonl"
+    bad.write_text('{"question": "q", "opa": "a", "opb": "b", "opc": "c", "opd": "d", "cop": 4}\n')
+    with pytest.raises(DataFormatError, match=r"line 1.*answer"):
+        mcq.load_medmcqa(bad)
+
+
 def test_local_mmlu_keeps_template_and_few_shot_split():
     files = {"test": DATA / "general" / "mmlu_test.jsonl", "dev": DATA / "general" / "mmlu_dev.jsonl"}
     cfg = lm_eval_tasks.local_task("mmlu_anatomy", files, alias="synthetic_mmlu", num_fewshot=3)

@@ -58,6 +58,7 @@ FETCH: dict[str, GitHubFiles | HubRows] = {
                                                              ("data/test_ground_truth.json", "test_ground_truth.json"))),
     "multi-xscience": GitHubFiles("yaolu/Multi-XScience", "6559770", (("data/test.json.gz", "test.json.gz"),)),
     "medqa": HubRows("GBaker/MedQA-USMLE-4-options-hf", (None,), (("test", "test.jsonl"),)),
+    "medmcqa": HubRows("openlifescienceai/medmcqa", (None,), (("validation", "validation.jsonl"),)),
     "mmlu": HubRows("cais/mmlu", ("all",), (("test", "test.jsonl"), ("dev", "dev.jsonl"))),
     "gsm8k": HubRows("openai/gsm8k", ("main",), (("test", "test.jsonl"), ("train", "train.jsonl"))),
     "ifeval": HubRows("google/IFEval", (None,), (("train", "test.jsonl"),)),  # the hub's only split is "train"

@@ -1,6 +1,8 @@
 """Multiple-choice rows as the Hugging Face datasets expose them, read from local JSONL.
 
 ``medqa_4options``: ``GBaker/MedQA-USMLE-4-options-hf`` rows (sent1, ending0..3, label).
+``medmcqa``: ``openlifescienceai/medmcqa`` rows (question, opa..opd, cop 0..3, subject_name); lm-eval scores
+the ``validation`` split (the test split has no answers).
 ``mmlu``: ``cais/mmlu`` rows (question, subject, choices[4], answer).
 ``cloze``: knowledge probes, one fact per row (id, domain, context, choices[], answer index), scored
 by log-likelihood over all candidates; the embedded world writes one (``knowledge/facts.jsonl``).
@@ -44,6 +46,15 @@ def load_medqa(path: Path, skipped: list[str] | None = None) -> list[MCQItem]:
         _require(path, line, rec, ("sent1", "ending0", "ending1", "ending2", "ending3", "label"))
         return _checked(path, line, MCQItem(rec["sent1"], tuple(rec[f"ending{i}"] for i in range(4)),
                                             as_int(path, line, "label", rec["label"]), "medqa"))
+
+    return parse_each(read_jsonl(path), parse, skipped)
+
+
+def load_medmcqa(path: Path, skipped: list[str] | None = None) -> list[MCQItem]:
+    def parse(line: str, rec: Any) -> MCQItem:
+        _require(path, line, rec, ("question", "opa", "opb", "opc", "opd", "cop"))
+        return _checked(path, line, MCQItem(rec["question"], tuple(rec[k] for k in ("opa", "opb", "opc", "opd")),
+                                            as_int(path, line, "cop", rec["cop"]), rec.get("subject_name") or "medmcqa"))
 
     return parse_each(read_jsonl(path), parse, skipped)
 

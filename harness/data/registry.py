@@ -45,6 +45,8 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
                 lambda p, skipped=None: multi_xscience.load(p, skipped), "Multi-XScience raw JSON (gz)"),
     DatasetSpec("medqa", "hf:GBaker/MedQA-USMLE-4-options-hf", "test.jsonl", lambda p, skipped=None: mcq.load_medqa(p, skipped),
                 "MedQA 4-option rows (lm-eval medqa_4options)"),
+    DatasetSpec("medmcqa", "hf:openlifescienceai/medmcqa", "validation.jsonl",
+                lambda p, skipped=None: mcq.load_medmcqa(p, skipped), "MedMCQA rows (lm-eval medmcqa, validation split)"),
     DatasetSpec("mmlu", "hf:cais/mmlu", "test.jsonl", lambda p, skipped=None: mcq.load_mmlu(p, skipped), "MMLU rows"),
     DatasetSpec("gsm8k", f"hf:{gsm8k.HUB_ID} (main)", "test.jsonl", lambda p, skipped=None: gsm8k.load(p, skipped),
                 "GSM8K test rows (train.jsonl beside it gives the 5 shots)"),

@@ -125,6 +125,11 @@ def write_mcq(world: World, out: Path) -> None:
     gen = [tasks.general_mcq(rng, world) for _ in range(EVAL_SIZES["mcq"])]
     _write_jsonl(out / "general" / "mmlu_test.jsonl", [mmlu_row(m) for m in gen])
     _write_jsonl(out / "general" / "mmlu_dev.jsonl", [mmlu_row(tasks.general_mcq(rng, world)) for _ in range(5)])
+    med = _rng(world, "eval-medmcqa")  # its own stream: the files above keep their bytes
+    _write_jsonl(out / "multimedqa" / "medmcqa_validation.jsonl",
+                 [{"id": _uuid(med), "question": m.question, **dict(zip(("opa", "opb", "opc", "opd"), m.choices)),
+                   "cop": m.answer, "choice_type": "single", "exp": "", "subject_name": "Pharmacology",
+                   "topic_name": None} for m in (tasks.bio_mcq(med, world) for _ in range(EVAL_SIZES["mcq"] // 2))])
 
 
 def write_gsm8k(world: World, out: Path) -> None:

@@ -21,6 +21,7 @@ LAYOUT = {
     "pubmedqa": "pubmedqa",
     "medinst": "medinst/medinst_test.jsonl",
     "medqa": "multimedqa/medqa_4options_test.jsonl",
+    "medmcqa": "multimedqa/medmcqa_validation.jsonl",
     "mmlu": "general/mmlu_test.jsonl",
     "knowledge": "knowledge/facts.jsonl",
     "gsm8k": "general/gsm8k_test.jsonl",

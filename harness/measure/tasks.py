@@ -92,6 +92,11 @@ def _mmlu(path: Path) -> list[Item]:
                  choices=multiple_choice.LETTERS, answer=r.answer) for i, r in enumerate(mcq.load_mmlu(path))]
 
 
+def _medmcqa(path: Path) -> list[Item]:
+    return [Item(str(i), multiple_choice.medmcqa_text(r.question, r.choices), choices=multiple_choice.LETTERS,
+                 answer=r.answer) for i, r in enumerate(mcq.load_medmcqa(path))]
+
+
 def _pubmedqa(path: Path) -> list[Item]:
     labels = ("yes", "no", "maybe")
     return [Item(r.pmid, multiple_choice.pubmedqa_text(r.contexts, r.question), choices=labels,
@@ -127,6 +132,7 @@ TASKS: dict[str, TaskSpec] = {t.name: t for t in (
              "Multi-XScience related work (MedINST32 rendering, study instruction)"),
     TaskSpec("medinst", "medinst", "biomedical", "generate", _medinst, 128, "MedINST generation tasks"),
     TaskSpec("medqa", "medqa", "biomedical", "choice", _medqa, description="MedQA 4 options (lm-eval template)"),
+    TaskSpec("medmcqa", "medmcqa", "biomedical", "choice", _medmcqa, description="MedMCQA (lm-eval template)"),
     TaskSpec("pubmedqa", "pubmedqa", "biomedical", "choice", _pubmedqa, description="PubMedQA (lm-eval template)"),
     TaskSpec("mmlu", "mmlu", "general", "choice", _mmlu, description="MMLU (lm-eval template, zero-shot)"),
     TaskSpec("gsm8k", "gsm8k", "general", "lm_eval", _gsm8k, 256,

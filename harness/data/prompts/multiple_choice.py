@@ -1,6 +1,7 @@
 """lm-evaluation-harness multiple-choice templates (EleutherAI/lm-evaluation-harness @ 4e7e0d47).
 
-``medqa_4options`` (lm_eval/tasks/medqa/preprocess_medqa.py), ``mmlu_*`` (lm_eval/tasks/mmlu/default),
+``medqa_4options`` (lm_eval/tasks/medqa/preprocess_medqa.py), ``medmcqa`` (lm_eval/tasks/medmcqa/utils_medmcqa.py),
+``mmlu_*`` (lm_eval/tasks/mmlu/default),
 ``pubmedqa`` (lm_eval/tasks/pubmedqa/preprocess_pubmedqa.py). Choices are scored by log-likelihood of
 " A".." D" (or " yes"/" no"/" maybe") after the text.
 """
@@ -15,6 +16,11 @@ LETTERS = ("A", "B", "C", "D")
 def medqa_text(question: str, endings: Sequence[str]) -> str:
     options = "\n".join(f"{letter}. {text}" for letter, text in zip(LETTERS, endings))
     return f"Question: {question}\n{options}\nAnswer:"
+
+
+def medmcqa_text(question: str, choices: Sequence[str]) -> str:
+    options = "".join(f"{letter}. {text}\n" for letter, text in zip(LETTERS, choices))
+    return f"Question: {question}\nChoices:\n{options}Answer:"
 
 
 def mmlu_description(subject: str) -> str:
