@@ -113,3 +113,33 @@ def test_routing_differs_between_domains(tiny):
                                       "general": cal / "general_calibration.jsonl"}, samples=32)
     distances = [total_variation(per["biomedical"], per["general"]) for per in hist.values()]
     assert max(distances) > 0.1  # measured 0.15-0.23 per layer on 128 samples
+
+
+def test_expert_dropout_masks_a_random_subset_of_experts_each_step(monkeypatch):
+    """The redundancy stage routes every training step through a random subset of each layer's experts
+    (never fewer than N - expert_dropout); without dropout routing is left alone."""
+    import random
+
+    from harness.embedded import train as train_mod
+    from harness.prune import verify
+    from tests.families import tiny_model
+
+    seen: list[dict[int, list[int]]] = []
+    real = verify.masked_routing
+
+    def recording(model, adapter, keep):
+        seen.append(keep)
+        return real(model, adapter, keep)
+
+    monkeypatch.setattr(verify, "masked_routing", recording)
+    model = tiny_model("qwen3_moe", num_experts=8)
+    rng = random.Random(0)
+    ids = [[rng.randrange(3, 128) for _ in range(12)] for _ in range(16)]
+    log = train_mod.train(model, ids, [2] * len(ids), 0, epochs=2.0, lr=1e-3, batch_tokens=64, seed=0, expert_dropout=3)
+    steps = log[-1]["step"] + 1
+    assert len(seen) == steps and steps >= 4
+    assert all(set(keep) == {0, 1} and all(5 <= len(k) <= 8 for k in keep.values()) for keep in seen)
+    assert any(len(k) < 8 for keep in seen for k in keep.values())
+    seen.clear()
+    train_mod.train(model, ids, [2] * len(ids), 0, epochs=1.0, lr=1e-3, batch_tokens=64, seed=0)
+    assert seen == []

@@ -53,8 +53,8 @@ def build_data(root: Path) -> dict[str, str]:
     return data_hashes(data_dir)
 
 
-def _encoded(tokenizer) -> tuple[list[list[int]], list[int]]:
-    encoded = [train_mod.encode(e, tokenizer) for e in corpus_mod.training_examples(make_world(WORLD_SEED), TRAIN_SEED)]
+def _encoded(tokenizer, examples: list[corpus_mod.Example]) -> tuple[list[list[int]], list[int]]:
+    encoded = [train_mod.encode(e, tokenizer) for e in examples]
     return [e[0] for e in encoded], [e[1] for e in encoded]
 
 
@@ -64,7 +64,7 @@ def build_model(root: Path) -> dict[str, list[dict]]:
     plain = [(e.text or "") + (e.completion or "") if e.messages is None else "\n".join(m["content"] for m in e.messages)
              for e in examples]
     tokenizer = train_mod.train_tokenizer(plain, train_mod.MODEL_CONFIG["vocab_size"])
-    ids, loss_from = _encoded(tokenizer)
+    ids, loss_from = _encoded(tokenizer, examples)
     model = train_mod.build_model(tokenizer, TRAIN_SEED)
     model.set_experts_implementation("eager")  # fastest for training on CPU (measured)
     logs = {"base": train_mod.train(model, ids, loss_from, tokenizer.pad_token_id, EPOCHS, LEARNING_RATE, BATCH_TOKENS,
@@ -83,11 +83,7 @@ def _save(model, tokenizer, root: Path) -> None:
     """Write the model (and the tokenizer; ``None`` keeps the tokenizer files already there)."""
     model.set_experts_implementation("grouped_mm")
     out = root / "model"
-    if tokenizer is None:
-        model.config.output_router_logits = False
-        model.save_pretrained(out)
-        return
-    if out.exists():
+    if tokenizer is not None and out.exists():
         shutil.rmtree(out)
     train_mod.save(model, tokenizer, out)
 
@@ -102,7 +98,7 @@ def build_robust_stage(root: Path) -> list[dict]:
     tokenizer = load_tokenizer(root / "model")
     model = load_model(root / "model")
     model.set_experts_implementation("eager")
-    ids, loss_from = _encoded(tokenizer)
+    ids, loss_from = _encoded(tokenizer, corpus_mod.training_examples(make_world(WORLD_SEED), TRAIN_SEED))
     log = _robust_stage(model, tokenizer, ids, loss_from)
     model.eval()
     _save(model, None, root)  # the tokenizer is unchanged: its files stay byte for byte

@@ -148,14 +148,16 @@ def train(model: torch.nn.Module, ids: list[list[int]], loss_from: list[int], pa
         seen += int(mask.sum())
         if step % log_every == 0 or step == steps - 1:
             rate = seen / (time.perf_counter() - started)
-            log.append({"step": step, "loss": round(float(loss), 4), "tokens": seen, "tok_per_s": round(rate)})
-            bar.set_postfix(loss=f"{float(loss):.3f}", tok_s=f"{rate:.0f}")
+            log.append({"step": step, "loss": round(loss.item(), 4), "tokens": seen, "tok_per_s": round(rate)})
+            bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{rate:.0f}")
     model.eval()
     return log
 
 
-def save(model: torch.nn.Module, tokenizer: Any, out: Path) -> None:
+def save(model: torch.nn.Module, tokenizer: Any | None, out: Path) -> None:
+    """Write the checkpoint (and the tokenizer, unless ``None``)."""
     out.mkdir(parents=True, exist_ok=True)
     model.config.output_router_logits = False
     model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(out)
