@@ -183,3 +183,12 @@ def test_cli_global_allocation_refuses_bias_free_routers_before_any_work(gpt_oss
     err = capsys.readouterr().err
     assert "qwen3_moe" in err and "router bias" in err and "deepseek_v3" in err
     assert not (root / "refused").exists() or not any((root / "refused").iterdir())
+
+
+def test_uneven_slot_counts_are_refused_before_anything_is_written(tmp_path):
+    model = tiny_model("gpt_oss")
+    model.save_pretrained(tmp_path / "src")
+    with pytest.raises(UnsupportedModelError, match=r"same number of slots, got \[2, 3\]"):
+        write_pruned_checkpoint(tmp_path / "src", tmp_path / "out", adapter_for(model.config),
+                                {0: [0, 1], 1: [0, 1, 2]}, 8, {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]

@@ -28,7 +28,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from harness.atomic import atomic_dir
-from harness.models.adapters import MoEAdapter, UnsupportedModelError, dead_slot_families
+from harness.models.adapters import MoEAdapter, UnsupportedModelError, require_dead_slots
 
 PER_EXPERT = re.compile(r"^(?P<block>.+)\.experts\.(?P<expert>\d+)\.(?P<rest>.+)$")
 FUSED = re.compile(r"^(?P<block>.+)\.experts\.(?P<param>[^.]+)$")
@@ -61,10 +61,12 @@ class _KeyRewriter:
         self.renumber = {layer: {old: new for new, old in enumerate(ids) if old is not None}
                          for layer, ids in keep.items()}
         self.dead = {layer: [slot for slot, old in enumerate(ids) if old is None] for layer, ids in keep.items()}
-        if any(self.dead.values()) and not adapter.dead_slot_params:
-            raise UnsupportedModelError(
-                f"{adapter.family}: dead expert slots (non-uniform keep counts) need a router bias to switch "
-                f"them off; families with one: {', '.join(dead_slot_families())}")
+        slots = {len(ids) for ids in keep.values()}
+        if len(slots) > 1:  # checked before any shard is read: one expert count goes into the config
+            raise UnsupportedModelError(f"every MoE layer needs the same number of slots, got {sorted(slots)}")
+        self.slots = slots.pop() if slots else 0
+        if any(self.dead.values()):
+            require_dead_slots(adapter)
 
     def _layer(self, block: str, key: str) -> int | None:
         layer = self.adapter.disk_layer(block)
@@ -188,10 +190,7 @@ def _write(src: Path, out: Path, adapter: MoEAdapter, keep: dict[int, list[int |
     if (src / INDEX_NAME).is_file() or len(shards) > 1:
         index = {"metadata": {"total_size": report.total_bytes_after}, "weight_map": dict(sorted(weight_map.items()))}
         (out / INDEX_NAME).write_text(json.dumps(index, indent=2) + "\n")
-    slots = {len(ids) for ids in keep.values()}
-    if len(slots) != 1:
-        raise UnsupportedModelError(f"every MoE layer needs the same number of slots, got {sorted(slots)}")
-    _write_config(src, out, adapter, slots.pop())
+    _write_config(src, out, adapter, rewriter.slots)
     for extra in src.iterdir():
         if extra.is_file() and extra.suffix != ".safetensors" and extra.name not in (INDEX_NAME, "config.json", "pruning.json"):
             shutil.copy2(extra, out / extra.name)

@@ -20,7 +20,7 @@ import torch
 
 from harness.batching import pad_batch
 from harness.data.calibration import CalibrationSource
-from harness.models.adapters import UnsupportedModelError, adapter_for, dead_slot_families
+from harness.models.adapters import adapter_for, require_dead_slots
 from harness.models.fingerprint import checkpoint_fingerprint
 from harness.models.loading import ResolvedModel, load_model, load_tokenizer, read_config_json
 from harness.prune.calibrate import CalibrationSettings, build_calibration, collect_stats, stats_cache_path
@@ -103,10 +103,8 @@ def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], see
     plans = {r: plan_keep(r, routing) for r in ratios}  # refuse bad ratios before any work
     if allocation not in ALLOCATIONS:
         raise ValueError(f"unknown allocation {allocation!r}; choose from {', '.join(ALLOCATIONS)}")
-    if allocation != "uniform" and not adapter.dead_slot_params:
-        raise UnsupportedModelError(
-            f"{adapter.family}: non-uniform keep counts need a router bias to switch padded slots off "
-            f"(one expert count per config); supported families: {', '.join(dead_slot_families())}")
+    if allocation != "uniform":
+        require_dead_slots(adapter)
     data_methods = [m for m in methods if m != "random"]
     if data_methods and not sources:
         raise ValueError(f"methods {data_methods} need calibration data: pass --calibration, or fetch the default "

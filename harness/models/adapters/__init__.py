@@ -36,6 +36,14 @@ def dead_slot_families() -> list[str]:
     return sorted(cls.family for cls in ADAPTERS if cls.dead_slot_params)
 
 
+def require_dead_slots(adapter: MoEAdapter) -> None:
+    """Refuse non-uniform keep counts for a family whose router cannot keep a padded slot off."""
+    if not adapter.dead_slot_params:
+        raise UnsupportedModelError(
+            f"{adapter.family}: non-uniform keep counts need a router bias to switch padded (dead) expert slots "
+            f"off, since a config holds one expert count; families with one: {', '.join(dead_slot_families())}")
+
+
 def adapter_for(config: Any) -> MoEAdapter:
     """The adapter for a transformers config (or a config.json dict)."""
     model_type = config.get("model_type") if isinstance(config, dict) else getattr(config, "model_type", None)
@@ -55,5 +63,6 @@ __all__ = [
     "UnsupportedModelError",
     "adapter_for",
     "dead_slot_families",
+    "require_dead_slots",
     "supported_model_types",
 ]
