@@ -23,13 +23,19 @@ class Backend(Protocol):
     def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[float]: ...
 
 
-def chat_prompt(tokenizer: Any, user: str, chat_template_kwargs: dict | None = None) -> str:
-    """The user turn wrapped in the model's chat template, ready for the assistant's answer.
+def render_chat(tokenizer: Any, messages: list[dict[str, str]], chat_template_kwargs: dict | None = None,
+                add_generation_prompt: bool = True) -> str:
+    """Messages rendered with the model's chat template and its chat settings (thinking off, ...).
 
     Applied on the client side for every backend, so transformers and a vLLM server see the same text.
     """
-    return tokenizer.apply_chat_template([{"role": "user", "content": user}], tokenize=False,
-                                         add_generation_prompt=True, **(chat_template_kwargs or {}))
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt,
+                                         **(chat_template_kwargs or {}))
+
+
+def chat_prompt(tokenizer: Any, user: str, chat_template_kwargs: dict | None = None) -> str:
+    """The user turn wrapped in the model's chat template, ready for the assistant's answer."""
+    return render_chat(tokenizer, [{"role": "user", "content": user}], chat_template_kwargs)
 
 
 def split_tokens(tokenizer: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from lm_eval.api.model import LM
 
+from harness.generate.base import render_chat
 from harness.generate.cached import CachedBackend
 
 DEFAULT_GEN_TOKENS = 256
@@ -32,9 +33,7 @@ class HarnessLM(LM):
     def apply_chat_template(self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
         """lm-eval's chat rendering (``apply_chat_template=True``): the model's own template and chat
         settings, exactly as moegate renders its own prompts."""
-        return self.backend.tokenizer.apply_chat_template(chat_history, tokenize=False,
-                                                          add_generation_prompt=add_generation_prompt,
-                                                          **self.backend.chat_kwargs)
+        return render_chat(self.backend.tokenizer, chat_history, self.backend.chat_kwargs, add_generation_prompt)
 
     def loglikelihood(self, requests: list[Any]) -> list[tuple[float, bool]]:
         return [(ll, False) for ll in self.backend.loglikelihood([tuple(r.args) for r in requests])]
