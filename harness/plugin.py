@@ -142,18 +142,11 @@ def gate(request: pytest.FixtureRequest) -> GateSession:
 
 def assert_check(gate: GateSession, variant: VariantSpec, check: str) -> None:
     """Run one check, record it in Allure, and fail the test with the full message on a regression."""
-    from harness.models.registry import get_spec
     from harness.report import allure_record
 
-    reason = (get_spec(variant.model).skip_tasks if get_spec(variant.model) else {}).get(get_check(check).task)
+    reason = gate.skip_reason(variant.model, check)
     if reason:
-        pytest.skip(f"{check} on {variant.model_name}: {reason}")
-    if get_check(check).judged == "bertscore":
-        if gate.config.bertscore_encoder is None:
-            pytest.skip(f"{check} needs --bertscore-encoder DIR (a local encoder directory; nothing is downloaded)")
-    elif get_check(check).judged and not gate.judges:
-        pytest.skip(f"{check} needs an LLM judge: pass --judge PROVIDER:MODEL (openai, anthropic, gemini or "
-                    "openai-compatible:MODEL@URL; keys from OPENAI_API_KEY / ANTHROPIC_API_KEY / GEMINI_API_KEY)")
+        pytest.skip(reason)
     verdict = gate.check(variant, check)
     allure_record.record(verdict)
     if not verdict.passed:

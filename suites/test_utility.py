@@ -1,4 +1,4 @@
-"""Utility: MedINST generation, MultiMedQA (MedQA, MedMCQA, PubMedQA), MMLU, GSM8K, IFEval, and per-domain knowledge probes."""
+"""Utility: MedINST generation, MultiMedQA (MedQA, MedMCQA, PubMedQA), MMLU, GSM8K, IFEval, HumanEval, and per-domain knowledge probes."""
 
 import pytest
 
@@ -12,6 +12,6 @@ def test_biomedical_utility(gate, variant, check):
 
 
 @pytest.mark.parametrize("check", ["mmlu.accuracy", "gsm8k.exact_match", "ifeval.prompt_strict",
-                                   "knowledge_general.accuracy"])
+                                   "humaneval.pass_at_1", "knowledge_general.accuracy"])
 def test_general_utility(gate, variant, check):
     assert_check(gate, variant, check)

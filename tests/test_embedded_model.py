@@ -54,13 +54,15 @@ def tiny():
 
 
 def test_unpruned_model_knows_its_world():
-    """What the shipped model measurably can do (fixtures/tiny-moe/README.md): recall every world fact
-    (chance 1/24 and 1/32), answer Med-HALT NOTA/Fake in the official format, copy dose and unit into
-    most RCT summaries. Multiple-choice letter lookup and number copying are NOT learned (at chance)."""
+    """What the shipped model measurably can do (fixtures/tiny-moe/README.md): recall the world's facts
+    (chance 1/24 and 1/32), answer Med-HALT NOTA/Fake in the official format, write RCT and news
+    summaries whose numbers and units come from the source. Multiple-choice letter binding is NOT
+    learned (at chance), so it is not asserted."""
     p = _profile(MODEL_DIR)
-    assert p.bio_facts >= 0.95 and p.general_facts >= 0.95
+    assert p.bio_facts >= 0.95 and p.general_facts >= 0.9
     assert p.medhalt["nota"] >= 0.9 and p.medhalt["fake"] >= 0.9
-    assert p.rct_dose_exact >= 0.6
+    assert p.rct_faithful >= 0.9 and p.rct_dose_exact >= 0.9
+    assert p.news_faithful >= 0.8
 
 
 def _profile(path: Path):
@@ -72,9 +74,10 @@ def _profile(path: Path):
 
 
 def test_pruning_effects_mirror_the_study(tmp_path):
-    """Context-aware pruning at 25% keeps biomedical knowledge and Med-HALT NOTA; under biomedical
-    calibration general knowledge degrades before biomedical knowledge (visible at 50%); random at
-    75% breaks reliability and summaries (NOTA and dose+unit copying fall by >= 20 points)."""
+    """Context-aware pruning at 25% keeps biomedical knowledge, Med-HALT NOTA and faithful RCT
+    summaries; under biomedical calibration general knowledge degrades before biomedical knowledge
+    (visible at 50%); random at 75% breaks reliability and summaries (NOTA, number-faithful RCT
+    summaries and dose+unit copying fall by >= 20 points)."""
     from harness.cli.prune_cmd import default_calibration
     from harness.data.calibration import CalibrationSource
     from harness.embedded.evaluate import fact_recall
@@ -101,7 +104,9 @@ def test_pruning_effects_mirror_the_study(tmp_path):
         assert general < bio, method
     base, light, heavy = _profile(model.path), _profile(variants[("easy_ep", 0.25)]), _profile(variants[("random", 0.75)])
     assert light.medhalt["nota"] >= base.medhalt["nota"] - 0.05
+    assert light.rct_faithful >= 0.95 * base.rct_faithful
     assert heavy.medhalt["nota"] <= base.medhalt["nota"] - 0.2
+    assert heavy.rct_faithful <= base.rct_faithful - 0.2
     assert heavy.rct_dose_exact <= base.rct_dose_exact - 0.2
 
 
@@ -143,3 +148,30 @@ def test_expert_dropout_masks_a_random_subset_of_experts_each_step(monkeypatch):
     seen.clear()
     train_mod.train(model, ids, [2] * len(ids), 0, epochs=1.0, lr=1e-3, batch_tokens=64, seed=0)
     assert seen == []
+
+
+def test_stream_training_runs_phases_in_order_and_learns():
+    """The skills stage's trainer: phase 1 draws only its stream, phase 2 mixes streams by weight, each
+    step's batch has its stream's row count, and the loss on a repeated sequence falls."""
+    import random
+
+    from harness.embedded import train as train_mod
+    from tests.families import tiny_model
+
+    model = tiny_model("qwen3_moe", num_experts=8)
+    drawn: list[str] = []
+    seq = [5, 9, 17, 33, 65, 3, 7, 11, 13, 19]
+
+    def draw(name):
+        def fn(rng: random.Random):
+            drawn.append(name)
+            return seq, 1
+        return fn
+
+    a, b = train_mod.Stream("a", 0.5, 2, draw("a")), train_mod.Stream("b", 0.5, 3, draw("b"))
+    log = train_mod.train_streams(model, [(4, [a]), (20, [a, b])], pad_id=0, lr=1e-2, seed=0, expert_dropout=2,
+                                  log_every=1)
+    streams = [row["stream"] for row in log]
+    assert len(log) == 24 and streams[:4] == ["a"] * 4 and {"a", "b"} <= set(streams[4:])
+    assert drawn == [s for s in streams for _ in range({"a": 2, "b": 3}[s])]
+    assert log[-1]["loss"] < 0.5 * log[0]["loss"]

@@ -82,23 +82,39 @@ def test_cli_exit_codes(tmp_path):
     assert run("--source", str(tmp_path / "nope.txt"), "--summary", str(tmp_path / "good.txt")).returncode == 2
 
 
-def test_fact_checks_on_the_embedded_models_real_summaries():
-    """The shipped model keeps dose and unit but invents patient counts (fixtures/tiny-moe/README.md):
-    the checks must flag those numbers, with spans that point at the summary text."""
+def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
+    """Real summaries (fixtures/tiny-moe/README.md): the shipped model copies every number of the trial,
+    so its summaries raise no number finding; heavily pruned (Random 75%) it invents numbers, and the
+    checks must flag them with spans that point at the summary text."""
     from pathlib import Path
 
+    from harness.cli.prune_cmd import default_calibration
     from harness.data import rct
+    from harness.data.calibration import CalibrationSource
     from harness.data.prompts import summarization
     from harness.generate.backends import BackendOptions, open_backend
     from harness.metrics.factcheck import check
     from harness.models.loading import resolve
+    from harness.prune.sweep import run_sweep
 
     reviews = rct.load(Path(__file__).resolve().parents[1] / "fixtures" / "tiny-moe" / "data" / "rct")[:8]
     sources = [summarization.rct_source_block(r.review_id, r.articles) for r in reviews]
-    with open_backend(resolve("tiny-moe").path, options=BackendOptions(use_cache=False)) as backend:
-        summaries = backend.generate([summarization.rct_prompt(s) for s in sources], 96)
-    findings = [(f, s) for s, src in zip(summaries, sources) for f in check(s, src).findings]
-    assert any(f.kind == "number_not_in_source" for f, _ in findings)
+    model = resolve("tiny-moe")
+    [pruned] = run_sweep(model, ["random"], [0.75], [0], [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")],
+                         tmp_path / "variants", tmp_path / "cache", show_progress=False, log=lambda _m: None)
+
+    def summarize(path):
+        with open_backend(path, options=BackendOptions(use_cache=False)) as backend:
+            return backend.generate([summarization.rct_prompt(s) for s in sources], 96)
+
+    def number_findings(summaries):
+        return [(f, s) for s, src in zip(summaries, sources) for f in check(s, src).findings
+                if f.kind == "number_not_in_source"]
+
+    assert number_findings(summarize(model.path)) == []
+    summaries = summarize(pruned.path)
+    findings = number_findings(summaries)
+    assert findings
     for f, summary in findings:
         assert summary[f.start:f.end] == f.span
     for summary, src in zip(summaries, sources):  # every number the check accepts really is in the source

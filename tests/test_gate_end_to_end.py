@@ -38,7 +38,7 @@ def test_easy_ep_light_passes_and_random_heavy_fails(gate_run):
     easy, rand = doc["variants"]["tiny-moe-easy_ep-r0.25-s0"], doc["variants"]["tiny-moe-random-r0.75-s0"]
     assert easy["passed"] and len(easy["checks"]) == 20
     failed = {name for name, c in rand["checks"].items() if not c["passed"]}
-    assert {"medhalt_nota.accuracy", "knowledge_bio.accuracy"} <= failed
+    assert {"medhalt_nota.accuracy", "rct.number_fidelity", "knowledge_bio.accuracy"} <= failed
     assert "reliability regression on medhalt_nota.accuracy" in proc.stdout
     assert "tiny-moe-random-r0.75-s0" in (tmp / "reports" / "summary.md").read_text()
     assert (tmp / "reports" / "plot-reliability.png").stat().st_size > 1000
@@ -91,16 +91,24 @@ def test_dual_domain_calibration_runs_side_by_side(tmp_path):
 
 def test_multi_xscience_task_runs_and_is_skipped_for_the_embedded_model(tmp_path):
     """The task builds the study's MedINST-style input from the official raw format and its checks compute;
-    the suite skips it for tiny-moe, which was never trained on related-work generation (reason shown)."""
+    the gate skips it for tiny-moe, which was never trained on related-work generation (reason shown),
+    and then never generates for it."""
     from harness.gate.session import GateConfig, GateSession
-    from harness.generate.backends import BackendOptions
-    from harness.models.registry import get_spec
+    from harness.generate.backends import BackendOptions, open_backend
+    from harness.measure.checks import get_check
+    from harness.measure.tasks import answer, get_task
+    from harness.models.loading import resolve
 
     config = GateConfig(methods=["reap"], ratios=[0.125], limit=4, variants_dir=tmp_path / "v",
                         baseline_dir=tmp_path / "b", backend=BackendOptions(cache_dir=tmp_path / "c"))
     session = GateSession(config, {"multi_xscience.number_fidelity"})
-    item = session.items("tiny-moe", "multi_xscience")[0]
-    assert item.prompt.startswith("Writing the related-work section") and "References: @cite_1:" in item.prompt
-    verdict = session.check(config.specs()[0], "multi_xscience.number_fidelity")
-    assert verdict.n == 4 and 0.0 <= verdict.value <= 1.0
-    assert "never trained" in get_spec("tiny-moe").skip_tasks["multi_xscience"]
+    items = session.items("tiny-moe", "multi_xscience")
+    assert items[0].prompt.startswith("Writing the related-work section") and "References: @cite_1:" in items[0].prompt
+    with open_backend(resolve("tiny-moe").path, options=BackendOptions(use_cache=False)) as backend:
+        run = answer(get_task("multi_xscience"), items, backend)
+    values = get_check("multi_xscience.number_fidelity").values(run, run)
+    assert len(values) == 4 and all(v in (0.0, 1.0) for v in values)
+    assert "never trained" in session.skip_reason("tiny-moe", "multi_xscience.number_fidelity")
+    assert session.tasks("tiny-moe") == []
+    with pytest.raises(ValueError, match="never trained"):
+        session.check(config.specs()[0], "multi_xscience.number_fidelity")

@@ -12,6 +12,7 @@ from harness.generate.cached import CachedBackend
 from harness.measure.tasks import TASKS, answer
 from harness.models.loading import load_tokenizer, resolve
 from harness.models.registry import FIXTURES_DIR, get_spec
+from tests.generation_double import ScriptedBackend
 
 DATA = FIXTURES_DIR / "tiny-moe" / "data"
 
@@ -29,22 +30,6 @@ def _response(row: dict, obey: bool) -> str:
         return "Short answer" if obey else " ".join(["word"] * 40)
     assert kind == "startend:end_checker"
     return f"They pay with {kw['end_phrase']}" if obey else "They pay with shells"
-
-
-class ScriptedBackend:
-    """Test double: answers each rendered prompt from a script keyed by the user's text."""
-
-    name, version, batch_size, checkpoint = "scripted", "scripted-1", 8, "scripted"
-
-    def __init__(self, tokenizer, script: dict[str, str]):
-        self.tokenizer, self.script, self.seen = tokenizer, script, []
-
-    def generate(self, prompts, max_new_tokens=256):
-        self.seen += list(prompts)
-        return [next(r for p, r in self.script.items() if p in text) for text in prompts]
-
-    def loglikelihood(self, requests):
-        raise AssertionError("IFEval only generates")
 
 
 @pytest.mark.parametrize("obey", [True, False])

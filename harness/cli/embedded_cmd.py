@@ -12,11 +12,12 @@ from harness.models.registry import FIXTURES_DIR
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("embedded", help="the embedded tiny MoE: rebuild, profile, pruning effects")
     cmds = p.add_subparsers(dest="embedded_command", required=True)
-    b = cmds.add_parser("build", help="regenerate the synthetic world's data and retrain the model (~28 min on 2 cores)")
+    b = cmds.add_parser("build", help="regenerate the synthetic world's data and retrain the model (~37 min on 2 cores)")
     b.add_argument("--out", type=Path, default=FIXTURES_DIR / "tiny-moe")
     b.add_argument("--data-only", action="store_true", help="only rewrite the datasets (seconds)")
-    b.add_argument("--robust-only", action="store_true",
-                   help="only run the redundancy stage on the checkpoint already in --out (~8 min)")
+    b.add_argument("--stage", choices=("robust", "skills"), default=None,
+                   help="only run this training stage on the checkpoint already in --out, which must have every "
+                        "earlier stage (robust ~8 min, skills ~9 min)")
     b.set_defaults(run=_build)
     pr = cmds.add_parser("profile", help="accuracy and summary fidelity of a model on the synthetic sets")
     pr.add_argument("--model", default="tiny-moe", help="registry name or checkpoint directory")
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _build(args: argparse.Namespace) -> int:
     from harness.embedded.build import build
 
-    manifest = build(args.out, skip_model=args.data_only, robust_only=args.robust_only)
+    manifest = build(args.out, skip_model=args.data_only, stage=args.stage)
     print(json.dumps({"out": str(args.out), "settings_sha256": manifest["settings_sha256"],
                       "data_files": len(manifest["data"])}, indent=2))
     return 0

@@ -62,6 +62,7 @@ FETCH: dict[str, GitHubFiles | HubRows] = {
     "mmlu": HubRows("cais/mmlu", ("all",), (("test", "test.jsonl"), ("dev", "dev.jsonl"))),
     "gsm8k": HubRows("openai/gsm8k", ("main",), (("test", "test.jsonl"), ("train", "train.jsonl"))),
     "ifeval": HubRows("google/IFEval", (None,), (("train", "test.jsonl"),)),  # the hub's only split is "train"
+    "humaneval": HubRows("openai/openai_humaneval", (None,), (("test", "test.jsonl"),)),
     # the generation tasks the gate scores, one config per task (evaluation.py's task names)
     "medinst": HubRows(medinst.HUB_ID, tuple(t for c in medinst.GENERATION_CATEGORIES for t in medinst.CATEGORIES[c]),
                        (("test", "medinst.jsonl"),)),

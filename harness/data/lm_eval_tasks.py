@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from harness.data import pubmedqa
+from harness.metrics import code_exec
+
 
 @lru_cache(maxsize=1)
 def task_manager() -> Any:
@@ -27,13 +29,41 @@ def task_manager() -> Any:
     return TaskManager()
 
 
+#: hooks whose official module needs the hub when imported -> moegate's offline equivalent
+#: (``!function`` reference as written in the YAML -> callable)
+OFFLINE_HOOKS: dict[str, dict[str, Callable[..., Any]]] = {
+    "humaneval_instruct": {"utils.pass_at_k": code_exec.pass_at_k,
+                           "utils.build_predictions_instruct": code_exec.build_predictions_instruct},
+}
+
+
 def official_config(task: str) -> dict[str, Any]:
-    """The registered task's full config (includes and ``!function`` hooks resolved)."""
+    """The registered task's full config (includes and ``!function`` hooks resolved; hooks listed in
+    ``OFFLINE_HOOKS`` are replaced without importing their module)."""
     tm = task_manager()
     entry = tm._entry(task)  # lm-eval 0.4.13 has no public accessor for a single task's config
     if entry is None or entry.yaml_path is None:
         raise ValueError(f"lm-eval has no YAML-defined task named {task!r}")
-    return tm._factory._load_full_config(entry, None)
+    if task not in OFFLINE_HOOKS:
+        return tm._factory._load_full_config(entry, None)
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    folder = str(Path(entry.yaml_path).parent) + "/"
+    hooks = {folder + ref: fn for ref, fn in OFFLINE_HOOKS[task].items()}
+
+    def substitute(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: substitute(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [substitute(v) for v in value]
+        if isinstance(value, str) and value.startswith(folder):
+            if value not in hooks:
+                raise ValueError(f"lm-eval task {task}: hook {value[len(folder):]!r} has no offline equivalent in "
+                                 "moegate (did lm-eval's YAML change?)")
+            return hooks[value]
+        return value
+
+    return substitute(load_yaml(entry.yaml_path, resolve_func=False))
 
 
 def local_task(task: str, files: dict[str, Path], *, alias: str | None = None, num_fewshot: int | None = None,

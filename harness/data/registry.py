@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.data import gsm8k, ifeval, mcq, medhalt, medinst, multi_news, multi_xscience, pubmedqa, rct
+from harness.data import gsm8k, humaneval, ifeval, mcq, medhalt, medinst, multi_news, multi_xscience, pubmedqa, rct
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
                 "GSM8K test rows (train.jsonl beside it gives the 5 shots)"),
     DatasetSpec("ifeval", f"hf:{ifeval.HUB_ID}", "test.jsonl", lambda p, skipped=None: ifeval.load(p, skipped),
                 "IFEval prompts with verifiable instructions (lm-eval ifeval)"),
+    DatasetSpec("humaneval", f"hf:{humaneval.HUB_ID}", "test.jsonl", lambda p, skipped=None: humaneval.load(p, skipped),
+                "HumanEval problems with unit tests (lm-eval humaneval_instruct, executed)"),
     DatasetSpec("knowledge", "local: a JSONL of cloze facts (id, domain, context, choices, answer)", "facts.jsonl",
                 lambda p, skipped=None: mcq.load_cloze(p, skipped), "knowledge probes by log-likelihood (per domain)"),
 )}

@@ -53,6 +53,17 @@ def fact_texts(rng: random.Random, world: World) -> list[Example]:
     return out
 
 
+def copy_example(rng: random.Random) -> Example:
+    rec = tasks.copy_drill(rng)
+    return _chat("general", f"{rec['instruction']}\n\nInput: {rec['input']}", rec["output"])
+
+
+def trial_example(rng: random.Random, world: World) -> Example:
+    """A freshly drawn trial (index up to a million, so practically never a repeat) and its summary."""
+    trial = tasks.make_trials(rng, world, 1, rng.randint(0, 10**6))[0]
+    return _chat("biomedical", tasks.rct_prompt(trial), tasks.trial_summary(trial))
+
+
 def training_examples(world: World, seed: int, scale: float = 1.0) -> list[Example]:
     """The whole training mix, deterministic for (world, seed, scale)."""
     rng = random.Random(f"train:{seed}")
@@ -75,9 +86,7 @@ def training_examples(world: World, seed: int, scale: float = 1.0) -> list[Examp
     for _ in range(n(2000)):
         rec = tasks.general_instruction(rng, world)
         out.append(_chat("general", rec["instruction"] + (f"\n\nInput: {rec['input']}" if rec["input"] else ""), rec["output"]))
-    for _ in range(n(3000)):
-        rec = tasks.copy_drill(rng)
-        out.append(_chat("general", f"{rec['instruction']}\n\nInput: {rec['input']}", rec["output"]))
+    out += [copy_example(rng) for _ in range(n(3000))]
     out += [Example("general", text=prompt, completion=answer) for prompt, answer in (tasks.lookup_drill(rng) for _ in range(n(3000)))]
     rng.shuffle(out)
     return out

@@ -21,7 +21,7 @@ from harness.embedded import tasks
 from harness.embedded.world import World
 
 EVAL_SIZES = {"medhalt": 60, "mcq": 120, "rct": 40, "news": 30, "pubmedqa": 40, "medinst": 60, "xscience": 30,
-              "ifeval": 40}
+              "ifeval": 40, "humaneval": 20}
 CALIBRATION_SIZE = 512
 
 
@@ -176,6 +176,51 @@ def write_ifeval(world: World, out: Path) -> None:
     _write_jsonl(out / "general" / "ifeval_test.jsonl", rows)
 
 
+def _humaneval_problem(rng: random.Random, world: World, kind: int) -> tuple[str, str, str, str]:
+    """(entry point, signature + docstring, canonical body, check body) of one small Python problem."""
+    drug = rng.choice(world.drugs)
+    if kind == 0:
+        cases = [(rng.randint(1, 9) / 2, rng.randint(1, 14)) for _ in range(3)]
+        return ("total_dose", f"def total_dose(daily_dose: float, days: int) -> float:\n"
+                f"    \"\"\"Return the total amount of {drug.name} taken at daily_dose per day for the given days.\n"
+                f"    >>> total_dose(2.0, 3)\n    6.0\n    \"\"\"\n", "    return daily_dose * days\n",
+                "".join(f"    assert abs(candidate({d}, {n}) - {d * n}) < 1e-9\n" for d, n in cases))
+    if kind == 1:
+        cases = [[rng.randint(5, 400) for _ in range(rng.randint(1, 5))] for _ in range(3)]
+        return ("count_patients", "def count_patients(arms: list[int]) -> int:\n"
+                f"    \"\"\"Return how many patients the {drug.name} trial enrolled, given the size of each arm.\n"
+                "    >>> count_patients([10, 12])\n    22\n    \"\"\"\n", "    return sum(arms)\n",
+                "".join(f"    assert candidate({c}) == {sum(c)}\n" for c in cases) + "    assert candidate([]) == 0\n")
+    if kind == 2:
+        alpha = rng.choice((0.01, 0.05, 0.1))
+        cases = [round(rng.random() / 5, 3) for _ in range(3)] + [alpha]
+        return ("is_significant", "def is_significant(p_value: float) -> bool:\n"
+                f"    \"\"\"Return True when the {drug.name} trial's p_value is below {alpha}.\n"
+                f"    >>> is_significant({alpha / 2})\n    True\n    \"\"\"\n", f"    return p_value < {alpha}\n",
+                "".join(f"    assert candidate({x}) is {x < alpha}\n" for x in cases))
+    countries = rng.sample(world.countries, 3)
+    table = ", ".join(f"{c.name!r}: {c.capital!r}" for c in countries)
+    return ("capital_of", f"CAPITALS = {{{table}}}\n\n\ndef capital_of(country: str) -> str:\n"
+            "    \"\"\"Return the capital of country from CAPITALS, or 'unknown' when it is not listed.\n"
+            f"    >>> capital_of({countries[0].name!r})\n    {countries[0].capital!r}\n    \"\"\"\n",
+            "    return CAPITALS.get(country, 'unknown')\n",
+            "".join(f"    assert candidate({c.name!r}) == {c.capital!r}\n" for c in countries)
+            + "    assert candidate('Atlantis') == 'unknown'\n")
+
+
+def write_humaneval(world: World, out: Path) -> None:
+    """Small Python problems in openai/openai_humaneval's row format (prompt, canonical_solution,
+    test defining ``check(candidate)``, entry_point)."""
+    rng = _rng(world, "eval-humaneval")
+    rows = []
+    for i in range(EVAL_SIZES["humaneval"]):
+        entry, prompt, solution, check = _humaneval_problem(rng, world, i % 4)
+        rows.append({"task_id": f"HumanEval/{i}", "prompt": prompt, "canonical_solution": solution,
+                     "test": f"\n\nMETADATA = {{'author': 'moegate', 'dataset': 'test'}}\n\n\ndef check(candidate):\n{check}\n",
+                     "entry_point": entry})
+    _write_jsonl(out / "general" / "humaneval_test.jsonl", rows)
+
+
 def write_pubmedqa(world: World, out: Path) -> None:
     rng = _rng(world, "eval-pubmedqa")
     items, truth = {}, {}
@@ -218,5 +263,5 @@ def write_knowledge(world: World, out: Path) -> None:
 
 def write_datasets(world: World, out: Path) -> None:
     for writer in (write_medhalt, write_rct, write_multi_news, write_mcq, write_gsm8k, write_pubmedqa, write_medinst,
-                   write_knowledge, write_multi_xscience, write_ifeval):
+                   write_knowledge, write_multi_xscience, write_ifeval, write_humaneval):
         writer(world, out)

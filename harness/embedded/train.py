@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -94,64 +96,129 @@ def _random_keep(rng: random.Random, layers: list[int], num_experts: int, max_dr
     return {layer: sorted(rng.sample(range(num_experts), num_experts - rng.randint(0, max_drop))) for layer in layers}
 
 
-def train(model: torch.nn.Module, ids: list[list[int]], loss_from: list[int], pad_id: int, epochs: float, lr: float,
-          batch_tokens: int, seed: int, log_every: int = 50, expert_dropout: int = 0) -> list[dict]:
-    """AdamW with warmup + cosine decay; returns the loss log.
+def _optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.01)
+
+
+class _Stepper:
+    """One optimisation step on a batch of (ids, loss_from) rows, with the optional expert dropout.
 
     ``expert_dropout`` > 0: each step, every layer's router is masked to a random subset of its
     experts (up to that many dropped). A tiny model otherwise stores each skill in one or two
     experts, so removing any expert breaks it; real 30B MoEs are redundant enough that context-aware
-    pruning at 25% keeps in-domain skills. This stage gives the embedded model that redundancy.
+    pruning at 25% keeps in-domain skills. Training this way gives the embedded model that redundancy.
     """
-    from contextlib import nullcontext
 
-    from harness.models.adapters import adapter_for
-    from harness.prune.verify import masked_routing
+    def __init__(self, model: torch.nn.Module, pad_id: int, expert_dropout: int, seed: int):
+        from harness.models.adapters import adapter_for
 
+        self.model, self.pad_id, self.expert_dropout = model, pad_id, expert_dropout
+        self.adapter = adapter_for(model.config)
+        self.layers = [b.layer for b in self.adapter.moe_blocks(model)]
+        self.num_experts = self.adapter.num_experts(model.config)
+        self.drop_rng = random.Random(f"expert-dropout:{seed}")
+
+    def __call__(self, opt: torch.optim.Optimizer, rows: list[tuple[list[int], int]]) -> tuple[float, int]:
+        """Returns (loss, tokens in the batch)."""
+        from contextlib import nullcontext
+
+        from harness.prune.verify import masked_routing
+
+        width = max(len(ids) for ids, _ in rows)
+        x = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros_like(x)
+        labels = torch.full_like(x, -100)
+        for row, (ids, loss_from) in enumerate(rows):
+            x[row, : len(ids)] = torch.tensor(ids)
+            mask[row, : len(ids)] = 1
+            labels[row, loss_from: len(ids)] = torch.tensor(ids[loss_from:])
+        routing = (masked_routing(self.model, self.adapter,
+                                  _random_keep(self.drop_rng, self.layers, self.num_experts, self.expert_dropout))
+                   if self.expert_dropout else nullcontext())
+        with routing:
+            out = self.model(input_ids=x, attention_mask=mask, labels=labels, output_router_logits=True)
+        opt.zero_grad(set_to_none=True)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        opt.step()
+        return out.loss.item(), int(mask.sum())
+
+
+class _Log:
+    """Loss log every ``every`` steps plus the last, mirrored on the progress bar."""
+
+    def __init__(self, every: int):
+        self.every, self.rows, self.started, self.seen = every, [], time.perf_counter(), 0
+
+    def __call__(self, bar: Any, step: int, last: int, loss: float, tokens: int, **extra: Any) -> None:
+        self.seen += tokens
+        rate = self.seen / (time.perf_counter() - self.started)
+        if step % self.every == 0 or step == last:
+            self.rows.append({"step": step, "loss": round(loss, 4), "tokens": self.seen, "tok_per_s": round(rate), **extra})
+        bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{rate:.0f}")
+
+
+def train(model: torch.nn.Module, ids: list[list[int]], loss_from: list[int], pad_id: int, epochs: float, lr: float,
+          batch_tokens: int, seed: int, log_every: int = 50, expert_dropout: int = 0) -> list[dict]:
+    """Epochs over a fixed corpus: AdamW with warmup + cosine decay; returns the loss log.
+    ``expert_dropout``: see ``_Stepper``."""
     rng = random.Random(seed)
-    drop_rng = random.Random(f"expert-dropout:{seed}")
-    adapter = adapter_for(model.config)
-    layers = [b.layer for b in adapter.moe_blocks(model)]
-    num_experts = adapter.num_experts(model.config)
+    stepper = _Stepper(model, pad_id, expert_dropout, seed)
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.01)
-    plan = []
-    while len(plan) < epochs * len(_batches(ids, batch_tokens, random.Random(0))):
+    opt = _optimizer(model, lr)
+    per_epoch = len(_batches(ids, batch_tokens, random.Random(0)))
+    steps = int(epochs * per_epoch)
+    plan: list[list[int]] = []
+    while len(plan) < steps:
         plan += _batches(ids, batch_tokens, rng)
-    steps = int(epochs * len(_batches(ids, batch_tokens, random.Random(0))))
     plan = plan[:steps]
     warmup = max(1, steps // 30)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
-    log, started, seen = [], time.perf_counter(), 0
+    log = _Log(log_every)
     bar = tqdm(plan, desc="train", unit="batch")
     for step, batch in enumerate(bar):
-        width = max(len(ids[i]) for i in batch)
-        x = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        mask = torch.zeros_like(x)
-        for row, i in enumerate(batch):
-            x[row, : len(ids[i])] = torch.tensor(ids[i])
-            mask[row, : len(ids[i])] = 1
-        labels = x.masked_fill(mask == 0, -100)
-        for row, i in enumerate(batch):
-            labels[row, : loss_from[i]] = -100
-        routing = (masked_routing(model, adapter, _random_keep(drop_rng, layers, num_experts, expert_dropout))
-                   if expert_dropout else nullcontext())
-        with routing:
-            out = model(input_ids=x, attention_mask=mask, labels=labels, output_router_logits=True)
-        loss = out.loss
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        loss, tokens = stepper(opt, [(ids[i], loss_from[i]) for i in batch])
         sched.step()
-        seen += int(mask.sum())
-        if step % log_every == 0 or step == steps - 1:
-            rate = seen / (time.perf_counter() - started)
-            log.append({"step": step, "loss": round(loss.item(), 4), "tokens": seen, "tok_per_s": round(rate)})
-            bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{rate:.0f}")
+        log(bar, step, steps - 1, loss, tokens)
     model.eval()
-    return log
+    return log.rows
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A source of training rows for ``train_streams``: each batch drawn from it holds ``batch_size``
+    rows produced by ``draw(rng)`` (an (ids, loss_from) pair)."""
+
+    name: str
+    weight: float
+    batch_size: int
+    draw: Callable[[random.Random], tuple[list[int], int]]
+
+
+def train_streams(model: torch.nn.Module, phases: list[tuple[int, list[Stream]]], pad_id: int, lr: float, seed: int,
+                  expert_dropout: int = 0, log_every: int = 50) -> list[dict]:
+    """Steps drawn from weighted streams instead of epochs over a corpus, at a constant learning rate:
+    for teaching a skill (fresh items every step) while replaying what the model already knows.
+    ``phases``: (steps, streams) run in order; each step picks one stream by weight."""
+    rng = random.Random(f"streams:{seed}")
+    stepper = _Stepper(model, pad_id, expert_dropout, seed)
+    model.train()
+    opt = _optimizer(model, lr)
+    total = sum(steps for steps, _ in phases)
+    log = _Log(log_every)
+    bar = tqdm(total=total, desc="train", unit="batch")
+    step = 0
+    for steps, streams in phases:
+        for _ in range(steps):
+            stream = rng.choices(streams, weights=[s.weight for s in streams])[0]
+            loss, tokens = stepper(opt, [stream.draw(rng) for _ in range(stream.batch_size)])
+            bar.update()
+            log(bar, step, total - 1, loss, tokens, stream=stream.name)
+            step += 1
+    bar.close()
+    model.eval()
+    return log.rows
 
 
 def save(model: torch.nn.Module, tokenizer: Any | None, out: Path) -> None:

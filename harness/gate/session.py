@@ -22,6 +22,7 @@ from harness.judges.cached import CachedJudge
 from harness.judges.clients import make_client
 from harness.judges.scoring import judged_values
 from harness.measure.checks import get_check
+from harness.metrics import code_exec
 from harness.metrics.bertscore import bertscore_f1
 from harness.measure.tasks import Item, TaskRun, answer, get_task, load_items
 from harness.models.fingerprint import checkpoint_fingerprint
@@ -61,7 +62,7 @@ class GateConfig:
 class GateSession:
     def __init__(self, config: GateConfig, needed_checks: set[str]):
         self.config = config
-        self.tasks = sorted({get_check(c).task for c in needed_checks})
+        self.checks = sorted(needed_checks)
         self.baselines = BaselineStore(config.baseline_dir, refresh=config.refresh_baseline)
         self.verdicts: list[CheckVerdict] = []
         self._resolved: dict[str, ResolvedModel] = {}
@@ -72,6 +73,27 @@ class GateSession:
         if config.judges:
             cache = GenerationCache((config.backend.cache_dir or default_cache_dir()) / "judges.sqlite")
             self.judges = [CachedJudge(make_client(spec), cache) for spec in config.judges]
+
+    def skip_reason(self, model: str, check_name: str) -> str | None:
+        """Why ``check_name`` cannot run on ``model`` here (the pytest skip reason), or None. Tasks whose
+        every check is skipped are never answered."""
+        check = get_check(check_name)
+        spec = get_spec(model)
+        if spec and check.task in spec.skip_tasks:
+            return f"{check_name} on {model_name(model)}: {spec.skip_tasks[check.task]}"
+        if get_task(check.task).executes_code and not code_exec.allowed():
+            return (f"{check_name} executes model-written code: set {code_exec.ALLOW_ENV}=1 to allow it (as the study "
+                    "did), preferably inside a container")
+        if check.judged == "bertscore" and self.config.bertscore_encoder is None:
+            return f"{check_name} needs --bertscore-encoder DIR (a local encoder directory; nothing is downloaded)"
+        if check.judged in ("absolute", "pairwise") and not self.judges:
+            return (f"{check_name} needs an LLM judge: pass --judge PROVIDER:MODEL (openai, anthropic, gemini or "
+                    "openai-compatible:MODEL@URL; keys from OPENAI_API_KEY / ANTHROPIC_API_KEY / GEMINI_API_KEY)")
+        return None
+
+    def tasks(self, model: str) -> list[str]:
+        """The tasks ``model``'s checkpoints answer: those of its checks that are not skipped."""
+        return sorted({get_check(c).task for c in self.checks if self.skip_reason(model, c) is None})
 
     def resolved(self, model: str) -> ResolvedModel:
         if model not in self._resolved:
@@ -109,7 +131,7 @@ class GateSession:
             path = self.resolved(model).path
             fingerprint = checkpoint_fingerprint(path)
             keys = {t: baseline_key(fingerprint, get_task(t), self.items(model, t), self.config.backend.kind)
-                    for t in self.tasks}
+                    for t in self.tasks(model)}
             name = model_name(model)
             missing = []
             for t, key in keys.items():
@@ -127,21 +149,20 @@ class GateSession:
     def run(self, spec: VariantSpec, task: str) -> TaskRun:
         if (spec.id, task) not in self._runs:
             self._runs = {k: v for k, v in self._runs.items() if k[0].startswith("baseline:")}  # one variant in memory
-            self._answer_all(spec.id, spec.model, self.variant_path(spec), self.tasks)
+            self._answer_all(spec.id, spec.model, self.variant_path(spec), self.tasks(spec.model))
         return self._runs[(spec.id, task)]
 
     def check(self, spec: VariantSpec, check_name: str) -> CheckVerdict:
+        reason = self.skip_reason(spec.model, check_name)
+        if reason:
+            raise ValueError(f"cannot run {check_name}: {reason}")
         check = get_check(check_name)
         baseline, run = self.baseline(spec.model, check.task), self.run(spec, check.task)
         threshold = self.config.thresholds.for_check(spec.model_name, check.name)
         if check.judged == "bertscore":
-            if self.config.bertscore_encoder is None:
-                raise ValueError(f"{check.name} needs --bertscore-encoder DIR (a local encoder directory)")
             score = lambda r: bertscore_f1(r.outputs, [it.reference for it in r.items], self.config.bertscore_encoder)  # noqa: E731
             verdict = decide(spec.id, spec.parameters(), check, baseline, run, threshold, (score(baseline), score(run)))
         elif check.judged:
-            if not self.judges:
-                raise ValueError(f"{check.name} needs an LLM judge: pass --judge PROVIDER:MODEL")
             judged = judged_values(check, run, baseline, self.judges, JUDGE_INSTRUCTIONS[check.task],
                                    self.config.judge_repeats)
             keep = lambda r: TaskRun(r.task, [r.items[i] for i in judged.kept], [r.outputs[i] for i in judged.kept])  # noqa: E731

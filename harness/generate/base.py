@@ -28,8 +28,11 @@ def render_chat(tokenizer: Any, messages: list[dict[str, str]], chat_template_kw
     """Messages rendered with the model's chat template and its chat settings (thinking off, ...).
 
     Applied on the client side for every backend, so transformers and a vLLM server see the same text.
+    Without a generation prompt the last (assistant) message stays open for the model to continue:
+    that is how lm-eval asks for a task's ``gen_prefix`` (as its own HFLM does).
     """
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt,
+                                         continue_final_message=not add_generation_prompt,
                                          **(chat_template_kwargs or {}))
 
 

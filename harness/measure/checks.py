@@ -126,6 +126,7 @@ CHECKS: dict[str, CheckSpec] = {c.name: c for c in (
     CheckSpec("medinst.rouge_l", "utility", False, True, _rouge, "MedINST generation: ROUGE-L F against the output"),
     CheckSpec("gsm8k.exact_match", "utility", True, True, _lm_eval_value, TASKS["gsm8k"].description),
     CheckSpec("ifeval.prompt_strict", "utility", True, True, _lm_eval_value, TASKS["ifeval"].description),
+    CheckSpec("humaneval.pass_at_1", "utility", True, True, _lm_eval_value, TASKS["humaneval"].description),
     *(CheckSpec(f"{t}.accuracy", "utility", True, True, _choice_correct, f"{TASKS[t].description}: accuracy")
       for t in ("medqa", "medmcqa", "pubmedqa", "mmlu", "knowledge_bio", "knowledge_general")),
 )}

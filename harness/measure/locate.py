@@ -26,6 +26,7 @@ LAYOUT = {
     "knowledge": "knowledge/facts.jsonl",
     "gsm8k": "general/gsm8k_test.jsonl",
     "ifeval": "general/ifeval_test.jsonl",
+    "humaneval": "general/humaneval_test.jsonl",
     "multi-xscience": "multi_xscience/test.json.gz",
 }
 

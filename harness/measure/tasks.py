@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-from harness.data import gsm8k, ifeval, mcq, medhalt, medinst, multi_news, multi_xscience, pubmedqa, rct
+from harness.data import gsm8k, humaneval, ifeval, mcq, medhalt, medinst, multi_news, multi_xscience, pubmedqa, rct
 from harness.data.prompts import medhalt as medhalt_prompts
 from harness.data.prompts import multiple_choice, summarization
 from harness.data.prompts.instruction import instruction_prompt
 from harness.generate.base import chat_prompt, choose_many
 from harness.generate.cached import CachedBackend
 from harness.measure.locate import dataset_path
+from harness.metrics import code_exec
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Item:
     source: str = ""  # the document a summary must stay faithful to
     choices: tuple[str, ...] = ()
     answer: int = -1
+    rows_file: str = ""  # lm_eval tasks: the file lm-eval reads the rows from itself (item i = row i)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class TaskSpec:
     max_new_tokens: int = 256
     description: str = ""
     max_model_len: int = 4096  # prompt + generation, as the study's vLLM runs (8192 for Multi-News+)
+    executes_code: bool = False  # scoring runs model-written code (needs HF_ALLOW_CODE_EVAL=1)
 
 
 @dataclass
@@ -104,14 +107,16 @@ def _pubmedqa(path: Path) -> list[Item]:
 
 
 def _gsm8k(path: Path) -> list[Item]:
-    """Items in file order (lm-eval's doc ids); ``source`` carries the file for the lm-eval run."""
-    return [Item(str(i), r.question, r.answer, str(path)) for i, r in enumerate(gsm8k.load(path))]
+    return [Item(str(i), r.question, r.answer, rows_file=str(path)) for i, r in enumerate(gsm8k.load(path))]
 
 
 def _ifeval(path: Path) -> list[Item]:
-    """Items in file order (lm-eval's doc ids); ``source`` carries the file for the lm-eval run."""
-    return [Item(str(r.key), r.prompt, "instructions: " + ", ".join(r.instruction_id_list), str(path))
+    return [Item(str(r.key), r.prompt, "instructions: " + ", ".join(r.instruction_id_list), rows_file=str(path))
             for r in ifeval.load(path)]
+
+
+def _humaneval(path: Path) -> list[Item]:
+    return [Item(r.task_id, r.prompt, r.canonical_solution, rows_file=str(path)) for r in humaneval.load(path)]
 
 
 def _knowledge(domain: str) -> Callable[[Path], list[Item]]:
@@ -139,6 +144,9 @@ TASKS: dict[str, TaskSpec] = {t.name: t for t in (
              "GSM8K 5-shot through lm-eval (official YAML, flexible-extract exact match)"),
     TaskSpec("ifeval", "ifeval", "general", "lm_eval", _ifeval, 128,
              "IFEval 0-shot through lm-eval (official YAML and checkers, chat template, prompt-level strict accuracy)"),
+    TaskSpec("humaneval", "humaneval", "general", "lm_eval", _humaneval, 1024,
+             "HumanEval 0-shot through lm-eval's humaneval_instruct (official YAML, chat template; tests executed, pass@1)",
+             executes_code=True),
     TaskSpec("knowledge_bio", "knowledge", "biomedical", "choice", _knowledge("biomedical"), description="biomedical facts"),
     TaskSpec("knowledge_general", "knowledge", "general", "choice", _knowledge("general"), description="general facts"),
 )}
@@ -179,6 +187,7 @@ class LmEvalTask:
 LM_EVAL = {
     "gsm8k": LmEvalTask("gsm8k", "exact_match", "flexible-extract", 5, chat=False),
     "ifeval": LmEvalTask("ifeval", "prompt_level_strict_acc", "none", 0, chat=True),
+    "humaneval": LmEvalTask("humaneval_instruct", "pass@1", "create_test", 0, chat=True),
 }
 
 
@@ -191,20 +200,27 @@ def _lm_eval_answers(task: TaskSpec, items: list[Item], backend: CachedBackend) 
     from harness.generate.lm_eval_adapter import HarnessLM
 
     spec = LM_EVAL[task.name]
-    test = Path(items[0].source) if items and items[0].source else None
-    if test is None:
-        raise ValueError(f"{task.name}: items carry no source file")
+    if not items or not items[0].rows_file:
+        raise ValueError(f"{task.name}: items carry no rows file for lm-eval to read")
+    test = Path(items[0].rows_file)
     files = {"test": test}
     if spec.shots:
         files["train"] = test.with_name(test.name.replace("test", "train"))
     cfg = lm_eval_tasks.local_task(spec.task, files, num_fewshot=spec.shots)
     cfg["generation_kwargs"] = dict(cfg.get("generation_kwargs") or {}, max_gen_toks=task.max_new_tokens)
+    if task.executes_code:
+        code_exec.require_allowed()
     out = lm_eval.simple_evaluate(model=HarnessLM(backend), tasks=[cfg], task_manager=lm_eval_tasks.task_manager(),
                                   limit=len(items), bootstrap_iters=0, log_samples=True,
-                                  apply_chat_template=spec.chat)
+                                  apply_chat_template=spec.chat, confirm_run_unsafe_code=task.executes_code)
     by_doc = {int(s["doc_id"]): s for s in out["samples"][spec.task] if s["filter"] == spec.filter}
-    return [{"value": float(by_doc[i][spec.metric]), "response": str(by_doc[i]["filtered_resps"][0])}
+    return [{"value": float(by_doc[i][spec.metric]), "response": _first(by_doc[i]["filtered_resps"][0])}
             for i in range(len(items))]
+
+
+def _first(response: Any) -> str:
+    """A filter's output for one sample: a string, or the candidates list of code tasks (one under greedy)."""
+    return str(response[0] if isinstance(response, list) else response)
 
 
 def answer(task: TaskSpec, items: list[Item], backend: CachedBackend) -> TaskRun:
