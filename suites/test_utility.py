@@ -1,4 +1,4 @@
-"""Utility: MedINST generation, MultiMedQA (MedQA, MedMCQA, PubMedQA), MMLU, GSM8K, IFEval, HumanEval, and per-domain knowledge probes."""
+"""Utility: MedINST generation, MultiMedQA (MedQA, MedMCQA, PubMedQA, MMLU medical), MMLU, GSM8K, IFEval, HumanEval, and per-domain knowledge probes."""
 
 import pytest
 
@@ -6,7 +6,7 @@ from harness.plugin import assert_check
 
 
 @pytest.mark.parametrize("check", ["medinst.rouge_l", "medqa.accuracy", "medmcqa.accuracy", "pubmedqa.accuracy",
-                                   "knowledge_bio.accuracy"])
+                                   "mmlu_medical.accuracy", "knowledge_bio.accuracy"])
 def test_biomedical_utility(gate, variant, check):
     assert_check(gate, variant, check)
 

@@ -36,7 +36,7 @@ def test_easy_ep_light_passes_and_random_heavy_fails(gate_run):
     doc = json.loads((tmp / "reports" / "verdict.json").read_text())
     assert doc["verdict"] == "fail"
     easy, rand = doc["variants"]["tiny-moe-easy_ep-r0.25-s0"], doc["variants"]["tiny-moe-random-r0.75-s0"]
-    assert easy["passed"] and len(easy["checks"]) == 20
+    assert easy["passed"] and len(easy["checks"]) == 21
     failed = {name for name, c in rand["checks"].items() if not c["passed"]}
     assert {"medhalt_nota.accuracy", "rct.number_fidelity", "knowledge_bio.accuracy"} <= failed
     assert "reliability regression on medhalt_nota.accuracy" in proc.stdout

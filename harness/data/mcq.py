@@ -3,7 +3,8 @@
 ``medqa_4options``: ``GBaker/MedQA-USMLE-4-options-hf`` rows (sent1, ending0..3, label).
 ``medmcqa``: ``openlifescienceai/medmcqa`` rows (question, opa..opd, cop 0..3, subject_name); lm-eval scores
 the ``validation`` split (the test split has no answers).
-``mmlu``: ``cais/mmlu`` rows (question, subject, choices[4], answer).
+``mmlu``: ``cais/mmlu`` rows (question, subject, choices[4], answer); MultiMedQA (Singhal et al., 2023)
+uses the six ``MEDICAL_SUBJECTS`` as its MMLU part.
 ``cloze``: knowledge probes, one fact per row (id, domain, context, choices[], answer index), scored
 by log-likelihood over all candidates; the embedded world writes one (``knowledge/facts.jsonl``).
 """
@@ -15,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.data.records import as_int, fail, parse_each, read_jsonl
+
+
+MEDICAL_SUBJECTS = ("anatomy", "clinical_knowledge", "college_biology", "college_medicine", "medical_genetics",
+                    "professional_medicine")
 
 
 @dataclass(frozen=True)

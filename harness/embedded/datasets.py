@@ -17,6 +17,7 @@ import random
 import uuid
 from pathlib import Path
 
+from harness.data import mcq
 from harness.embedded import tasks
 from harness.embedded.world import World
 
@@ -123,8 +124,11 @@ def write_mcq(world: World, out: Path) -> None:
                    "label": m.answer} for i, m in enumerate(bio)])
     mmlu_row = lambda m: {"question": m.question, "subject": m.subject, "choices": list(m.choices), "answer": m.answer}  # noqa: E731
     gen = [tasks.general_mcq(rng, world) for _ in range(EVAL_SIZES["mcq"])]
-    _write_jsonl(out / "general" / "mmlu_test.jsonl", [mmlu_row(m) for m in gen])
     _write_jsonl(out / "general" / "mmlu_dev.jsonl", [mmlu_row(tasks.general_mcq(rng, world)) for _ in range(5)])
+    medical = _rng(world, "eval-mmlu-medical")  # MultiMedQA's MMLU subjects, appended from their own stream
+    _write_jsonl(out / "general" / "mmlu_test.jsonl",
+                 [mmlu_row(m) for m in gen] + [dict(mmlu_row(tasks.bio_mcq(medical, world)), subject=subject)
+                                               for subject in mcq.MEDICAL_SUBJECTS * 10])
     med = _rng(world, "eval-medmcqa")  # its own stream: the files above keep their bytes
     _write_jsonl(out / "multimedqa" / "medmcqa_validation.jsonl",
                  [{"id": _uuid(med), "question": m.question, **dict(zip(("opa", "opb", "opc", "opd"), m.choices)),

@@ -128,7 +128,7 @@ CHECKS: dict[str, CheckSpec] = {c.name: c for c in (
     CheckSpec("ifeval.prompt_strict", "utility", True, True, _lm_eval_value, TASKS["ifeval"].description),
     CheckSpec("humaneval.pass_at_1", "utility", True, True, _lm_eval_value, TASKS["humaneval"].description),
     *(CheckSpec(f"{t}.accuracy", "utility", True, True, _choice_correct, f"{TASKS[t].description}: accuracy")
-      for t in ("medqa", "medmcqa", "pubmedqa", "mmlu", "knowledge_bio", "knowledge_general")),
+      for t in ("medqa", "medmcqa", "pubmedqa", "mmlu_medical", "mmlu", "knowledge_bio", "knowledge_general")),
 )}
 
 

@@ -90,9 +90,13 @@ def _medqa(path: Path) -> list[Item]:
                  answer=r.answer) for i, r in enumerate(mcq.load_medqa(path))]
 
 
-def _mmlu(path: Path) -> list[Item]:
-    return [Item(str(i), multiple_choice.mmlu_description(r.subject) + multiple_choice.mmlu_text(r.question, r.choices),
-                 choices=multiple_choice.LETTERS, answer=r.answer) for i, r in enumerate(mcq.load_mmlu(path))]
+def _mmlu(medical: bool) -> Callable[[Path], list[Item]]:
+    """MMLU rows of MultiMedQA's six medical subjects (``medical``) or of every other subject."""
+    def load(path: Path) -> list[Item]:
+        return [Item(str(i), multiple_choice.mmlu_description(r.subject) + multiple_choice.mmlu_text(r.question, r.choices),
+                     choices=multiple_choice.LETTERS, answer=r.answer)
+                for i, r in enumerate(mcq.load_mmlu(path)) if (r.subject in mcq.MEDICAL_SUBJECTS) == medical]
+    return load
 
 
 def _medmcqa(path: Path) -> list[Item]:
@@ -139,7 +143,10 @@ TASKS: dict[str, TaskSpec] = {t.name: t for t in (
     TaskSpec("medqa", "medqa", "biomedical", "choice", _medqa, description="MedQA 4 options (lm-eval template)"),
     TaskSpec("medmcqa", "medmcqa", "biomedical", "choice", _medmcqa, description="MedMCQA (lm-eval template)"),
     TaskSpec("pubmedqa", "pubmedqa", "biomedical", "choice", _pubmedqa, description="PubMedQA (lm-eval template)"),
-    TaskSpec("mmlu", "mmlu", "general", "choice", _mmlu, description="MMLU (lm-eval template, zero-shot)"),
+    TaskSpec("mmlu", "mmlu", "general", "choice", _mmlu(False),
+             description="MMLU without the medical subjects (lm-eval template, zero-shot)"),
+    TaskSpec("mmlu_medical", "mmlu", "biomedical", "choice", _mmlu(True),
+             description="MMLU's six MultiMedQA medical subjects (lm-eval template, zero-shot)"),
     TaskSpec("gsm8k", "gsm8k", "general", "lm_eval", _gsm8k, 256,
              "GSM8K 5-shot through lm-eval (official YAML, flexible-extract exact match)"),
     TaskSpec("ifeval", "ifeval", "general", "lm_eval", _ifeval, 128,
