@@ -1,5 +1,7 @@
 """lm-eval tasks on local files: official templates kept, and results agree with our own backend."""
 
+import json
+
 import pytest
 
 pytest.importorskip("lm_eval", reason="lm-eval is in the 'eval' extra")
@@ -51,6 +53,28 @@ def test_local_mmlu_keeps_template_and_few_shot_split():
     task = _task(cfg)
     doc = next(iter(task.test_docs()))
     assert task.doc_to_text(doc) == multiple_choice.mmlu_text(doc["question"], doc["choices"])
+
+
+def test_our_mmlu_three_shot_prompt_equals_lm_evals_fewshot_context(tmp_path):
+    """The gate's MMLU items render exactly what lm-eval's mmlu_anatomy builds (description, first three
+    dev rows answered, then the question), given a dev split holding only that subject's rows."""
+    from harness.measure.tasks import TASKS
+
+    rows = [json.loads(line) for line in (DATA / "general" / "mmlu_test.jsonl").read_text().splitlines()]
+    dev = [json.loads(line) for line in (DATA / "general" / "mmlu_dev.jsonl").read_text().splitlines()]
+    (tmp_path / "mmlu_test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows if r["subject"] == "anatomy"))
+    anatomy_dev = [r for r in dev if r["subject"] == "anatomy"]
+    (tmp_path / "mmlu_dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in anatomy_dev))
+    task = _task(lm_eval_tasks.local_task("mmlu_anatomy", {"test": tmp_path / "mmlu_test.jsonl",
+                                                           "dev": tmp_path / "mmlu_dev.jsonl"}, num_fewshot=3))
+    ours = TASKS["mmlu_medical"].load(tmp_path / "mmlu_test.jsonl")
+    docs = list(task.test_docs())
+    assert len(ours) == len(docs) == 10
+    for item, doc in zip(ours, docs):
+        assert item.prompt == task.fewshot_context(doc, num_fewshot=3)
+    (tmp_path / "mmlu_dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in anatomy_dev[:2]))
+    with pytest.raises(ValueError, match="subject 'anatomy' has 2 rows"):
+        TASKS["mmlu_medical"].load(tmp_path / "mmlu_test.jsonl")
 
 
 def test_pubmedqa_rows_and_missing_files(tmp_path):

@@ -10,6 +10,7 @@ instruction records (JSONL). Calibration and evaluation items come from disjoint
 
 from __future__ import annotations
 
+import collections
 import csv
 import gzip
 import json
@@ -124,11 +125,17 @@ def write_mcq(world: World, out: Path) -> None:
                    "label": m.answer} for i, m in enumerate(bio)])
     mmlu_row = lambda m: {"question": m.question, "subject": m.subject, "choices": list(m.choices), "answer": m.answer}  # noqa: E731
     gen = [tasks.general_mcq(rng, world) for _ in range(EVAL_SIZES["mcq"])]
-    _write_jsonl(out / "general" / "mmlu_dev.jsonl", [mmlu_row(tasks.general_mcq(rng, world)) for _ in range(5)])
+    dev: list[dict] = []  # three shots per subject, as the real dev split has (five) per subject
+    while sorted(collections.Counter(r["subject"] for r in dev).values()) != [3, 3]:
+        row = mmlu_row(tasks.general_mcq(rng, world))
+        if sum(r["subject"] == row["subject"] for r in dev) < 3:
+            dev.append(row)
     medical = _rng(world, "eval-mmlu-medical")  # MultiMedQA's MMLU subjects, appended from their own stream
     _write_jsonl(out / "general" / "mmlu_test.jsonl",
                  [mmlu_row(m) for m in gen] + [dict(mmlu_row(tasks.bio_mcq(medical, world)), subject=subject)
                                                for subject in mcq.MEDICAL_SUBJECTS * 10])
+    dev += [dict(mmlu_row(tasks.bio_mcq(medical, world)), subject=subject) for subject in mcq.MEDICAL_SUBJECTS * 3]
+    _write_jsonl(out / "general" / "mmlu_dev.jsonl", dev)
     med = _rng(world, "eval-medmcqa")  # its own stream: the files above keep their bytes
     _write_jsonl(out / "multimedqa" / "medmcqa_validation.jsonl",
                  [{"id": _uuid(med), "question": m.question, **dict(zip(("opa", "opb", "opc", "opd"), m.choices)),

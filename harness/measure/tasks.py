@@ -90,12 +90,31 @@ def _medqa(path: Path) -> list[Item]:
                  answer=r.answer) for i, r in enumerate(mcq.load_medqa(path))]
 
 
+MMLU_SHOTS = 3
+
+
 def _mmlu(medical: bool) -> Callable[[Path], list[Item]]:
-    """MMLU rows of MultiMedQA's six medical subjects (``medical``) or of every other subject."""
+    """MMLU rows of MultiMedQA's six medical subjects (``medical``) or of every other subject, 3-shot:
+    the first three rows of the subject's ``dev`` split (``dev.jsonl`` beside ``test.jsonl``), as
+    lm-eval's ``first_n`` sampler takes them."""
     def load(path: Path) -> list[Item]:
-        return [Item(str(i), multiple_choice.mmlu_description(r.subject) + multiple_choice.mmlu_text(r.question, r.choices),
-                     choices=multiple_choice.LETTERS, answer=r.answer)
-                for i, r in enumerate(mcq.load_mmlu(path)) if (r.subject in mcq.MEDICAL_SUBJECTS) == medical]
+        dev_path = path.with_name(path.name.replace("test", "dev"))
+        if not dev_path.is_file():
+            raise FileNotFoundError(f"MMLU {MMLU_SHOTS}-shot needs the dev split beside {path}: {dev_path} not found")
+        shots: dict[str, list[tuple[str, tuple[str, ...], int]]] = {}
+        for r in mcq.load_mmlu(dev_path):
+            shots.setdefault(r.subject, []).append((r.question, r.choices, r.answer))
+        items = []
+        for i, r in enumerate(mcq.load_mmlu(path)):
+            if (r.subject in mcq.MEDICAL_SUBJECTS) != medical:
+                continue
+            if len(shots.get(r.subject, ())) < MMLU_SHOTS:
+                raise ValueError(f"{path}: row {i + 1}: subject {r.subject!r} has {len(shots.get(r.subject, ()))} "
+                                 f"rows in {dev_path}; {MMLU_SHOTS}-shot needs {MMLU_SHOTS}")
+            items.append(Item(str(i), multiple_choice.mmlu_prompt(r.subject, r.question, r.choices,
+                                                                  shots[r.subject][:MMLU_SHOTS]),
+                              choices=multiple_choice.LETTERS, answer=r.answer))
+        return items
     return load
 
 
@@ -144,9 +163,9 @@ TASKS: dict[str, TaskSpec] = {t.name: t for t in (
     TaskSpec("medmcqa", "medmcqa", "biomedical", "choice", _medmcqa, description="MedMCQA (lm-eval template)"),
     TaskSpec("pubmedqa", "pubmedqa", "biomedical", "choice", _pubmedqa, description="PubMedQA (lm-eval template)"),
     TaskSpec("mmlu", "mmlu", "general", "choice", _mmlu(False),
-             description="MMLU without the medical subjects (lm-eval template, zero-shot)"),
+             description="MMLU without the medical subjects (lm-eval template, 3-shot)"),
     TaskSpec("mmlu_medical", "mmlu", "biomedical", "choice", _mmlu(True),
-             description="MMLU's six MultiMedQA medical subjects (lm-eval template, zero-shot)"),
+             description="MMLU's six MultiMedQA medical subjects (lm-eval template, 3-shot)"),
     TaskSpec("gsm8k", "gsm8k", "general", "lm_eval", _gsm8k, 256,
              "GSM8K 5-shot through lm-eval (official YAML, flexible-extract exact match)"),
     TaskSpec("ifeval", "ifeval", "general", "lm_eval", _ifeval, 128,

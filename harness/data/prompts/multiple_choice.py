@@ -32,5 +32,13 @@ def mmlu_text(question: str, choices: Sequence[str]) -> str:
     return f"{question.strip()}\n{options}\nAnswer:"
 
 
+def mmlu_prompt(subject: str, question: str, choices: Sequence[str],
+                shots: Sequence[tuple[str, Sequence[str], int]] = ()) -> str:
+    """lm-eval's ``mmlu_<subject>`` context: description, then each (question, choices, answer) shot
+    answered (target delimiter " "), shots and query separated by a blank line (fewshot delimiter)."""
+    examples = "".join(f"{mmlu_text(q, c)} {LETTERS[a]}\n\n" for q, c, a in shots)
+    return mmlu_description(subject) + examples + mmlu_text(question, choices)
+
+
 def pubmedqa_text(contexts: Sequence[str], question: str) -> str:
     return "Abstract: {}\nQuestion: {}\nAnswer:".format("\n".join(contexts), question)
