@@ -175,3 +175,16 @@ def test_stream_training_runs_phases_in_order_and_learns():
     assert len(log) == 24 and streams[:4] == ["a"] * 4 and {"a", "b"} <= set(streams[4:])
     assert drawn == [s for s in streams for _ in range({"a": 2, "b": 3}[s])]
     assert log[-1]["loss"] < 0.5 * log[0]["loss"]
+
+
+def test_a_stage_refuses_a_checkpoint_without_exactly_the_stages_before_it(tmp_path):
+    """`embedded build --stage skills` on a checkpoint that lacks the redundancy stage (or already has
+    the skills stage) would silently train a different model than the full build: refused before loading."""
+    for done, stage in (({"base": []}, "skills"), ({"base": [], "robust": [], "skills": []}, "skills"),
+                        ({"base": [], "robust": []}, "robust")):
+        (tmp_path / "manifest.json").write_text(json.dumps({"train_logs": done}))
+        with pytest.raises(ValueError, match=f"stage '{stage}' needs a checkpoint trained by exactly"):
+            build.build_stage(tmp_path, stage)
+    with pytest.raises(ValueError, match="only \\['robust', 'skills'\\] can run"):
+        build.build_stage(tmp_path, "base")
+    assert list(build.STAGES) == list(MANIFEST["train_logs"])  # the shipped checkpoint went through all stages
