@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--data-only", action="store_true", help="only rewrite the datasets (seconds)")
     b.add_argument("--stage", choices=("robust", "skills"), default=None,
                    help="only run this training stage on the checkpoint already in --out, which must have every "
-                        "earlier stage (robust ~8 min, skills ~9 min)")
+                        "earlier stage (robust ~8 min, skills ~7 min)")
     b.set_defaults(run=_build)
     pr = cmds.add_parser("profile", help="accuracy and summary fidelity of a model on the synthetic sets")
     pr.add_argument("--model", default="tiny-moe", help="registry name or checkpoint directory")

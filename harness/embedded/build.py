@@ -3,7 +3,7 @@
 Steps: world -> official-format datasets (fast, deterministic) -> corpus -> tokenizer -> three
 training stages on 2 CPU cores: ``base`` (the corpus, about 20 minutes), ``robust`` (the same corpus
 with random experts masked out of routing, about 8 minutes), ``skills`` (multi-digit copying taught
-with fresh drills and trials while replaying facts and the corpus, about 9 minutes) ->
+with fresh drills and trials while replaying facts and the corpus, about 7 minutes) ->
 ``fixtures/tiny-moe/{model,data}`` plus ``manifest.json``
 holding hashes of the generator settings and of every data file, so a test can prove that the
 shipped files are what the current generator produces.
@@ -104,11 +104,12 @@ def _skills_stage(model, tokenizer, ids: list[list[int]], loss_from: list[int]) 
     world = make_world(WORLD_SEED)
     encode = lambda example: train_mod.encode(example, tokenizer)  # noqa: E731
     facts = [encode(e) for e in corpus_mod.fact_texts(random.Random(f"skills-facts:{TRAIN_SEED}"), world)]
+    corpus = list(zip(ids, loss_from))
     draws = {
         "copy": lambda rng: encode(corpus_mod.copy_example(rng)),
         "trials": lambda rng: encode(corpus_mod.trial_example(rng, world)),
-        "facts": lambda rng: facts[rng.randrange(len(facts))],
-        "replay": lambda rng: (lambda i: (ids[i], loss_from[i]))(rng.randrange(len(ids))),
+        "facts": lambda rng: rng.choice(facts),
+        "replay": lambda rng: rng.choice(corpus),
     }
     mixed = [train_mod.Stream(name, share, rows, draws[name]) for name, share, rows in SKILLS_MIX]
     drill = [next(s for s in mixed if s.name == "copy")]
