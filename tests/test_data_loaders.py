@@ -131,7 +131,7 @@ def test_data_cli_check_and_missing_dataset(tmp_path, capsys):
     missing = tmp_path / "nothing.csv"
     assert main(["data", "check", "medhalt-fake", str(missing)]) == 2
     err = capsys.readouterr().err
-    assert "openlifescienceai/Med-HALT" in err and "MOEGATE_DATA_DIR" in err
+    assert "github:medhalt/medhalt@3dfe1e4" in err and "openlifescienceai/Med-HALT" in err and "MOEGATE_DATA_DIR" in err
     bad = tmp_path / "reasoning_fake.csv"
     bad.write_text("id,question,options,split_type\nx,Q?,not-a-dict,train\n")
     assert main(["data", "check", "medhalt-fake", str(bad)]) == 2

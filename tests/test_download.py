@@ -3,6 +3,7 @@ where the loaders look, are parsed before being kept, and failures leave nothing
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +13,7 @@ import pytest
 
 from harness.data import download as dl
 from harness.data import registry
+from harness.data.sources import GitHubFiles, HubRows
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tiny-moe" / "data"
 
@@ -61,7 +63,8 @@ def test_downloads_land_where_the_loaders_look(github, tmp_path):
 
 def test_a_failed_download_leaves_nothing_and_keeps_the_old_copy(github, tmp_path, monkeypatch):
     dl.download("medhalt-fake", tmp_path, show_progress=False)
-    monkeypatch.setitem(dl.FETCH, "medhalt-fake", dl.GitHubFiles("medhalt/medhalt", "0" * 40, (("nope.csv", "reasoning_fake.csv"),)))
+    broken = GitHubFiles("medhalt/medhalt", "0" * 40, (("nope.csv", "reasoning_fake.csv"),))
+    monkeypatch.setitem(registry.DATASETS, "medhalt-fake", dataclasses.replace(registry.get("medhalt-fake"), origin=broken))
     with pytest.raises(dl.DownloadError, match="HTTP 404"):
         dl.download("medhalt-fake", tmp_path, show_progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["medhalt-fake"]  # no temp folder left, old copy kept
@@ -113,12 +116,14 @@ def test_hub_rows_are_read_at_one_resolved_commit_and_recorded(hub_double, tmp_p
 def test_medinst_configs_are_tagged_with_their_task(hub_double, tmp_path):
     from harness.data import medinst
 
-    dl.download("medinst", tmp_path, show_progress=False)
+    with pytest.warns(UserWarning, match="no pinned commit"):
+        dl.download("medinst", tmp_path, show_progress=False)
     records = registry.get("medinst").load(registry.resolve_path("medinst", root=tmp_path))
     tasks = [t for c in medinst.GENERATION_CATEGORIES for t in medinst.CATEGORIES[c]]
     assert [r.task for r in records] == [t for t in tasks for _ in range(2)]
     assert {c[2] for c in hub_double} == {"test"}
-    dl.download("medinst-calibration", tmp_path, show_progress=False)
+    with pytest.warns(UserWarning, match="no pinned commit"):
+        dl.download("medinst-calibration", tmp_path, show_progress=False)
     assert hub_double[-1][1:3] == ("unseen_train_100k", "train")
     assert len(registry.get("medinst-calibration").load(registry.resolve_path("medinst-calibration", root=tmp_path))) == 2
 
@@ -126,3 +131,26 @@ def test_medinst_configs_are_tagged_with_their_task(hub_double, tmp_path):
 def test_revision_is_refused_for_github_pinned_datasets(tmp_path):
     with pytest.raises(ValueError, match="pinned commit 3dfe1e4"):
         dl.download("medhalt-fake", tmp_path, revision="main")
+
+
+def test_hub_sources_are_read_at_their_pinned_commit_by_default(hub_double, tmp_path):
+    dl.download("gsm8k", tmp_path, show_progress=False)
+    pinned = registry.get("gsm8k").origin.revision
+    assert len(pinned) == 40 and {c[3] for c in hub_double} == {f"sha-of-{pinned}"}
+    assert json.loads((tmp_path / "gsm8k" / "SOURCE.json").read_text())["revision"] == pinned
+
+
+def test_an_unpinned_hub_source_warns_with_the_commit_to_pin(hub_double, tmp_path):
+    with pytest.warns(UserWarning, match="--revision sha-of-main"):
+        dl.download("medinst-calibration", tmp_path, show_progress=False)
+
+
+def test_every_official_source_is_pinned_to_a_full_commit_except_medinst():
+    """MedINST32 is the one source with no commit known here (see harness/data/sources.py)."""
+    unpinned = {n for n, s in registry.DATASETS.items() if not s.origin.pinned}
+    assert unpinned == {"medinst", "medinst-calibration"}
+    for spec in registry.DATASETS.values():
+        if isinstance(spec.origin, HubRows) and spec.origin.pinned:
+            assert spec.source.startswith(f"hf:{spec.origin.hub_id}@{spec.origin.revision[:10]}")
+    with pytest.raises(ValueError, match="full 40-hex sha"):
+        GitHubFiles("pubmedqa/pubmedqa", "1cbae8e")

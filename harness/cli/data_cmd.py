@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     dl.add_argument("name", choices=sorted(registry.DATASETS))
     dl.add_argument("--data-dir", type=Path, default=None, help="cache root (default $MOEGATE_DATA_DIR or ~/.cache/moegate/datasets)")
     dl.add_argument("--revision", default=None,
-                    help="hub datasets: branch, tag or commit to fetch (default: the recipe's; the commit actually "
+                    help="hub datasets: branch, tag or commit to fetch instead of the pinned commit (the commit actually "
                          "fetched is recorded in SOURCE.json). GitHub datasets are pinned to a commit already")
     dl.set_defaults(run=_download)
 

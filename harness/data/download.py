@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import warnings
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -18,7 +18,8 @@ import httpx
 from tqdm.auto import tqdm
 
 from harness.atomic import atomic_dir
-from harness.data import medinst, registry
+from harness.data import registry
+from harness.data.sources import GitHubFiles, HubRows
 
 GITHUB_API = os.environ.get("MOEGATE_GITHUB_API", "https://api.github.com")
 GITHUB_RAW = os.environ.get("MOEGATE_GITHUB_RAW", "https://raw.githubusercontent.com")
@@ -26,49 +27,6 @@ GITHUB_RAW = os.environ.get("MOEGATE_GITHUB_RAW", "https://raw.githubusercontent
 
 class DownloadError(ConnectionError):
     """A download that failed; the message names the URL or source."""
-
-
-@dataclass(frozen=True)
-class GitHubFiles:
-    repo: str
-    commit: str
-    files: tuple[tuple[str, str], ...] = ()  # (path in the repository, local path)
-    folder: tuple[str, str, str] | None = None  # (remote folder, glob, local folder)
-
-
-@dataclass(frozen=True)
-class HubRows:
-    hub_id: str
-    configs: tuple[str | None, ...]  # several configs go into the same file, each row tagged "task": config
-    splits: tuple[tuple[str, str], ...]  # (split, local JSONL file)
-    # Not pinned to a commit: no hub was reachable to read one. `data download --revision` pins it;
-    # SOURCE.json always records the commit actually fetched.
-    revision: str = "main"
-
-
-FETCH: dict[str, GitHubFiles | HubRows] = {
-    **{f"medhalt-{t}": GitHubFiles("medhalt/medhalt", "3dfe1e4efa4f565a610e90328500b14c16c1e81c",
-                                   ((f"medhalt/datasets/{f}", f),))
-       for t, f in (("fct", "reasoning_FCT.csv"), ("fake", "reasoning_fake.csv"), ("nota", "reasoning_nota.csv"))},
-    "rct": GitHubFiles("bwallace/RCT-summarization-data", "de10c2712873efa1733859f2d7113af60427d7b2",
-                       (("test-inputs.csv", "test-inputs.csv"), ("test-targets.csv", "test-targets.csv"))),
-    "multi-news-plus": GitHubFiles("c-juhwan/multi_news_plus", "e347c8eedb78a09b4971bc0011a8865e11dfafdb",
-                                   folder=("cleansing/cleansed_data", "cleansed_data*.json", "cleansed_data")),
-    "pubmedqa": GitHubFiles("pubmedqa/pubmedqa", "1cbae8e", (("data/ori_pqal.json", "ori_pqal.json"),
-                                                             ("data/test_ground_truth.json", "test_ground_truth.json"))),
-    "multi-xscience": GitHubFiles("yaolu/Multi-XScience", "6559770", (("data/test.json.gz", "test.json.gz"),)),
-    "medqa": HubRows("GBaker/MedQA-USMLE-4-options-hf", (None,), (("test", "test.jsonl"),)),
-    "medmcqa": HubRows("openlifescienceai/medmcqa", (None,), (("validation", "validation.jsonl"),)),
-    "mmlu": HubRows("cais/mmlu", ("all",), (("test", "test.jsonl"), ("dev", "dev.jsonl"))),
-    "gsm8k": HubRows("openai/gsm8k", ("main",), (("test", "test.jsonl"), ("train", "train.jsonl"))),
-    "ifeval": HubRows("google/IFEval", (None,), (("train", "test.jsonl"),)),  # the hub's only split is "train"
-    "humaneval": HubRows("openai/openai_humaneval", (None,), (("test", "test.jsonl"),)),
-    # the generation tasks the gate scores, one config per task (evaluation.py's task names)
-    "medinst": HubRows(medinst.HUB_ID, tuple(t for c in medinst.GENERATION_CATEGORIES for t in medinst.CATEGORIES[c]),
-                       (("test", "medinst.jsonl"),)),
-    "medinst-calibration": HubRows(medinst.HUB_ID, (medinst.CALIBRATION_CONFIG,),
-                                   (("train", f"{medinst.CALIBRATION_CONFIG}.jsonl"),)),
-}
 
 
 def _get(client: httpx.Client, url: str) -> httpx.Response:
@@ -120,14 +78,14 @@ def _hub(spec: HubRows, tmp: Path, revision: str, show_progress: bool) -> str:
 def download(name: str, root: Path | None = None, show_progress: bool = True, revision: str | None = None) -> Path:
     """Fetch ``name`` into ``<root>/<name>/`` (replacing an older copy only once the new one parses).
 
-    ``revision`` (hub datasets only) overrides the recipe's branch, tag or commit."""
+    ``revision`` (hub datasets only) overrides the pinned commit with a branch, tag or commit."""
     spec = registry.get(name)
-    if name not in FETCH:
+    recipe = spec.origin
+    if not isinstance(recipe, (GitHubFiles, HubRows)):
         raise ValueError(f"dataset {name} has no download recipe (source: {spec.source}); place the files at "
                          f"{registry.default_path(spec, root)}")
     folder = (root or registry.data_root()) / name
     with atomic_dir(folder) as tmp:
-        recipe = FETCH[name]
         if isinstance(recipe, GitHubFiles):
             if revision is not None:
                 raise ValueError(f"dataset {name} comes from github:{recipe.repo} at the pinned commit "
@@ -137,8 +95,11 @@ def download(name: str, root: Path | None = None, show_progress: bool = True, re
             fetched = {"repository": recipe.repo, "commit": recipe.commit}
         else:
             requested = revision or recipe.revision
-            fetched = {"hub_id": recipe.hub_id, "revision": requested,
-                       "commit": _hub(recipe, tmp, requested, show_progress)}
+            commit = _hub(recipe, tmp, requested, show_progress)
+            fetched = {"hub_id": recipe.hub_id, "revision": requested, "commit": commit}
+            if revision is None and not recipe.pinned:
+                warnings.warn(f"hf:{recipe.hub_id} has no pinned commit in moegate; read {requested} = {commit}. "
+                              f"Pass --revision {commit} to fetch exactly these rows again.", stacklevel=2)
         records = spec.load(tmp / spec.default_file if spec.default_file != "." else tmp)
         (tmp / "SOURCE.json").write_text(json.dumps({"dataset": name, "source": spec.source, **fetched,
                                                      "records": len(records)}, indent=2) + "\n")

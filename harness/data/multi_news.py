@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.data.records import DataFormatError, fail, load_json, parse_each
+from harness.data.sources import MULTI_NEWS_PLUS
 
-REPO = "c-juhwan/multi_news_plus"
+REPO = MULTI_NEWS_PLUS[0]
 SPLITS = ("train", "val", "test")
 
 

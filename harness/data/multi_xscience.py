@@ -15,8 +15,9 @@ from pathlib import Path
 
 from harness.data.records import DataFormatError
 from harness.data.records import fail, parse_each
+from harness.data.sources import MULTI_XSCIENCE
 
-REPO = "yaolu/Multi-XScience"
+REPO = MULTI_XSCIENCE[0]
 INSTRUCTION = "Writing the related-work section of a paper based on its abstract and the articles it references."
 
 

@@ -14,8 +14,6 @@ from pathlib import Path
 
 from harness.data.records import as_int, fail, parse_each, read_csv
 
-REPO = "bwallace/RCT-summarization-data"
-
 
 @dataclass(frozen=True)
 class RctReview:
