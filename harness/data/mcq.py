@@ -29,6 +29,11 @@ class MCQItem:
     answer: int
     subject: str
 
+    @property
+    def medical(self) -> bool:
+        """One of MultiMedQA's MMLU subjects (the biomedical part of MMLU)."""
+        return self.subject in MEDICAL_SUBJECTS
+
 
 def _require(path: Path, line: str, rec: Any, keys: tuple[str, ...]) -> None:
     if not isinstance(rec, dict):

@@ -61,7 +61,7 @@ def profile(backend: CachedBackend, data: Path, limit: int | None = None) -> Pro
     bio_facts, general_facts = fact_recall(backend, make_world(WORLD_SEED))
     cut = (lambda xs: xs[:limit]) if limit else (lambda xs: xs)
     bio = mcq_accuracy(backend, cut(mcq.load_medqa(data / "multimedqa" / "medqa_4options_test.jsonl")), "medqa")
-    general = [it for it in mcq.load_mmlu(data / "general" / "mmlu_test.jsonl") if it.subject not in mcq.MEDICAL_SUBJECTS]
+    general = [it for it in mcq.load_mmlu(data / "general" / "mmlu_test.jsonl") if not it.medical]
     gen = mcq_accuracy(backend, cut(general), "mmlu")
     halt = {}
     for task in ("fct", "nota", "fake"):

@@ -106,7 +106,7 @@ def _mmlu(medical: bool) -> Callable[[Path], list[Item]]:
             shots.setdefault(r.subject, []).append((r.question, r.choices, r.answer))
         items = []
         for i, r in enumerate(mcq.load_mmlu(path)):
-            if (r.subject in mcq.MEDICAL_SUBJECTS) != medical:
+            if r.medical != medical:
                 continue
             if len(shots.get(r.subject, ())) < MMLU_SHOTS:
                 raise ValueError(f"{path}: row {i + 1}: subject {r.subject!r} has {len(shots.get(r.subject, ()))} "
