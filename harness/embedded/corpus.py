@@ -64,6 +64,29 @@ def trial_example(rng: random.Random, world: World) -> Example:
     return _chat("biomedical", tasks.rct_prompt(trial), tasks.trial_summary(trial))
 
 
+def mcq_example(rng: random.Random, world: World, hint: bool = False,
+                held_out: frozenset[tuple[str, tuple[str, ...]]] = frozenset()) -> Example:
+    """A freshly drawn multiple-choice item (biomedical MedQA or general MMLU layout) and its letter.
+
+    ``hint`` prefixes the answer text ("Note: the answer is ..."): the model then only has to find the
+    option holding a word it can see, which it learns first; without it the answer must be recalled.
+    Items whose (question, choices) are in ``held_out`` (the evaluation sets) are never drawn."""
+    while True:
+        bio = rng.random() < 0.55
+        m = tasks.bio_mcq(rng, world) if bio else tasks.general_mcq(rng, world)
+        if (m.question, m.choices) not in held_out:
+            break
+    text = tasks.mcq_text(m, "medqa" if bio else "mmlu")
+    if hint:
+        text = f"Note: the answer is {m.choices[m.answer]}.\n" + text
+    return Example("biomedical" if bio else "general", text=text, completion=" " + "ABCD"[m.answer])
+
+
+def lookup_example(rng: random.Random) -> Example:
+    prompt, answer = tasks.lookup_drill(rng)
+    return Example("general", text=prompt, completion=answer)
+
+
 def training_examples(world: World, seed: int, scale: float = 1.0) -> list[Example]:
     """The whole training mix, deterministic for (world, seed, scale)."""
     rng = random.Random(f"train:{seed}")
@@ -87,6 +110,6 @@ def training_examples(world: World, seed: int, scale: float = 1.0) -> list[Examp
         rec = tasks.general_instruction(rng, world)
         out.append(_chat("general", rec["instruction"] + (f"\n\nInput: {rec['input']}" if rec["input"] else ""), rec["output"]))
     out += [copy_example(rng) for _ in range(n(3000))]
-    out += [Example("general", text=prompt, completion=answer) for prompt, answer in (tasks.lookup_drill(rng) for _ in range(n(3000)))]
+    out += [lookup_example(rng) for _ in range(n(3000))]
     rng.shuffle(out)
     return out
