@@ -119,8 +119,7 @@ def test_medinst_configs_are_tagged_with_their_task(hub_double, tmp_path):
     with pytest.warns(UserWarning, match="no pinned commit"):
         dl.download("medinst", tmp_path, show_progress=False)
     records = registry.get("medinst").load(registry.resolve_path("medinst", root=tmp_path))
-    tasks = [t for c in medinst.GENERATION_CATEGORIES for t in medinst.CATEGORIES[c]]
-    assert [r.task for r in records] == [t for t in tasks for _ in range(2)]
+    assert [r.task for r in records] == [t for t in medinst.GENERATION_TASKS for _ in range(2)]
     assert {c[2] for c in hub_double} == {"test"}
     with pytest.warns(UserWarning, match="no pinned commit"):
         dl.download("medinst-calibration", tmp_path, show_progress=False)

@@ -30,6 +30,7 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "TRANSL": ("ParaMed",),
 }
 GENERATION_CATEGORIES = ("SUM", "TRANSL", "QA", "NER", "NED", "RE", "COREF", "EE")
+GENERATION_TASKS = tuple(t for c in GENERATION_CATEGORIES for t in CATEGORIES[c])  # the hub configs the gate scores
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,6 @@ def _medhalt(task: str) -> DatasetSpec:
                        f"Med-HALT reasoning {task.upper()} CSV (hub copy: {medhalt.HUB_ID})")
 
 
-_MEDINST_TASKS = tuple(t for c in medinst.GENERATION_CATEGORIES for t in medinst.CATEGORIES[c])
-
 DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
     _medhalt("fct"), _medhalt("fake"), _medhalt("nota"),
     DatasetSpec("rct", GitHubFiles(*RCT, (("test-inputs.csv", "test-inputs.csv"), ("test-targets.csv", "test-targets.csv"))),
@@ -49,7 +47,7 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
                                                     ("data/test_ground_truth.json", "test_ground_truth.json"))),
                 ".", lambda p, skipped=None: pubmedqa.load(p, skipped=skipped),
                 f"PubMedQA labelled set, test PMIDs (hub copy: {pubmedqa.HUB_ID}/{pubmedqa.HUB_CONFIG})"),
-    DatasetSpec("medinst", hub(medinst.HUB_ID, _MEDINST_TASKS, (("test", "medinst.jsonl"),)), "medinst.jsonl",
+    DatasetSpec("medinst", hub(medinst.HUB_ID, medinst.GENERATION_TASKS, (("test", "medinst.jsonl"),)), "medinst.jsonl",
                 lambda p, skipped=None: medinst.load(p, skipped=skipped),
                 "MedINST32 instruction records (generation tasks, test; one config per task, rows tagged with it)"),
     DatasetSpec("medinst-calibration", hub(medinst.HUB_ID, (medinst.CALIBRATION_CONFIG,),

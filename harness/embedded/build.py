@@ -17,11 +17,12 @@ import json
 import random
 import shutil
 from pathlib import Path
+from typing import Callable
 
 from harness.embedded import corpus as corpus_mod
 from harness.embedded import train as train_mod
 from harness.embedded.datasets import write_datasets
-from harness.embedded.world import WORLD_SEED, make_world
+from harness.embedded.world import WORLD_SEED, World, make_world
 
 TRAIN_SEED = 0
 EPOCHS = 5.0
@@ -97,6 +98,21 @@ def build_model(root: Path) -> dict[str, list[dict]]:
     return logs
 
 
+def _streams(mix: tuple[tuple[str, float, int], ...], tokenizer, ids: list[list[int]], loss_from: list[int],
+             world: World, facts_salt: str,
+             makers: dict[str, Callable[[random.Random], corpus_mod.Example]] | None = None) -> list[train_mod.Stream]:
+    """The streams of a ``(name, share, rows)`` mix. Every stage can draw fresh copy drills and trials,
+    the world's fact texts (shuffled once with ``facts_salt``) and replay of the corpus; ``makers``
+    add the stage's own fresh examples."""
+    encode = lambda example: train_mod.encode(example, tokenizer)  # noqa: E731
+    facts = [encode(e) for e in corpus_mod.fact_texts(random.Random(f"{facts_salt}:{TRAIN_SEED}"), world)]
+    corpus = list(zip(ids, loss_from))
+    fresh = {"copy": corpus_mod.copy_example, "trials": lambda rng: corpus_mod.trial_example(rng, world), **(makers or {})}
+    draws = {name: (lambda rng, make=make: encode(make(rng))) for name, make in fresh.items()}
+    draws |= {"facts": lambda rng: rng.choice(facts), "replay": lambda rng: rng.choice(corpus)}
+    return [train_mod.Stream(name, share, rows, draws[name]) for name, share, rows in mix]
+
+
 def _robust_stage(model, tokenizer, ids: list[list[int]], loss_from: list[int], data_dir: Path) -> list[dict]:
     return train_mod.train(model, ids, loss_from, tokenizer.pad_token_id, ROBUST_EPOCHS, ROBUST_LR, BATCH_TOKENS,
                            TRAIN_SEED + 1, expert_dropout=EXPERT_DROPOUT)
@@ -111,17 +127,7 @@ def _skills_stage(model, tokenizer, ids: list[list[int]], loss_from: list[int], 
     facts stayed lost (measured, fixtures/tiny-moe/README.md). The same expert dropout as stage 2
     keeps the redundancy.
     """
-    world = make_world(WORLD_SEED)
-    encode = lambda example: train_mod.encode(example, tokenizer)  # noqa: E731
-    facts = [encode(e) for e in corpus_mod.fact_texts(random.Random(f"skills-facts:{TRAIN_SEED}"), world)]
-    corpus = list(zip(ids, loss_from))
-    draws = {
-        "copy": lambda rng: encode(corpus_mod.copy_example(rng)),
-        "trials": lambda rng: encode(corpus_mod.trial_example(rng, world)),
-        "facts": lambda rng: rng.choice(facts),
-        "replay": lambda rng: rng.choice(corpus),
-    }
-    mixed = [train_mod.Stream(name, share, rows, draws[name]) for name, share, rows in SKILLS_MIX]
+    mixed = _streams(SKILLS_MIX, tokenizer, ids, loss_from, make_world(WORLD_SEED), "skills-facts")
     drill = [next(s for s in mixed if s.name == "copy")]
     return train_mod.train_streams(model, [(SKILLS_DRILL_STEPS, drill), (SKILLS_MIX_STEPS, mixed)],
                                    tokenizer.pad_token_id, SKILLS_LR, TRAIN_SEED + 2, expert_dropout=EXPERT_DROPOUT)
@@ -148,20 +154,13 @@ def _choices_stage(model, tokenizer, ids: list[list[int]], loss_from: list[int],
     few hundred steps. The mixed phase keeps the hints, replays facts, trials and the corpus, and
     brings back the expert dropout that keeps skills redundant across experts.
     """
-    world = make_world(WORLD_SEED)
-    encode = lambda example: train_mod.encode(example, tokenizer)  # noqa: E731
-    held_out = held_out_mcq(data_dir)
-    facts = [encode(e) for e in corpus_mod.fact_texts(random.Random(f"choices-facts:{TRAIN_SEED}"), world)]
-    corpus = list(zip(ids, loss_from))
-    draws = {
-        "lookup": lambda rng: encode(corpus_mod.lookup_example(rng)),
-        "hint": lambda rng: encode(corpus_mod.mcq_example(rng, world, hint=True, held_out=held_out)),
-        "mcq": lambda rng: encode(corpus_mod.mcq_example(rng, world, held_out=held_out)),
-        "facts": lambda rng: rng.choice(facts),
-        "trials": lambda rng: encode(corpus_mod.trial_example(rng, world)),
-        "replay": lambda rng: rng.choice(corpus),
+    world, held_out = make_world(WORLD_SEED), held_out_mcq(data_dir)
+    makers = {
+        "lookup": corpus_mod.lookup_example,
+        "hint": lambda rng: corpus_mod.mcq_example(rng, world, hint=True, held_out=held_out),
+        "mcq": lambda rng: corpus_mod.mcq_example(rng, world, held_out=held_out),
     }
-    streams = lambda mix: [train_mod.Stream(name, share, rows, draws[name]) for name, share, rows in mix]  # noqa: E731
+    streams = lambda mix: _streams(mix, tokenizer, ids, loss_from, world, "choices-facts", makers)  # noqa: E731
     bind = train_mod.train_streams(model, [(CHOICES_BIND_STEPS, streams(CHOICES_BIND))], tokenizer.pad_token_id,
                                    CHOICES_LR, TRAIN_SEED + 3)
     mixed = train_mod.train_streams(model, [(CHOICES_MIX_STEPS, streams(CHOICES_MIX))], tokenizer.pad_token_id,
