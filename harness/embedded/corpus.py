@@ -77,9 +77,25 @@ def mcq_example(rng: random.Random, world: World, hint: bool = False,
         if (m.question, m.choices) not in held_out:
             break
     text = tasks.mcq_text(m, "medqa" if bio else "mmlu")
-    if hint:
-        text = f"Note: the answer is {m.choices[m.answer]}.\n" + text
+    text = _hinted(text, m.choices[m.answer]) if hint else text
     return Example("biomedical" if bio else "general", text=text, completion=" " + "ABCD"[m.answer])
+
+
+def medhalt_example(rng: random.Random, world: World, task: str, hint: bool = False,
+                    held_out: frozenset[tuple[str, tuple[tuple[str, str], ...]]] = frozenset()) -> Example:
+    """A freshly drawn Med-HALT item (``fct``, ``nota`` or ``fake``): the official prompt and the answer
+    in the official output format. ``hint`` and ``held_out`` (question, options in order) as in
+    ``mcq_example``."""
+    while True:
+        item = tasks.medhalt_item(rng, world, task)
+        if (item.question, tuple(item.options.items())) not in held_out:
+            break
+    prompt = _hinted(item.prompt(), item.correct_answer) if hint else item.prompt()
+    return _chat("biomedical", prompt, item.target())
+
+
+def _hinted(prompt: str, answer: str) -> str:
+    return f"Note: the answer is {answer}.\n" + prompt
 
 
 def lookup_example(rng: random.Random) -> Example:
