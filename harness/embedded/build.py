@@ -5,7 +5,7 @@ training stages on 2 CPU cores: ``base`` (the corpus, about 20 minutes), ``robus
 with random experts masked out of routing, about 8 minutes), ``skills`` (multi-digit copying taught
 with fresh drills and trials while replaying facts and the corpus, about 7 minutes), ``choices``
 (answering multiple choice by letter, about 12 minutes), ``fct`` (Med-HALT FCT: writing the
-correct option's text in the official JSON, about 14 minutes) ->
+correct option's text in the official JSON, about 12 minutes) ->
 ``fixtures/tiny-moe/{model,data}`` plus ``manifest.json``
 holding hashes of the generator settings and of every data file, so a test can prove that the
 shipped files are what the current generator produces.
