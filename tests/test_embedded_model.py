@@ -222,7 +222,9 @@ def test_the_fct_stage_never_trains_on_a_med_halt_evaluation_item():
     options in the same order) is skipped. The hint puts the answer above the official prompt."""
     import random
 
-    from harness.embedded import corpus, tasks
+    from harness.data import medhalt
+    from harness.data.prompts import medhalt as medhalt_prompts
+    from harness.embedded import corpus, datasets, tasks
     from harness.embedded.world import WORLD_SEED, make_world
 
     world = make_world(WORLD_SEED)
@@ -233,6 +235,10 @@ def test_the_fct_stage_never_trains_on_a_med_halt_evaluation_item():
     assert first.messages[0]["content"] == item.prompt() and first.messages[1]["content"] == item.target()
     hinted = corpus.medhalt_example(random.Random(7), world, "fct", hint=True)
     assert hinted.messages[0]["content"] == f"Note: the answer is {item.correct_answer}.\n" + item.prompt()
-    redrawn = corpus.medhalt_example(random.Random(7), world, "fct",
-                                     held_out=frozenset({(item.question, tuple(item.options.items()))}))
-    assert redrawn.messages[0]["content"] != first.messages[0]["content"]
+    # replaying the stream that wrote reasoning_FCT.csv: its first draw IS the file's first row, so the
+    # keys read back from the files must match the ones drawn in training, or it would be trained on
+    first_row = medhalt.load("fct", ROOT / "data" / "medhalt" / medhalt.FILES["fct"])[0]
+    replayed = corpus.medhalt_example(datasets._rng(world, "eval-medhalt"), world, "fct")
+    assert replayed.messages[0]["content"] == medhalt_prompts.build_prompt("fct", first_row.question, first_row.options)
+    skipped = corpus.medhalt_example(datasets._rng(world, "eval-medhalt"), world, "fct", held_out=held_out)
+    assert skipped.messages[0]["content"] != replayed.messages[0]["content"]
