@@ -135,8 +135,10 @@ def test_lm_eval_through_the_harness_backend_uses_its_cache(tmp_path):
     req = lambda ctx, **kw: SimpleNamespace(args=(ctx, kw))  # noqa: E731
     with open_backend(resolve("tiny-moe").path, options=BackendOptions(cache_dir=tmp_path)) as backend:
         lm = HarnessLM(backend)
-        full = backend.generate(["Question: What treats fever?\nAnswer:"], 24, chat=False)[0]
-        cut = lm.generate_until([req("Question: What treats fever?\nAnswer:", until=[full[3:6]], max_gen_toks=24)])[0]
+        prompt = "The capital of"  # a free-text continuation: "Answer:" prompts now get a single letter
+        full = backend.generate([prompt], 24, chat=False)[0]
+        assert len(full) > 6, f"the stop string needs a longer continuation than {full!r}"
+        cut = lm.generate_until([req(prompt, until=[full[3:6]], max_gen_toks=24)])[0]
         assert cut == full[:full.find(full[3:6])] and backend.hits == 1
         with pytest.raises(ValueError, match="greedily"):
             lm.generate_until([req("x", do_sample=True)])

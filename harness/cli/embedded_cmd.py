@@ -12,12 +12,12 @@ from harness.models.registry import FIXTURES_DIR
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("embedded", help="the embedded tiny MoE: rebuild, profile, pruning effects")
     cmds = p.add_subparsers(dest="embedded_command", required=True)
-    b = cmds.add_parser("build", help="regenerate the synthetic world's data and retrain the model (~59 min on 2 cores)")
+    b = cmds.add_parser("build", help="regenerate the synthetic world's data and retrain the model (~69 min on 2 cores)")
     b.add_argument("--out", type=Path, default=FIXTURES_DIR / "tiny-moe")
     b.add_argument("--data-only", action="store_true", help="only rewrite the datasets (seconds)")
-    b.add_argument("--stage", choices=("robust", "skills", "choices", "fct"), default=None,
+    b.add_argument("--stage", choices=("robust", "skills", "choices", "fct", "layouts"), default=None,
                    help="only run this training stage on the checkpoint already in --out, which must have every "
-                        "earlier stage (robust ~8 min, skills ~7 min, choices ~12 min, fct ~12 min)")
+                        "earlier stage (robust ~8 min, skills ~7 min, choices ~12 min, fct ~12 min, layouts ~10 min)")
     b.set_defaults(run=_build)
     pr = cmds.add_parser("profile", help="accuracy and summary fidelity of a model on the synthetic sets")
     pr.add_argument("--model", default="tiny-moe", help="registry name or checkpoint directory")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from harness.data.prompts import summarization
+from harness.data.mcq import MEDICAL_SUBJECTS
+from harness.data.prompts import multiple_choice, summarization
 from harness.embedded import tasks
 from harness.embedded.world import World
 
@@ -71,14 +72,47 @@ def mcq_example(rng: random.Random, world: World, hint: bool = False,
     ``hint`` prefixes the answer text ("Note: the answer is ..."): the model then only has to find the
     option holding a word it can see, which it learns first; without it the answer must be recalled.
     Items whose (question, choices) are in ``held_out`` (the evaluation sets) are never drawn."""
-    while True:
-        bio = rng.random() < 0.55
-        m = tasks.bio_mcq(rng, world) if bio else tasks.general_mcq(rng, world)
-        if (m.question, m.choices) not in held_out:
-            break
+    bio, m = _fresh_mcq(rng, world, held_out)
     text = tasks.mcq_text(m, "medqa" if bio else "mmlu")
     text = _hinted(text, m.choices[m.answer]) if hint else text
     return Example("biomedical" if bio else "general", text=text, completion=" " + "ABCD"[m.answer])
+
+
+def _fresh_mcq(rng: random.Random, world: World, held_out: frozenset[tuple[str, tuple[str, ...]]],
+               bio: bool | None = None) -> tuple[bool, tasks.MCQ]:
+    """A multiple-choice item not in ``held_out``: biomedical with probability 0.55 unless ``bio`` says."""
+    while True:
+        is_bio = rng.random() < 0.55 if bio is None else bio
+        m = tasks.bio_mcq(rng, world) if is_bio else tasks.general_mcq(rng, world)
+        if (m.question, m.choices) not in held_out:
+            return is_bio, m
+
+
+def mmlu_example(rng: random.Random, world: World, shots: int,
+                 held_out: frozenset[tuple[str, tuple[str, ...]]] = frozenset()) -> Example:
+    """A freshly drawn item in lm-eval's few-shot MMLU layout: ``shots`` answered items of the same subject
+    before it (``multiple_choice.mmlu_prompt``). Biomedical items (half) go under one of MultiMedQA's six
+    medical subjects, as the gate's ``mmlu_medical`` asks them. Neither query nor shots are in ``held_out``."""
+    bio, query = _fresh_mcq(rng, world, held_out)
+    subject = rng.choice(MEDICAL_SUBJECTS) if bio else query.subject
+    examples: list[tasks.MCQ] = []
+    while len(examples) < shots:
+        _, m = _fresh_mcq(rng, world, held_out, bio)
+        if bio or m.subject == subject:
+            examples.append(m)
+    text = multiple_choice.mmlu_prompt(subject, query.question, query.choices,
+                                       [(m.question, m.choices, m.answer) for m in examples])
+    return Example("biomedical" if bio else "general", text=text, completion=" " + "ABCD"[query.answer])
+
+
+def pubmedqa_example(rng: random.Random, world: World,
+                     held_out: frozenset[tuple[str, tuple[str, ...]]] = frozenset()) -> Example:
+    """A fresh trial as a PubMedQA item in lm-eval's layout (abstract, question, " yes" / " no");
+    items whose (question, contexts) are in ``held_out`` are never drawn."""
+    while True:
+        question, contexts, label = tasks.pubmedqa_item(tasks.make_trials(rng, world, 1, rng.randint(0, 10**6))[0])
+        if (question, tuple(contexts)) not in held_out:
+            return Example("biomedical", text=multiple_choice.pubmedqa_text(contexts, question), completion=" " + label)
 
 
 def medhalt_example(rng: random.Random, world: World, task: str, hint: bool = False,

@@ -236,10 +236,9 @@ def write_pubmedqa(world: World, out: Path) -> None:
     rng = _rng(world, "eval-pubmedqa")
     items, truth = {}, {}
     for t in tasks.make_trials(rng, world, EVAL_SIZES["pubmedqa"], 70000):
-        question = f"Does {t.drug.name} reduce {t.drug.disease.symptom} in patients with {t.drug.disease.name}?"
-        label = "yes" if t.significant else "no"
+        question, contexts, label = tasks.pubmedqa_item(t)
         items[str(t.pmid)] = {
-            "QUESTION": question, "CONTEXTS": tasks.trial_abstract(t).split(". ", 1),
+            "QUESTION": question, "CONTEXTS": contexts,
             "LABELS": ["METHODS", "RESULTS"], "MESHES": [t.drug.disease.name], "YEAR": None,
             "reasoning_required_pred": label, "reasoning_free_pred": label, "final_decision": label,
             "LONG_ANSWER": tasks.trial_summary(t),

@@ -17,10 +17,11 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "tiny-moe" / "data
 
 
 def _row(name: str, p: Profile) -> dict:
-    """One flat table row: the profile's fields in order, Med-HALT tasks spread into their own columns."""
+    """One flat table row: the profile's fields in order, choice and Med-HALT tasks spread into their own columns."""
     row: dict = {"variant": name}
     for key, value in p.as_dict().items():
-        row.update({f"medhalt_{task}": acc for task, acc in value.items()} if key == "medhalt" else {key: value})
+        row.update({(f"medhalt_{task}" if key == "medhalt" else task): acc for task, acc in value.items()}
+                   if isinstance(value, dict) else {key: value})
     return row
 
 

@@ -12,23 +12,26 @@ from pathlib import Path
 
 import torch
 
-from harness.data import mcq, medhalt, multi_news, rct
+from harness.data import medhalt, multi_news, rct
 from harness.data.prompts import medhalt as medhalt_prompts
-from harness.data.prompts import multiple_choice, summarization
+from harness.data.prompts import summarization
 from harness.embedded.tasks import knowledge_items
 from harness.embedded.world import WORLD_SEED, World, make_world
 from harness.generate.base import Backend, choose_many
 from harness.generate.cached import CachedBackend
+from harness.measure.tasks import get_task, load_items
 from harness.metrics import factcheck
 from harness.metrics import medhalt as medhalt_metrics
+
+
+CHOICE_TASKS = ("medqa", "medmcqa", "pubmedqa", "mmlu_medical", "mmlu")
 
 
 @dataclass
 class Profile:
     bio_facts: float  # drug -> disease recall, log-likelihood over every disease of the world (chance 1/24)
     general_facts: float  # country -> capital recall over every capital (chance 1/32)
-    bio_mcq: float
-    general_mcq: float
+    choice: dict[str, float]  # accuracy on each of CHOICE_TASKS, asked as the gate asks (3-shot MMLU)
     medhalt: dict[str, float]
     rct_faithful: float  # summaries whose every number(+unit) appears in the source
     rct_dose_exact: float  # summaries stating the trial's dose with its exact unit
@@ -38,13 +41,10 @@ class Profile:
         return dict(self.__dict__)
 
 
-def mcq_accuracy(backend: Backend, items: list[mcq.MCQItem], style: str) -> float:
-    if style == "medqa":
-        contexts = [multiple_choice.medqa_text(it.question, it.choices) for it in items]
-    else:
-        contexts = [multiple_choice.mmlu_description(it.subject) + multiple_choice.mmlu_text(it.question, it.choices)
-                    for it in items]
-    picks = choose_many(backend, [(c, multiple_choice.LETTERS) for c in contexts])
+def choice_accuracy(backend: Backend, task: str, data: Path, limit: int | None = None) -> float:
+    """Accuracy on a gate choice task (its official prompt and protocol, ``harness.measure.tasks``)."""
+    items = load_items(get_task(task), data, limit)
+    picks = choose_many(backend, [(it.prompt, it.choices) for it in items])
     return sum(p == it.answer for p, it in zip(picks, items)) / len(items)
 
 
@@ -60,9 +60,7 @@ def fact_recall(backend: Backend, world: World) -> tuple[float, float]:
 def profile(backend: CachedBackend, data: Path, limit: int | None = None) -> Profile:
     bio_facts, general_facts = fact_recall(backend, make_world(WORLD_SEED))
     cut = (lambda xs: xs[:limit]) if limit else (lambda xs: xs)
-    bio = mcq_accuracy(backend, cut(mcq.load_medqa(data / "multimedqa" / "medqa_4options_test.jsonl")), "medqa")
-    general = [it for it in mcq.load_mmlu(data / "general" / "mmlu_test.jsonl") if not it.medical]
-    gen = mcq_accuracy(backend, cut(general), "mmlu")
+    choice = {task: choice_accuracy(backend, task, data, limit) for task in CHOICE_TASKS}
     halt = {}
     for task in ("fct", "nota", "fake"):
         records = cut(medhalt.load(task, data / "medhalt" / medhalt.FILES[task]))
@@ -77,7 +75,7 @@ def profile(backend: CachedBackend, data: Path, limit: int | None = None) -> Pro
     clusters = cut(multi_news.load(data / "multi_news_plus" / "cleansed_data").clusters)
     news = backend.generate([summarization.news_prompt(c.documents) for c in clusters], max_new_tokens=64)
     news_ok = sum(factcheck.numbers_faithful(s, "\n".join(c.documents)) for s, c in zip(news, clusters)) / len(clusters)
-    return Profile(bio_facts, general_facts, bio, gen, halt, faithful, dose_exact, news_ok)
+    return Profile(bio_facts, general_facts, choice, halt, faithful, dose_exact, news_ok)
 
 
 def routing_histograms(model: torch.nn.Module, tokenizer, sources: dict[str, Path], samples: int = 128) -> dict:

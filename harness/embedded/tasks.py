@@ -133,6 +133,13 @@ def trial_summary(t: Trial) -> str:
             f"for {t.weeks} weeks {effect} compared with placebo.")
 
 
+def pubmedqa_item(t: Trial) -> tuple[str, list[str], str]:
+    """(question, contexts, label) of a PubMedQA-style item on a trial: does the drug reduce the symptom?
+    The label follows the trial's significance ("yes" / "no"); the world has no "maybe" trials."""
+    question = f"Does {t.drug.name} reduce {t.drug.disease.symptom} in patients with {t.drug.disease.name}?"
+    return question, trial_abstract(t).split(". ", 1), "yes" if t.significant else "no"
+
+
 def rct_prompt(t: Trial) -> str:
     return summarization.rct_prompt(summarization.rct_source_block(t.review_id, [(str(t.pmid), trial_title(t), trial_abstract(t))]))
 
