@@ -204,6 +204,65 @@ def test_a_stage_refuses_a_checkpoint_without_exactly_the_stages_before_it(tmp_p
     assert list(build.STAGES) == list(MANIFEST["train_logs"])  # the shipped checkpoint went through all stages
 
 
+def test_an_interrupted_full_build_resumes_after_its_last_finished_stage(monkeypatch, tmp_path):
+    """A full build takes about an hour: killed in stage 5, a rerun trains only stages 5 and 6 from the
+    stage-4 checkpoint and ends with exactly the weights of an uninterrupted build. The stages here are
+    a few real AdamW steps each on a slice of the corpus (the real recipe would take the hour)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from harness.embedded import corpus as corpus_mod
+    from harness.embedded import train as train_mod
+    from harness.models.loading import load_tokenizer
+
+    examples = corpus_mod.training_examples(make_world(build.WORLD_SEED), build.TRAIN_SEED)[:300]
+    monkeypatch.setattr(corpus_mod, "training_examples", lambda world, seed: examples)
+    ran: list[str] = []
+    interrupt = {"at": "fct"}
+
+    def runner(name: str):
+        def run(model, tokenizer, ids, loss_from, data_dir):
+            if name == interrupt["at"]:
+                raise KeyboardInterrupt
+            ran.append(name)
+            rows = list(zip(ids, loss_from))
+            stream = train_mod.Stream("replay", 1.0, 4, lambda rng: rng.choice(rows))
+            return train_mod.train_streams(model, [(3, [stream])], tokenizer.pad_token_id, 1e-3,
+                                           seed=build.STAGES.index(name), expert_dropout=4, log_every=1)
+        return run
+
+    monkeypatch.setattr(build, "_STAGE_RUNNERS", {name: runner(name) for name in build.STAGES})
+    progress = tmp_path / "resumed" / build.PROGRESS_DIR
+    with pytest.raises(KeyboardInterrupt):
+        build.build_model(tmp_path / "resumed")
+    state = json.loads((progress / "progress.json").read_text())
+    assert list(state["train_logs"]) == ["base", "robust", "skills", "choices"] == ran
+    assert not (tmp_path / "resumed" / "model").exists()
+
+    ran.clear()
+    interrupt["at"] = None
+    logs = build.build_model(tmp_path / "resumed")
+    assert ran == ["fct", "layouts"] and list(logs) == list(build.STAGES)
+    assert not progress.exists()  # a finished build leaves no checkpoint to resume by mistake
+
+    ran.clear()
+    build.build_model(tmp_path / "straight")
+    assert ran == list(build.STAGES)
+    resumed, straight = (load_file(tmp_path / run / "model" / "model.safetensors") for run in ("resumed", "straight"))
+    assert resumed.keys() == straight.keys()
+    assert all(torch.equal(resumed[k], straight[k]) for k in straight)
+    untrained = train_mod.build_model(load_tokenizer(tmp_path / "straight" / "model"), build.TRAIN_SEED).state_dict()
+    assert not torch.equal(untrained["model.embed_tokens.weight"], straight["model.embed_tokens.weight"])
+
+    (tmp_path / "stale").mkdir()
+    build._save_progress(train_mod.build_model(load_tokenizer(tmp_path / "straight" / "model"), 1),
+                         load_tokenizer(tmp_path / "straight" / "model"), {"base": []}, tmp_path / "stale" / build.PROGRESS_DIR)
+    monkeypatch.setattr(build, "LAYOUTS_STEPS", build.LAYOUTS_STEPS + 1)  # the recipe changed since
+    ran.clear()
+    build.build_model(tmp_path / "stale")
+    assert ran == list(build.STAGES)  # the other recipe's checkpoint was not resumed
+
+
 def test_the_choices_stage_never_trains_on_an_evaluation_item():
     """Multiple-choice items are drawn fresh each step; one equal to an evaluation item (question and
     options in the same order) is skipped, so accuracy on the shipped sets is not memorised."""

@@ -1,15 +1,15 @@
 """Rebuild the embedded default model and its data from scratch: ``python -m harness embedded build``.
 
 Steps: world -> official-format datasets (fast, deterministic) -> corpus -> tokenizer -> six
-training stages on 2 CPU cores: ``base`` (the corpus, about 20 minutes), ``robust`` (the same corpus
-with random experts masked out of routing, about 8 minutes), ``skills`` (multi-digit copying taught
-with fresh drills and trials while replaying facts and the corpus, about 7 minutes), ``choices``
-(answering multiple choice by letter, about 12 minutes), ``fct`` (Med-HALT FCT: writing the
-correct option's text in the official JSON, about 12 minutes), ``layouts`` (3-shot MMLU and PubMedQA
-as the gate asks them, about 10 minutes) ->
-``fixtures/tiny-moe/{model,data}`` plus ``manifest.json``
+training stages on 2 CPU cores (measured end to end: 53 minutes): ``base`` (the corpus, 14 min),
+``robust`` (the same corpus with random experts masked out of routing, 6 min), ``skills``
+(multi-digit copying taught with fresh drills and trials while replaying facts and the corpus,
+5 min), ``choices`` (answering multiple choice by letter, 10 min), ``fct`` (Med-HALT FCT: writing
+the correct option's text in the official JSON, 10 min), ``layouts`` (3-shot MMLU and PubMedQA as
+the gate asks them, 9 min) -> ``fixtures/tiny-moe/{model,data}`` plus ``manifest.json``
 holding hashes of the generator settings and of every data file, so a test can prove that the
-shipped files are what the current generator produces.
+shipped files are what the current generator produces. Each finished stage is checkpointed, so an
+interrupted build resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
+from harness.atomic import atomic_dir
 from harness.embedded import corpus as corpus_mod
 from harness.embedded import train as train_mod
 from harness.embedded.datasets import write_datasets
@@ -99,21 +100,59 @@ def _encoded(tokenizer, examples: list[corpus_mod.Example]) -> tuple[list[list[i
     return [e[0] for e in encoded], [e[1] for e in encoded]
 
 
-def build_model(root: Path) -> dict[str, list[dict]]:
-    """All stages from scratch (the data in ``root/data`` must be built first); returns their loss logs."""
+def build_model(root: Path, fresh: bool = False) -> dict[str, list[dict]]:
+    """All stages (the data in ``root/data`` must be built first); returns their loss logs.
+
+    A full build takes about an hour, so every finished stage is checkpointed in ``root/PROGRESS_DIR``;
+    an interrupted build resumes after the last finished stage (unless ``fresh``) and, since each stage
+    seeds its own randomness, ends with the same weights as an uninterrupted one."""
     examples = corpus_mod.training_examples(make_world(WORLD_SEED), TRAIN_SEED)
-    plain = [(e.text or "") + (e.completion or "") if e.messages is None else "\n".join(m["content"] for m in e.messages)
-             for e in examples]
-    tokenizer = train_mod.train_tokenizer(plain, train_mod.MODEL_CONFIG["vocab_size"])
-    ids, loss_from = _encoded(tokenizer, examples)
-    model = train_mod.build_model(tokenizer, TRAIN_SEED)
+    progress = root / PROGRESS_DIR
+    resumed = None if fresh else _load_progress(progress)
+    if resumed is not None:
+        tokenizer, model, logs = resumed
+        print(f"resuming {progress}: stages {list(logs)} done, {len(STAGES) - len(logs)} to go", flush=True)
+    else:
+        plain = [(e.text or "") + (e.completion or "") if e.messages is None else "\n".join(m["content"] for m in e.messages)
+                 for e in examples]
+        tokenizer = train_mod.train_tokenizer(plain, train_mod.MODEL_CONFIG["vocab_size"])
+        model, logs = train_mod.build_model(tokenizer, TRAIN_SEED), {}
     model.set_experts_implementation("eager")  # fastest for training on CPU (measured)
-    logs = {"base": train_mod.train(model, ids, loss_from, tokenizer.pad_token_id, EPOCHS, LEARNING_RATE, BATCH_TOKENS,
-                                    TRAIN_SEED)}
-    for stage in STAGES[1:]:  # each later stage sees the evaluation data (``data_dir``) only to keep it out
+    ids, loss_from = _encoded(tokenizer, examples)
+    for stage in STAGES[len(logs):]:  # each stage sees the evaluation data (``data_dir``) only to keep it out
+        print(f"stage {STAGES.index(stage) + 1}/{len(STAGES)}: {stage}", flush=True)
         logs[stage] = _STAGE_RUNNERS[stage](model, tokenizer, ids, loss_from, root / "data")
+        _save_progress(model, tokenizer, logs, progress)
     _save(model, tokenizer, root)
+    shutil.rmtree(progress)
     return logs
+
+
+PROGRESS_DIR = ".build-progress"
+
+
+def _save_progress(model, tokenizer, logs: dict[str, list[dict]], progress: Path) -> None:
+    """Checkpoint after a stage: model, tokenizer and the logs so far, all or nothing."""
+    with atomic_dir(progress) as tmp:
+        _save(model, tokenizer, tmp)
+        (tmp / "progress.json").write_text(json.dumps({"settings_sha256": settings_hash(), "train_logs": logs}) + "\n")
+    model.set_experts_implementation("eager")
+
+
+def _load_progress(progress: Path) -> tuple | None:
+    """(tokenizer, model, logs) of an interrupted build of the current settings, else None (a checkpoint
+    of other settings is reported and ignored: resuming it would mix two recipes)."""
+    from harness.models.loading import load_model, load_tokenizer
+
+    if not (progress / "progress.json").is_file():
+        return None
+    state = json.loads((progress / "progress.json").read_text())
+    logs = state["train_logs"]
+    if state["settings_sha256"] != settings_hash() or list(logs) != list(STAGES[: len(logs)]):
+        print(f"{progress}: left by a build of other generator settings or stages {list(logs)}; starting over",
+              flush=True)
+        return None
+    return load_tokenizer(progress / "model"), load_model(progress / "model"), logs
 
 
 def _streams(mix: tuple[tuple[str, float, int], ...], tokenizer, ids: list[list[int]], loss_from: list[int],
@@ -129,6 +168,10 @@ def _streams(mix: tuple[tuple[str, float, int], ...], tokenizer, ids: list[list[
     draws = {name: (lambda rng, make=make: encode(make(rng))) for name, make in fresh.items()}
     draws |= {"facts": lambda rng: rng.choice(facts), "replay": lambda rng: rng.choice(corpus)}
     return [train_mod.Stream(name, share, rows, draws[name]) for name, share, rows in mix]
+
+
+def _base_stage(model, tokenizer, ids: list[list[int]], loss_from: list[int], data_dir: Path) -> list[dict]:
+    return train_mod.train(model, ids, loss_from, tokenizer.pad_token_id, EPOCHS, LEARNING_RATE, BATCH_TOKENS, TRAIN_SEED)
 
 
 def _robust_stage(model, tokenizer, ids: list[list[int]], loss_from: list[int], data_dir: Path) -> list[dict]:
@@ -261,8 +304,8 @@ def _layouts_stage(model, tokenizer, ids: list[list[int]], loss_from: list[int],
                                    TRAIN_SEED + 7, expert_dropout=EXPERT_DROPOUT)
 
 
-_STAGE_RUNNERS = {"robust": _robust_stage, "skills": _skills_stage, "choices": _choices_stage, "fct": _fct_stage,
-                  "layouts": _layouts_stage}
+_STAGE_RUNNERS = {"base": _base_stage, "robust": _robust_stage, "skills": _skills_stage, "choices": _choices_stage,
+                  "fct": _fct_stage, "layouts": _layouts_stage}
 
 
 def _save(model, tokenizer, root: Path) -> None:
@@ -279,8 +322,8 @@ def build_stage(root: Path, stage: str) -> list[dict]:
     (how the shipped fixture was brought from format 3 to 4 to 5 without retraining from scratch)."""
     from harness.models.loading import load_model, load_tokenizer
 
-    if stage not in _STAGE_RUNNERS:
-        raise ValueError(f"stage {stage!r}: only {sorted(_STAGE_RUNNERS)} can run on an existing checkpoint")
+    if stage not in STAGES[1:]:
+        raise ValueError(f"stage {stage!r}: only {sorted(STAGES[1:])} can run on an existing checkpoint")
     done = list(json.loads((root / "manifest.json").read_text()).get("train_logs", {}))
     before = list(STAGES[: STAGES.index(stage)])
     if done != before:
@@ -296,8 +339,9 @@ def build_stage(root: Path, stage: str) -> list[dict]:
     return log
 
 
-def build(root: Path, skip_model: bool = False, stage: str | None = None) -> dict:
-    """Rebuild ``root``: data always; the model from scratch, or only ``stage`` on the checkpoint there."""
+def build(root: Path, skip_model: bool = False, stage: str | None = None, fresh: bool = False) -> dict:
+    """Rebuild ``root``: data always; the model from scratch (resuming an interrupted build unless
+    ``fresh``), or only ``stage`` on the checkpoint there."""
     root.mkdir(parents=True, exist_ok=True)
     previous = json.loads((root / "manifest.json").read_text()) if (root / "manifest.json").is_file() else {}
     logs = previous.get("train_logs", {})
@@ -305,7 +349,7 @@ def build(root: Path, skip_model: bool = False, stage: str | None = None) -> dic
     if stage is not None:
         logs = dict(logs, **{stage: build_stage(root, stage)})
     elif not skip_model:
-        logs = build_model(root)
+        logs = build_model(root, fresh)
     manifest = {"settings": generator_settings(), "settings_sha256": settings_hash(), "data": data,
                 "train_logs": logs}
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
