@@ -62,6 +62,7 @@ LAYOUTS_STEPS = 1200
 LAYOUTS_MIX = (("mmlu_shots", 0.3, 32), ("pubmedqa", 0.1, 32), ("mcq", 0.05, 64), ("fct", 0.2, 16), ("medhalt", 0.05, 16),
                ("facts", 0.1, 48), ("trials", 0.05, 16), ("replay", 0.15, 16))
 STAGES = ("base", "robust", "skills", "choices", "fct", "layouts")
+PROGRESS_DIR = ".build-progress"  # an interrupted full build's checkpoint, inside --out
 
 
 def generator_settings() -> dict:
@@ -128,15 +129,11 @@ def build_model(root: Path, fresh: bool = False) -> dict[str, list[dict]]:
     return logs
 
 
-PROGRESS_DIR = ".build-progress"
-
-
 def _save_progress(model, tokenizer, logs: dict[str, list[dict]], progress: Path) -> None:
     """Checkpoint after a stage: model, tokenizer and the logs so far, all or nothing."""
     with atomic_dir(progress) as tmp:
         _save(model, tokenizer, tmp)
         (tmp / "progress.json").write_text(json.dumps({"settings_sha256": settings_hash(), "train_logs": logs}) + "\n")
-    model.set_experts_implementation("eager")
 
 
 def _load_progress(progress: Path) -> tuple | None:
@@ -309,12 +306,15 @@ _STAGE_RUNNERS = {"base": _base_stage, "robust": _robust_stage, "skills": _skill
 
 
 def _save(model, tokenizer, root: Path) -> None:
-    """Write the model (and the tokenizer; ``None`` keeps the tokenizer files already there)."""
+    """Write the model (and the tokenizer; ``None`` keeps the tokenizer files already there) with the
+    experts implementation inference uses; training goes on with the one it had."""
+    training_impl = model.config._experts_implementation
     model.set_experts_implementation("grouped_mm")
     out = root / "model"
     if tokenizer is not None and out.exists():
         shutil.rmtree(out)
     train_mod.save(model, tokenizer, out)
+    model.set_experts_implementation(training_impl)
 
 
 def build_stage(root: Path, stage: str) -> list[dict]:
