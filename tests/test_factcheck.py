@@ -27,6 +27,16 @@ def test_altered_patient_count():
     assert kinds("In 70-9 randomized patients.") == [("number_not_in_source", "70"), ("number_not_in_source", "9")]
 
 
+def test_p_value_with_a_leading_dot():
+    """".0366" was invisible to the number check (a Random-75% summary wrote "p=.0366" for the source's
+    p=0.03); ".02" is the source's 0.02 written the short way, and the tail of "1.2.3" is no number.
+    A number glued to the end of a sentence is one (the same summary wrote "placebo.01.0)")."""
+    assert kinds("Levels fell (p=.0366).") == [("number_not_in_source", ".0366")]
+    assert kinds("Levels fell (p=.02) at 12 weeks.") == []
+    assert kinds("Protocol 179.3.8 was used.") == [("number_not_in_source", "179.3")]  # not also ".8"
+    assert kinds("Levels fell versus placebo.01.0) and CD950014.") == [("number_not_in_source", "01.0")]
+
+
 def test_template_leakage_with_offsets():
     summary = "Summary: " + RCT_INSTRUCTION
     result = fc.check(summary, SOURCE, instructions=[RCT_INSTRUCTION])
@@ -83,10 +93,10 @@ def test_cli_exit_codes(tmp_path):
 
 
 def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
-    """Real summaries (fixtures/tiny-moe/README.md): the shipped model copies the trial's numbers (one
-    of these 8 summaries has a wrong duration: 36 of all 40 are number-faithful); heavily pruned
-    (Random 75%) it invents numbers in most, and the checks must flag them with spans that point at
-    the summary text."""
+    """Real summaries (fixtures/tiny-moe/README.md): the shipped model copies the trial's numbers (all
+    of these 16 summaries are number-faithful, 38 of all 40); heavily pruned (Random 75%) it invents
+    numbers in many (6 of these 16, 16 of all 40), and the checks must flag them with spans that
+    point at the summary text."""
     from pathlib import Path
 
     from harness.cli.prune_cmd import default_calibration
@@ -98,7 +108,7 @@ def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
     from harness.models.loading import resolve
     from harness.prune.sweep import run_sweep
 
-    reviews = rct.load(Path(__file__).resolve().parents[1] / "fixtures" / "tiny-moe" / "data" / "rct")[:8]
+    reviews = rct.load(Path(__file__).resolve().parents[1] / "fixtures" / "tiny-moe" / "data" / "rct")[:16]
     sources = [summarization.rct_source_block(r.review_id, r.articles) for r in reviews]
     model = resolve("tiny-moe")
     [pruned] = run_sweep(model, ["random"], [0.75], [0], [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")],
@@ -116,7 +126,7 @@ def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
         return len({s for _, s in number_findings(summaries)})
 
     base, summaries = summarize(model.path), summarize(pruned.path)
-    assert unfaithful(base) <= 1 and unfaithful(summaries) >= 4  # measured 1 and 5 of 8
+    assert unfaithful(base) <= 1 and unfaithful(summaries) >= 4  # measured 0 and 6 of 16
     for f, summary in number_findings(base) + number_findings(summaries):
         assert summary[f.start:f.end] == f.span
     for summary, src in zip(base + summaries, sources + sources):  # every number accepted is in the source

@@ -65,6 +65,12 @@ def trial_example(rng: random.Random, world: World) -> Example:
     return _chat("biomedical", tasks.rct_prompt(trial), tasks.trial_summary(trial))
 
 
+def news_example(rng: random.Random, world: World) -> Example:
+    """A freshly drawn Multi-News+ style event (two reports) and its one-sentence summary."""
+    event = tasks.make_events(rng, world, 1, rng.randint(0, 10**6))[0]
+    return _chat("general", summarization.news_prompt(tasks.news_documents(event)), tasks.news_summary(event))
+
+
 def mcq_example(rng: random.Random, world: World, hint: bool = False,
                 held_out: frozenset[tuple[str, tuple[str, ...]]] = frozenset()) -> Example:
     """A freshly drawn multiple-choice item (biomedical MedQA or general MMLU layout) and its letter.

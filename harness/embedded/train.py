@@ -196,20 +196,26 @@ class Stream:
     draw: Callable[[random.Random], tuple[list[int], int]]
 
 
-def train_streams(model: torch.nn.Module, phases: list[tuple[int, list[Stream]]], pad_id: int, lr: float, seed: int,
-                  expert_dropout: int = 0, log_every: int = 50) -> list[dict]:
-    """Steps drawn from weighted streams instead of epochs over a corpus, at a constant learning rate:
+def train_streams(model: torch.nn.Module, phases: list[tuple[int, list[Stream]]], pad_id: int, lr: float | list[float],
+                  seed: int, expert_dropout: int = 0, log_every: int = 50) -> list[dict]:
+    """Steps drawn from weighted streams instead of epochs over a corpus, at a constant rate per phase:
     for teaching a skill (fresh items every step) while replaying what the model already knows.
-    ``phases``: (steps, streams) run in order; each step picks one stream by weight."""
+    ``phases``: (steps, streams) run in order; each step picks one stream by weight. ``lr``: one
+    learning rate, or one per phase."""
     rng = random.Random(f"streams:{seed}")
     stepper = _Stepper(model, pad_id, expert_dropout, seed)
     model.train()
-    opt = _optimizer(model, lr)
+    lrs = list(lr) if isinstance(lr, (list, tuple)) else [lr] * len(phases)
+    if len(lrs) != len(phases):
+        raise ValueError(f"{len(lrs)} learning rates for {len(phases)} phases")
+    opt = _optimizer(model, lrs[0])
     total = sum(steps for steps, _ in phases)
     log = _Log(log_every)
     bar = tqdm(total=total, desc="train", unit="batch")
     step = 0
-    for steps, streams in phases:
+    for (steps, streams), phase_lr in zip(phases, lrs):
+        for group in opt.param_groups:
+            group["lr"] = phase_lr
         for _ in range(steps):
             stream = rng.choices(streams, weights=[s.weight for s in streams])[0]
             loss, tokens = stepper(opt, [stream.draw(rng) for _ in range(stream.batch_size)])

@@ -16,7 +16,9 @@ from typing import Iterable, Sequence
 UNITS = ("mg/ml", "ng/ml", "ug/ml", "µg/ml", "mcg/ml", "mg/dl", "g/dl", "mmol/l", "mmol/mol", "mg/kg", "mcg", "µg",
          "ug", "mg", "ng", "kg", "g", "ml", "iu", "units", "%")
 _UNIT_RE = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
-QUANTITY = re.compile(rf"(?<![\w.])(\d+(?:,\d{{3}})*(?:\.\d+)?)(?:\s?({_UNIT_RE})(?![\w/]))?", re.IGNORECASE)
+# "1,000", "3.8", a p-value's ".03" (read as 0.03) and a number glued to a sentence ("placebo.01.0");
+# never digits inside a word ("CD950014") or the tail of "1.2.3"
+QUANTITY = re.compile(rf"(?<!\w)(?<!\d\.)(\d+(?:,\d{{3}})*(?:\.\d+)?|\.\d+)(?:\s?({_UNIT_RE})(?![\w/]))?", re.IGNORECASE)
 WORD = re.compile(r"\w+(?:[./'-]\w+)*%?")  # "3.8", "ng/ml", "70-9" and "don't" are one word each
 LEAK_WORDS = 8
 
@@ -56,6 +58,7 @@ class Quantity:
 
 def _norm_number(text: str) -> str:
     value = text.replace(",", "")
+    value = "0" + value if value.startswith(".") else value
     return value.rstrip("0").rstrip(".") if "." in value else value
 
 
