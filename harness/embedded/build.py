@@ -71,7 +71,8 @@ def generator_settings() -> dict:
     return {"world_seed": WORLD_SEED, "train_seed": TRAIN_SEED, "epochs": EPOCHS, "lr": LEARNING_RATE,
             "batch_tokens": BATCH_TOKENS, "max_batch_sequences": train_mod.MAX_BATCH_SEQUENCES, "model_config": train_mod.MODEL_CONFIG,
             "robust_epochs": ROBUST_EPOCHS, "robust_lr": ROBUST_LR, "expert_dropout": EXPERT_DROPOUT,
-            "skills_drill_lr": SKILLS_DRILL_LR, "skills_lr": SKILLS_LR, "skills_drill_steps": SKILLS_DRILL_STEPS, "skills_mix_steps": SKILLS_MIX_STEPS,
+            "skills_drill_lr": SKILLS_DRILL_LR, "skills_lr": SKILLS_LR, "skills_drill_steps": SKILLS_DRILL_STEPS,
+            "skills_mix_steps": SKILLS_MIX_STEPS,
             "skills_mix": [list(m) for m in SKILLS_MIX], "choices_lr": CHOICES_LR, "choices_bind_steps": CHOICES_BIND_STEPS,
             "choices_bind": [list(m) for m in CHOICES_BIND], "choices_mix_steps": CHOICES_MIX_STEPS,
             "choices_mix": [list(m) for m in CHOICES_MIX], "fct_lr": FCT_LR, "fct_bind_steps": FCT_BIND_STEPS,
@@ -111,7 +112,7 @@ def build_model(root: Path, fresh: bool = False) -> dict[str, list[dict]]:
     examples = corpus_mod.training_examples(make_world(WORLD_SEED), TRAIN_SEED)
     plain = [(e.text or "") + (e.completion or "") if e.messages is None else "\n".join(m["content"] for m in e.messages)
              for e in examples]
-    tokenizer = train_mod.train_tokenizer(plain, train_mod.MODEL_CONFIG["vocab_size"])  # seconds, deterministic
+    tokenizer = train_mod.train_tokenizer(plain, train_mod.MODEL_CONFIG["vocab_size"])  # 1.5 s, deterministic
     progress = root / PROGRESS_DIR
     resumed = None if fresh else _load_progress(progress, tokenizer)
     if resumed is not None:
@@ -186,10 +187,10 @@ def _skills_stage(model, tokenizer, ids: list[list[int]], loss_from: list[int], 
 
     Epochs over the corpus never taught it (0 of 40 summaries kept every number). Pure copy drills
     do (at 3e-3: at 1e-3 the copy loss was still 1.05 at step 250 on today's base, and RCT summaries
-    ended 0.20 number-faithful), but make the model forget everything else within 300 steps; a mixed phase of drills, fresh
-    trials, the world's fact texts and corpus replay brings the rest back. Without the fact texts the
-    facts stayed lost (measured, fixtures/tiny-moe/README.md). The same expert dropout as stage 2
-    keeps the redundancy.
+    ended 0.20 number-faithful), but make the model forget everything else within 300 steps; a
+    mixed phase of drills, fresh trials, the world's fact texts and corpus replay brings the rest
+    back. Without the fact texts the facts stayed lost (measured, fixtures/tiny-moe/README.md). The
+    same expert dropout as stage 2 keeps the redundancy.
     """
     mixed = _streams(SKILLS_MIX, tokenizer, ids, loss_from, make_world(WORLD_SEED), "skills-facts")
     drill = [next(s for s in mixed if s.name == "copy")]

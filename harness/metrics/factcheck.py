@@ -18,7 +18,8 @@ UNITS = ("mg/ml", "ng/ml", "ug/ml", "µg/ml", "mcg/ml", "mg/dl", "g/dl", "mmol/l
 _UNIT_RE = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 # "1,000", "3.8", a p-value's ".03" (read as 0.03) and a number glued to a sentence ("placebo.01.0");
 # never digits inside a word ("CD950014") or the tail of "1.2.3"
-QUANTITY = re.compile(rf"(?<!\w)(?<!\d\.)(\d+(?:,\d{{3}})*(?:\.\d+)?|\.\d+)(?:\s?({_UNIT_RE})(?![\w/]))?", re.IGNORECASE)
+QUANTITY = re.compile(rf"(?<!\w)(?<!\d\.)(\d+(?:,\d{{3}})*(?:\.\d+)?|\.\d+)(?:\s?({_UNIT_RE})(?![\w/]))?",
+                      re.IGNORECASE)
 WORD = re.compile(r"\w+(?:[./'-]\w+)*%?")  # "3.8", "ng/ml", "70-9" and "don't" are one word each
 LEAK_WORDS = 8
 
