@@ -384,3 +384,26 @@ def test_the_layouts_stage_asks_as_the_gate_asks_and_never_trains_on_an_evaluati
     assert first.text == multiple_choice.pubmedqa_text(contexts, question) and first.completion == " " + label
     redrawn = corpus.pubmedqa_example(random.Random(3), world, held_out=frozenset({(question, tuple(contexts))}))
     assert redrawn.text != first.text
+
+
+def test_the_layouts_stage_news_events_are_faithful_and_never_an_evaluation_cluster():
+    """The layouts stage's news stream (format 10: Multi-News+ number faithfulness 0.77 -> 0.90) draws
+    fresh events: each summary states only numbers its reports state, in Multi-News+'s prompt, and no
+    draw reproduces an evaluation cluster's reports."""
+    import random
+
+    from harness.data import multi_news
+    from harness.data.prompts import summarization
+    from harness.embedded import corpus
+    from harness.metrics.factcheck import numbers_faithful
+
+    assert ("news", 0.05, 16) in build.LAYOUTS_MIX
+    world = make_world(build.WORLD_SEED)
+    clusters = multi_news.load(ROOT / "data" / "multi_news_plus" / "cleansed_data").clusters
+    assert len(clusters) == 30
+    for seed in range(300):
+        example = corpus.news_example(random.Random(seed), world)
+        prompt, summary = (m["content"] for m in example.messages)
+        assert example.domain == "general" and prompt.startswith(summarization.news_prompt([])[:40])
+        assert numbers_faithful(summary, prompt)
+        assert not any(all(doc in prompt for doc in c.documents) for c in clusters)
