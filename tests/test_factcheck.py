@@ -30,7 +30,7 @@ def test_altered_patient_count():
 def test_p_value_with_a_leading_dot():
     """".0366" was invisible to the number check (a Random-75% summary wrote "p=.0366" for the source's
     p=0.03); ".02" is the source's 0.02 written the short way, and the tail of "1.2.3" is no number.
-    A number glued to the end of a sentence is one (the same summary wrote "placebo.01.0)")."""
+    A number glued to the end of a sentence is one (another summary of that variant wrote "placebo.01.0)")."""
     assert kinds("Levels fell (p=.0366).") == [("number_not_in_source", ".0366")]
     assert kinds("Levels fell (p=.02) at 12 weeks.") == []
     assert kinds("Protocol 179.3.8 was used.") == [("number_not_in_source", "179.3")]  # not also ".8"
