@@ -294,6 +294,41 @@ def test_an_interrupted_full_build_resumes_after_its_last_finished_stage(monkeyp
     assert ran == list(build.STAGES)  # the other recipe's checkpoint was not resumed
 
 
+def test_a_build_stopped_after_a_stage_keeps_its_checkpoint_for_the_later_stages(monkeypatch, tmp_path):
+    """`embedded build --stop-after robust` trains stages 1-2 only and keeps their checkpoint: the
+    manifest lists exactly those stages, so `--stage skills` accepts the result, and a plain build
+    resumes after them; a checkpoint already past the requested stage is refused, not reused."""
+    from harness.cli import embedded_cmd
+    from harness.embedded import corpus as corpus_mod
+    from harness.embedded import train as train_mod
+
+    assert embedded_cmd.STAGE_NAMES == build.STAGES
+    examples = corpus_mod.training_examples(make_world(build.WORLD_SEED), build.TRAIN_SEED)[:200]
+    monkeypatch.setattr(corpus_mod, "training_examples", lambda world, seed: examples)
+    ran: list[str] = []
+
+    def runner(name: str):
+        def run(model, tokenizer, ids, loss_from, data_dir):
+            ran.append(name)
+            rows = list(zip(ids, loss_from))
+            stream = train_mod.Stream("replay", 1.0, 2, lambda rng: rng.choice(rows))
+            return train_mod.train_streams(model, [(1, [stream])], tokenizer.pad_token_id, 1e-3, seed=0, log_every=1)
+        return run
+
+    monkeypatch.setattr(build, "_STAGE_RUNNERS", {name: runner(name) for name in build.STAGES})
+    root = tmp_path / "exp"
+    manifest = build.build(root, stop_after="robust")
+    assert ran == ["base", "robust"] and list(manifest["train_logs"]) == ["base", "robust"]
+    assert (root / build.PROGRESS_DIR / "progress.json").is_file() and (root / "model" / "model.safetensors").is_file()
+    build.build_stage(root, "skills")  # accepted: the checkpoint holds exactly the stages before it
+    assert ran == ["base", "robust", "skills"]
+    with pytest.raises(ValueError, match="past --stop-after 'base'"):
+        build.build_model(root, stop_after="base")
+    ran.clear()
+    build.build_model(root)
+    assert ran == list(build.STAGES[2:]) and not (root / build.PROGRESS_DIR).exists()
+
+
 def test_the_choices_stage_never_trains_on_an_evaluation_item():
     """Multiple-choice items are drawn fresh each step; one equal to an evaluation item (question and
     options in the same order) is skipped, so accuracy on the shipped sets is not memorised."""

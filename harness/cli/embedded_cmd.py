@@ -8,6 +8,9 @@ from pathlib import Path
 
 from harness.models.registry import FIXTURES_DIR
 
+# harness.embedded.build.STAGES, spelled out so the CLI starts without importing torch (tested equal)
+STAGE_NAMES = ("base", "robust", "skills", "choices", "fct", "layouts")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("embedded", help="the embedded tiny MoE: rebuild, profile, pruning effects")
@@ -18,9 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--data-only", action="store_true", help="only rewrite the datasets (seconds)")
     b.add_argument("--fresh", action="store_true",
                    help="start from scratch even if an interrupted build left its stage checkpoint in OUT/.build-progress")
-    b.add_argument("--stage", choices=("robust", "skills", "choices", "fct", "layouts"), default=None,
+    b.add_argument("--stage", choices=STAGE_NAMES[1:], default=None,
                    help="only run this training stage on the checkpoint already in --out, which must have every "
                         "earlier stage (robust ~6 min, skills ~5 min, choices ~10 min, fct ~10 min, layouts ~9 min)")
+    b.add_argument("--stop-after", choices=STAGE_NAMES, default=None,
+                   help="train only up to this stage: OUT/model and manifest.json hold the partly trained model and "
+                        "OUT/.build-progress its checkpoint, so a later plain build resumes from it and --stage runs "
+                        "the next stages on it (on a copy of OUT, also under a changed recipe: how to try recipe "
+                        "changes on the later stages without retraining the first)")
     b.set_defaults(run=_build)
     pr = cmds.add_parser("profile", help="accuracy and summary fidelity of a model on the synthetic sets")
     pr.add_argument("--model", default="tiny-moe", help="registry name or checkpoint directory")
@@ -42,7 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _build(args: argparse.Namespace) -> int:
     from harness.embedded.build import build
 
-    manifest = build(args.out, skip_model=args.data_only, stage=args.stage, fresh=args.fresh)
+    if args.stop_after is not None and (args.stage is not None or args.data_only):
+        raise SystemExit("embedded build: --stop-after is for a from-scratch build; it cannot go with --stage or --data-only")
+    manifest = build(args.out, skip_model=args.data_only, stage=args.stage, fresh=args.fresh, stop_after=args.stop_after)
     print(json.dumps({"out": str(args.out), "settings_sha256": manifest["settings_sha256"],
                       "data_files": len(manifest["data"])}, indent=2))
     return 0
