@@ -38,7 +38,8 @@ def test_easy_ep_light_passes_and_random_heavy_fails(gate_run):
     easy, rand = doc["variants"]["tiny-moe-easy_ep-r0.25-s0"], doc["variants"]["tiny-moe-random-r0.75-s0"]
     assert easy["passed"] and len(easy["checks"]) == 21
     failed = {name for name, c in rand["checks"].items() if not c["passed"]}
-    assert {"medhalt_fct.accuracy", "rct.number_fidelity", "multi_news.number_fidelity"} <= failed
+    assert {"medhalt_fct.accuracy", "rct.number_fidelity"} <= failed  # reliability breaks ...
+    assert not {"medqa.accuracy", "medmcqa.accuracy", "pubmedqa.accuracy"} & failed  # ... while letter choice holds
     assert "reliability regression on medhalt_fct.accuracy" in proc.stdout
     assert "tiny-moe-random-r0.75-s0" in (tmp / "reports" / "summary.md").read_text()
     assert (tmp / "reports" / "plot-reliability.png").stat().st_size > 1000

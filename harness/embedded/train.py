@@ -124,28 +124,74 @@ class _Stepper:
 
         from harness.prune.verify import masked_routing
 
-        width = max(len(ids) for ids, _ in rows)
-        x = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros_like(x)
-        labels = torch.full_like(x, -100)
-        for row, (ids, loss_from) in enumerate(rows):
-            x[row, : len(ids)] = torch.tensor(ids)
-            mask[row, : len(ids)] = 1
-            labels[row, loss_from: len(ids)] = torch.tensor(ids[loss_from:])
+        x, mask, targets = batch_tensors(rows, self.pad_id)
         routing = (masked_routing(self.model, self.adapter,
                                   _random_keep(self.drop_rng, self.layers, self.num_experts, self.expert_dropout))
                    if self.expert_dropout else nullcontext())
         with routing:
-            out = self.model(input_ids=x, attention_mask=mask, labels=labels, output_router_logits=True)
+            loss = training_loss(self.model, x, mask, targets)
         opt.zero_grad(set_to_none=True)
-        out.loss.backward()
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         opt.step()
-        return out.loss.item(), int(mask.sum())
+        return loss.item(), int(mask.sum())
+
+
+def batch_tensors(rows: list[tuple[list[int], int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Right-padded (input ids, attention mask, targets) of (ids, loss_from) rows; ``targets[r, c]`` is the
+    token column ``c`` must predict (``ids[c + 1]`` from ``loss_from`` on), else -100."""
+    width = max(len(ids) for ids, _ in rows)
+    x = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(x)
+    targets = torch.full_like(x, -100)
+    for row, (ids, loss_from) in enumerate(rows):
+        x[row, : len(ids)] = torch.tensor(ids)
+        mask[row, : len(ids)] = 1
+        start = max(loss_from, 1)
+        targets[row, start - 1: len(ids) - 1] = torch.tensor(ids[start:])
+    return x, mask, targets
+
+
+def _labelled_logits(model: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor,
+                     **kwargs: Any) -> tuple[Any, torch.Tensor, torch.Tensor]:
+    """The forward pass with the LM head applied only at the columns where some row has a target (a
+    letter answer is 2 of ~150 columns; the head is a 2,048-way matmul per column); returns (output,
+    its logits at those columns, the targets there)."""
+    cols = targets.ne(-100).any(0).nonzero().squeeze(1)
+    out = model(input_ids=x, attention_mask=mask, logits_to_keep=cols, **kwargs)
+    return out, out.logits, targets[:, cols]
+
+
+def training_loss(model: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The model's own training loss (mean cross-entropy over the target tokens plus
+    ``router_aux_loss_coef`` times the load-balancing loss), computed only where there are targets:
+    the same value and gradients as ``model(..., labels=...).loss`` (tested) at a fraction of the head's cost."""
+    out, logits, wanted = _labelled_logits(model, x, mask, targets, output_router_logits=True)
+    loss = torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), wanted.flatten(), ignore_index=-100)
+    return loss + model.config.router_aux_loss_coef * out.aux_loss
+
+
+@torch.no_grad()
+def exact_match(model: torch.nn.Module, rows: list[tuple[list[int], int]], pad_id: int, batch_size: int = 16) -> float:
+    """Share of (ids, loss_from) rows whose every answer token is the model's most likely next token: one
+    teacher-forced pass that says whether greedy decoding from the prompt would write the answer
+    exactly (tested against generation), so a stage can check its skills cheaply while it trains."""
+    if any(loss_from < 1 for _, loss_from in rows):
+        raise ValueError("exact_match needs a prompt before every answer (loss_from >= 1)")
+    was_training = model.training
+    model.eval()
+    ordered = sorted(rows, key=lambda r: len(r[0]))
+    hits = 0
+    for i in range(0, len(ordered), batch_size):
+        x, mask, targets = batch_tensors(ordered[i: i + batch_size], pad_id)
+        _, logits, wanted = _labelled_logits(model, x, mask, targets)
+        hits += int(((logits.argmax(-1) == wanted) | (wanted == -100)).all(1).sum())
+    model.train(was_training)
+    return hits / len(rows)
 
 
 class _Log:
-    """Loss log every ``every`` steps plus the last, mirrored on the progress bar."""
+    """Loss log every ``every`` steps, the last and every goal check, mirrored on the progress bar."""
 
     def __init__(self, every: int):
         self.every, self.rows, self.started, self.seen = every, [], time.perf_counter(), 0
@@ -153,7 +199,7 @@ class _Log:
     def __call__(self, bar: Any, step: int, last: int, loss: float, tokens: int, **extra: Any) -> None:
         self.seen += tokens
         rate = self.seen / (time.perf_counter() - self.started)
-        if step % self.every == 0 or step == last:
+        if step % self.every == 0 or step == last or extra.get("probes"):
             self.rows.append({"step": step, "loss": round(loss, 4), "tokens": self.seen, "tok_per_s": round(rate), **extra})
         bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{rate:.0f}")
 
@@ -188,20 +234,57 @@ def train(model: torch.nn.Module, ids: list[list[int]], loss_from: list[int], pa
 @dataclass(frozen=True)
 class Stream:
     """A source of training rows for ``train_streams``: each batch drawn from it holds ``batch_size``
-    rows produced by ``draw(rng)`` (an (ids, loss_from) pair)."""
+    rows produced by ``draw(rng)`` (an (ids, loss_from) pair). ``pool`` > 1 draws that many batches at
+    once, sorts them by length and cuts them into batches served in random order: free-text rows vary
+    in length, and a batch padded to its longest row wasted up to 75% of its tokens (benchmarks/bench_train_step.py)."""
 
     name: str
     weight: float
     batch_size: int
     draw: Callable[[random.Random], tuple[list[int], int]]
+    pool: int = 1
+
+
+@dataclass(frozen=True)
+class Goal:
+    """When a phase may stop early: every ``every`` steps, the exact-match accuracy (``exact_match``) of
+    each probe's rows, and the phase ends once every one reaches its target. A fixed step count left
+    the skill where the trajectory happened to be (letter choice 0.63-0.97 over four builds of one
+    recipe); a goal trains until the skill is there and no longer, with the phase's steps as a cap."""
+
+    probes: dict[str, tuple[list[tuple[list[int], int]], float]]  # name -> (rows, target accuracy)
+    every: int = 100
+
+    def check(self, model: torch.nn.Module, pad_id: int) -> tuple[dict[str, float], bool]:
+        """(accuracy per probe, whether every target is met)."""
+        scores = {name: round(exact_match(model, rows, pad_id), 4) for name, (rows, _) in self.probes.items()}
+        return scores, all(scores[name] >= target for name, (_, target) in self.probes.items())
+
+
+class _Batcher:
+    """Batches of a phase's streams, pooled where a stream asks for it (see ``Stream.pool``)."""
+
+    def __init__(self, rng: random.Random):
+        self.rng, self.pending = rng, {}
+
+    def __call__(self, stream: Stream) -> list[tuple[list[int], int]]:
+        if stream.pool == 1:
+            return [stream.draw(self.rng) for _ in range(stream.batch_size)]
+        queue = self.pending.setdefault(stream.name, [])
+        if not queue:
+            rows = sorted((stream.draw(self.rng) for _ in range(stream.pool * stream.batch_size)), key=lambda r: len(r[0]))
+            queue += [rows[i: i + stream.batch_size] for i in range(0, len(rows), stream.batch_size)]
+            self.rng.shuffle(queue)
+        return queue.pop()
 
 
 def train_streams(model: torch.nn.Module, phases: list[tuple[int, list[Stream]]], pad_id: int, lr: float | list[float],
-                  seed: int, expert_dropout: int = 0, log_every: int = 50) -> list[dict]:
+                  seed: int, expert_dropout: int = 0, log_every: int = 50, goal: Goal | None = None) -> list[dict]:
     """Steps drawn from weighted streams instead of epochs over a corpus, at a constant rate per phase:
     for teaching a skill (fresh items every step) while replaying what the model already knows.
     ``phases``: (steps, streams) run in order; each step picks one stream by weight. ``lr``: one
-    learning rate, or one per phase."""
+    learning rate, or one per phase. ``goal``: the last phase stops once it is met (its steps are
+    then a cap); every check is logged with its probe scores."""
     rng = random.Random(f"streams:{seed}")
     stepper = _Stepper(model, pad_id, expert_dropout, seed)
     model.train()
@@ -213,15 +296,24 @@ def train_streams(model: torch.nn.Module, phases: list[tuple[int, list[Stream]]]
     log = _Log(log_every)
     bar = tqdm(total=total, desc="train", unit="batch")
     step = 0
-    for (steps, streams), phase_lr in zip(phases, lrs):
+    for index, ((steps, streams), phase_lr) in enumerate(zip(phases, lrs)):
+        phase_goal = goal if index == len(phases) - 1 else None
+        batcher = _Batcher(rng)
         for group in opt.param_groups:
             group["lr"] = phase_lr
-        for _ in range(steps):
+        for done in range(1, steps + 1):
             stream = rng.choices(streams, weights=[s.weight for s in streams])[0]
-            loss, tokens = stepper(opt, [stream.draw(rng) for _ in range(stream.batch_size)])
+            loss, tokens = stepper(opt, batcher(stream))
             bar.update()
-            log(bar, step, total - 1, loss, tokens, stream=stream.name)
+            checked: dict[str, Any] = {}
+            if phase_goal is not None and (done % phase_goal.every == 0 or done == steps):
+                scores, met = phase_goal.check(model, pad_id)
+                checked = {"probes": scores, "goal_met": met}
+                tqdm.write(f"step {step}: probes {scores}" + (" - goal met" if met else ""))
+            log(bar, step, total - 1, loss, tokens, stream=stream.name, **checked)
             step += 1
+            if checked.get("goal_met"):
+                break
     bar.close()
     model.eval()
     return log.rows
