@@ -287,10 +287,10 @@ def test_exact_match_says_whether_greedy_generation_writes_the_answer():
         train_mod.exact_match(model, [([5, 6, 7], 0)], tokenizer.pad_token_id)
 
 
-def test_a_goal_ends_the_last_phase_once_every_probe_meets_its_target():
+def test_a_goal_ends_the_last_phase_once_every_probe_meets_its_target(capsys):
     """A stage trains until its skills are there: checks every ``every`` steps of the last phase only,
     each logged with its probe scores, stopping at the first one that meets every target; an unreachable
-    target runs the phase to its cap and logs the miss."""
+    target runs the phase to its cap, logs the miss and the build warns about it."""
     from harness.embedded import train as train_mod
     from tests.families import tiny_model
 
@@ -311,6 +311,13 @@ def test_a_goal_ends_the_last_phase_once_every_probe_meets_its_target():
                                      goal=train_mod.Goal({"seq": ([seq], 1.0), "other": ([other], 1.0)}, every=5))
     assert [row["step"] for row in capped if "probes" in row] == [4, 9, 11]
     assert capped[-1]["goal_met"] is False and capped[-1]["probes"]["other"] == 0.0
+    assert build.goal_missed(log) is None and build.goal_missed(capped) == capped[-1]["probes"]
+    capsys.readouterr()
+    build._report_goal("choices", log)
+    build._report_goal("fct", capped)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("stage choices: goal met at step ")
+    assert out[1].startswith("WARNING: stage fct ran to its cap of 12 steps without meeting its goal")
 
 
 def test_a_pooled_stream_serves_length_sorted_batches_of_its_draws():
