@@ -160,21 +160,26 @@ def build_model(root: Path, fresh: bool = False, stop_after: str | None = None) 
     return logs
 
 
+def _last_check(log: list[dict]) -> dict | None:
+    """A stage log's last goal check (a row with ``probes``), or None for a stage without a goal."""
+    return next((row for row in reversed(log) if "probes" in row), None)
+
+
 def goal_missed(log: list[dict]) -> dict[str, float] | None:
     """The probe scores a stage ended with if it ran to its cap without meeting its goal, else None."""
-    checks = [row for row in log if "probes" in row]
-    return None if not checks or checks[-1]["goal_met"] else checks[-1]["probes"]
+    last = _last_check(log)
+    return None if last is None or last["goal_met"] else last["probes"]
 
 
 def _report_goal(stage: str, log: list[dict]) -> None:
     """Say loudly when a stage ran out of steps before its skills were there: the model then may miss
     the fixture's targets, and a longer cap or another recipe is needed."""
-    checks = [row for row in log if "probes" in row]
-    if checks and goal_missed(log) is None:
-        print(f"stage {stage}: goal met at step {checks[-1]['step']}: {checks[-1]['probes']}", flush=True)
-    elif checks:
+    last = _last_check(log)
+    if last is not None and last["goal_met"]:
+        print(f"stage {stage}: goal met at step {last['step']}: {last['probes']}", flush=True)
+    elif last is not None:
         print(f"WARNING: stage {stage} ran to its cap of {log[-1]['step'] + 1} steps without meeting its goal: "
-              f"{checks[-1]['probes']}", flush=True)
+              f"{last['probes']}", flush=True)
 
 
 def _save_progress(model, tokenizer, logs: dict[str, list[dict]], progress: Path) -> None:
