@@ -39,9 +39,9 @@ def test_the_shipped_build_met_its_release_goal():
     stage's goal is the release bar, so the shipped build must have met it, at its final step."""
     for stage in ("skills", "choices", "fct", "layouts"):
         log = MANIFEST["train_logs"][stage]
-        checks = [row for row in log if "probes" in row]
-        assert checks and checks[-1] is log[-1], stage
-        assert set(checks[-1]["probes"]) == set(getattr(build, f"{stage.upper()}_GOAL")), stage
+        last = build._last_check(log)
+        assert last is not None and last is log[-1], stage
+        assert set(last["probes"]) == set(getattr(build, f"{stage.upper()}_GOAL")), stage
     assert build.goal_missed(MANIFEST["train_logs"]["layouts"]) is None, MANIFEST["train_logs"]["layouts"][-1]
     final = MANIFEST["train_logs"]["layouts"][-1]["probes"]
     assert all(final[name] >= target for name, target in build.LAYOUTS_GOAL.items()), final
@@ -145,7 +145,7 @@ def test_the_domain_left_out_of_calibration_degrades(tmp_path):
     from harness.models.loading import resolve
     from harness.prune.sweep import run_sweep
 
-    model, cal = resolve("tiny-moe"), ROOT / "data" / "calibration"
+    model, cal, world = resolve("tiny-moe"), ROOT / "data" / "calibration", make_world(WORLD_SEED)
     scores: dict[str, list[tuple[float, float]]] = {}
     for domain, records in (("biomedical", "medinst_calibration.jsonl"), ("general", "general_calibration.jsonl")):
         results = run_sweep(model, ["easy_ep", "reap"], [0.75], [0], [CalibrationSource(domain, cal / records)],
@@ -154,7 +154,7 @@ def test_the_domain_left_out_of_calibration_degrades(tmp_path):
         scores[domain] = []
         for r in results:
             with open_backend(r.path, options=BackendOptions(use_cache=False)) as backend:
-                bio_facts, _ = fact_recall(backend, make_world(WORLD_SEED))
+                bio_facts, _ = fact_recall(backend, world)
                 scores[domain].append((bio_facts, choice_accuracy(backend, "mmlu", ROOT / "data")))
     mean = lambda domain, i: sum(s[i] for s in scores[domain]) / len(scores[domain])  # noqa: E731
     assert mean("biomedical", 0) >= mean("general", 0) + 0.05, scores
