@@ -34,17 +34,20 @@ def test_shipped_model_matches_the_generator_config():
 
 
 def test_the_shipped_build_met_its_release_goal():
-    """Stages 3-6 train until fresh probe items of their skills are answered (``build.*_GOAL``). The
+    """Stages 3-7 train until fresh probe items of their skills are answered (``build.*_GOAL``). The
     earlier goals only end a stage early (missing one costs time, reported as a warning); the last
-    stage's goal is the release bar, so the shipped build must have met it, at its final step."""
+    stage's goal is the release bar, so the shipped build must have met it, at its final step: stage 7
+    (domains) must leave every probe of stage 6 within DOMAINS_TOLERANCE of where it found it."""
     for stage in ("skills", "choices", "fct", "layouts"):
         log = MANIFEST["train_logs"][stage]
         last = build._last_check(log)
         assert last is not None and last is log[-1], stage
         assert set(last["probes"]) == set(getattr(build, f"{stage.upper()}_GOAL")), stage
-    assert build.goal_missed(MANIFEST["train_logs"]["layouts"]) is None, MANIFEST["train_logs"]["layouts"][-1]
-    final = MANIFEST["train_logs"]["layouts"][-1]["probes"]
-    assert all(final[name] >= target for name, target in build.LAYOUTS_GOAL.items()), final
+    log = MANIFEST["train_logs"]["domains"]
+    assert build._last_check(log) is log[-1] and build.goal_missed(log) is None, log[-1]
+    start, targets, final = log[0]["probes_at_start"], log[0]["targets"], log[-1]["probes"]
+    assert set(start) == set(targets) == set(final) == set(build.DOMAINS_PROBES)
+    assert all(final[name] >= targets[name] >= start[name] - build.DOMAINS_TOLERANCE - 1e-9 for name in start), log[0]
 
 
 def test_calibration_and_evaluation_never_overlap():
@@ -71,8 +74,8 @@ def test_unpruned_model_knows_its_world():
     """What the shipped model measurably can do (fixtures/tiny-moe/README.md): recall the world's facts
     (chance 1/24 and 1/32), answer Med-HALT FCT/NOTA/Fake in the official format, write RCT and news
     summaries whose numbers and units come from the source, and answer MedQA, MedMCQA, PubMedQA and
-    3-shot MMLU as the gate asks them (first 40 items per set: measured FCT 0.90 (all 60: 0.93), RCT
-    0.95, news 0.90, MedQA 0.93, MedMCQA 0.95, PubMedQA 1.00, MMLU medical 0.85, MMLU 0.88)."""
+    3-shot MMLU as the gate asks them (first 40 items per set, format 16: FCT 0.97, RCT 1.00, news
+    0.93, MedQA 0.97, MedMCQA 0.90, PubMedQA 1.00, MMLU medical 0.88, MMLU 0.78)."""
     p = _profile(MODEL_DIR)
     assert p.bio_facts >= 0.95 and p.general_facts >= 0.9
     assert p.medhalt["fct"] >= 0.7 and p.medhalt["nota"] >= 0.9 and p.medhalt["fake"] >= 0.9  # FCT chance ~0.25
@@ -102,11 +105,10 @@ def _in_domain_utility(p) -> float:
 def test_pruning_effects_mirror_the_study(tmp_path):
     """Context-aware pruning at 25% keeps >= 95% of in-domain utility, Med-HALT NOTA, >= 90% of Med-HALT
     FCT and of number-faithful RCT summaries; random at 75% breaks reliability and summaries (Med-HALT
-    FCT and number-faithful RCT summaries fall by >= 20 points) while letter choice (mean of MedQA and
-    MedMCQA) stays within 10 points (format 11, 40 items: FCT 0.93 -> 0.10, RCT 1.00 -> 0.40, letter
-    choice 0.91 -> 0.85). Not asserted because this checkpoint does not show them (fixtures/tiny-moe/README.md):
-    general facts degrading before biomedical ones (both stay >= 0.97 at 50-75% for EASY-EP and REAP),
-    and Multi-News+ fidelity falling as far as RCT's (0.93 -> 0.80 at random 75%)."""
+    FCT and number-faithful RCT summaries fall by >= 20 points) while utility (mean of MedQA, MedMCQA,
+    PubMedQA and general MMLU, the gate's choice tasks) stays within 10 points (format 16, 40 items:
+    FCT 0.97 -> 0.65, RCT 1.00 -> 0.70, utility 0.91 -> 0.86; letter choice alone, MedQA and MedMCQA,
+    0.94 -> 0.81)."""
     from harness.cli.prune_cmd import default_calibration
     from harness.data.calibration import CalibrationSource
     from harness.models.loading import resolve
@@ -127,48 +129,75 @@ def test_pruning_effects_mirror_the_study(tmp_path):
     heavy = _profile(variants[("random", 0.75)])
     assert heavy.medhalt["fct"] <= base.medhalt["fct"] - 0.2
     assert heavy.rct_faithful <= base.rct_faithful - 0.2
-    letters = lambda p: (p.choice["medqa"] + p.choice["medmcqa"]) / 2  # noqa: E731
-    assert letters(heavy) >= letters(base) - 0.1
+    utility = lambda p: _mean(p.choice[t] for t in ("medqa", "medmcqa", "pubmedqa", "mmlu"))  # noqa: E731
+    assert utility(heavy) >= utility(base) - 0.1
+
+
+def _domain_scores(tmp_path: Path, ratio: float, calibrations: tuple[str, ...]) -> dict[str, list]:
+    """Profiles (first 40 items per set) of EASY-EP and REAP at ``ratio``, per calibration domain."""
+    from harness.data.calibration import CalibrationSource
+    from harness.models.loading import resolve
+    from harness.prune.sweep import run_sweep
+
+    files = {"biomedical": "medinst_calibration.jsonl", "general": "general_calibration.jsonl"}
+    model, cal = resolve("tiny-moe"), ROOT / "data" / "calibration"
+    return {domain: [_profile(r.path) for r in run_sweep(
+        model, ["easy_ep", "reap"], [ratio], [0], [CalibrationSource(domain, cal / files[domain])], tmp_path / domain,
+        tmp_path / "cache", calibration_name=domain, show_progress=False, log=lambda _m: None)] for domain in calibrations}
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values)
+
+
+def test_general_degrades_before_biomedical_under_biomedical_calibration(tmp_path):
+    """The study's finding: pruned with biomedical calibration, EASY-EP and REAP at 50% keep the
+    biomedical side of each matched pair (fact recall, number-faithful summaries: RCT) and lose the
+    general side (country facts, Multi-News+). Retention is the share of the unpruned score kept,
+    averaged over both pairs and both methods. Measured (format 16): biomedical 1.00 / 1.00, general
+    0.88 / 0.92 (EASY-EP / REAP; general facts 1.00 -> 0.94 / 0.91, Multi-News+ 0.93 -> 0.77 / 0.87)."""
+    base = _profile(MODEL_DIR)
+    variants = _domain_scores(tmp_path, 0.5, ("biomedical",))["biomedical"]
+    kept = lambda p, facts, summaries: _mean((getattr(p, facts) / getattr(base, facts),  # noqa: E731
+                                             getattr(p, summaries) / getattr(base, summaries)))
+    biomedical = _mean(kept(p, "bio_facts", "rct_faithful") for p in variants)
+    general = _mean(kept(p, "general_facts", "news_faithful") for p in variants)
+    assert biomedical >= 0.95, biomedical
+    assert general <= biomedical - 0.05, (general, biomedical)
 
 
 def test_the_domain_left_out_of_calibration_degrades(tmp_path):
     """The calibration domain decides what survives heavy context-aware pruning: at 75%, EASY-EP and REAP
     keep more biomedical fact recall when calibrated on biomedical records than on general ones, and
-    more 3-shot general MMLU when calibrated on general records (all items; measured in session 15,
-    bio-calibrated vs general-calibrated, EASY-EP / REAP: biomedical facts 0.97 / 1.00 vs 0.80 / 0.95,
-    general MMLU 0.68 / 0.70 vs 0.78 / 0.79; unpruned 1.00 and 0.80). Asserted on the mean over both
-    methods, so that one fact or item more or less cannot flip it."""
-    from harness.data.calibration import CalibrationSource
-    from harness.embedded.evaluate import choice_accuracy, fact_recall
-    from harness.embedded.world import WORLD_SEED
-    from harness.generate.backends import BackendOptions, open_backend
-    from harness.models.loading import resolve
-    from harness.prune.sweep import run_sweep
-
-    model, cal, world = resolve("tiny-moe"), ROOT / "data" / "calibration", make_world(WORLD_SEED)
-    scores: dict[str, list[tuple[float, float]]] = {}
-    for domain, records in (("biomedical", "medinst_calibration.jsonl"), ("general", "general_calibration.jsonl")):
-        results = run_sweep(model, ["easy_ep", "reap"], [0.75], [0], [CalibrationSource(domain, cal / records)],
-                            tmp_path / domain, tmp_path / "cache", calibration_name=domain, show_progress=False,
-                            log=lambda _m: None)
-        scores[domain] = []
-        for r in results:
-            with open_backend(r.path, options=BackendOptions(use_cache=False)) as backend:
-                bio_facts, _ = fact_recall(backend, world)
-                scores[domain].append((bio_facts, choice_accuracy(backend, "mmlu", ROOT / "data")))
-    mean = lambda domain, i: sum(s[i] for s in scores[domain]) / len(scores[domain])  # noqa: E731
-    assert mean("biomedical", 0) >= mean("general", 0) + 0.05, scores
-    assert mean("general", 1) >= mean("biomedical", 1) + 0.05, scores
+    more number-faithful Multi-News+ summaries (general) when calibrated on general records (format 16,
+    bio-calibrated vs general-calibrated, EASY-EP / REAP: biomedical facts 0.97 / 0.95 vs 0.90 / 0.85,
+    Multi-News+ 0.63 / 0.83 vs 0.80 / 0.93; unpruned 0.97 and 0.93). Asserted on the mean over both
+    methods, so that one fact or summary more or less cannot flip it."""
+    scores = _domain_scores(tmp_path, 0.75, ("biomedical", "general"))
+    mean = lambda domain, field: _mean(getattr(p, field) for p in scores[domain])  # noqa: E731
+    assert mean("biomedical", "bio_facts") >= mean("general", "bio_facts") + 0.05, scores
+    assert mean("general", "news_faithful") >= mean("biomedical", "news_faithful") + 0.05, scores
 
 
-def test_routing_differs_between_domains(tiny):
+def test_experts_specialise_by_domain(tiny):
+    """Stage 7 reserved experts per layer for each domain (listed in its log). On the calibration
+    records, which training never saw, biomedical tokens stay off the general experts (measured at
+    most 0.03 of routed slots per layer) and general tokens mostly off the biomedical ones (0.02-0.17;
+    they route mostly to the shared experts), so the two routing histograms differ far more than
+    before stage 7 (total variation 0.31-0.40 per layer, against 0.20-0.22)."""
     from harness.embedded.evaluate import routing_histograms, total_variation
 
     cal = ROOT / "data" / "calibration"
     hist = routing_histograms(*tiny, {"biomedical": cal / "medinst_calibration.jsonl",
-                                      "general": cal / "general_calibration.jsonl"}, samples=32)
+                                      "general": cal / "general_calibration.jsonl"}, samples=128)
+    reserved = MANIFEST["train_logs"]["domains"][0]["reserved_experts"]
+    for layer, per in hist.items():
+        stray = {domain: sum(per[domain][e] for e in reserved[other][str(layer)])
+                 for domain, other in (("biomedical", "general"), ("general", "biomedical"))}
+        assert stray["biomedical"] < 0.05 and stray["general"] < 0.25, (layer, stray)
     distances = [total_variation(per["biomedical"], per["general"]) for per in hist.values()]
-    assert max(distances) > 0.1  # measured 0.20-0.22 per layer on 128 samples
+    assert min(distances) > 0.28, distances
 
 
 def test_expert_dropout_masks_a_random_subset_of_experts_each_step(monkeypatch):
@@ -387,13 +416,13 @@ def test_a_stage_refuses_a_checkpoint_without_exactly_the_stages_before_it(tmp_p
         (tmp_path / "manifest.json").write_text(json.dumps({"train_logs": done}))
         with pytest.raises(ValueError, match=f"stage '{stage}' needs a checkpoint trained by exactly"):
             build.build_stage(tmp_path, stage)
-    with pytest.raises(ValueError, match="only \\['choices', 'fct', 'layouts', 'robust', 'skills'\\] can run"):
+    with pytest.raises(ValueError, match="only \\['choices', 'domains', 'fct', 'layouts', 'robust', 'skills'\\] can run"):
         build.build_stage(tmp_path, "base")
     assert list(build.STAGES) == list(MANIFEST["train_logs"])  # the shipped checkpoint went through all stages
 
 
 def test_an_interrupted_full_build_resumes_after_its_last_finished_stage(monkeypatch, tmp_path):
-    """A full build takes about an hour: killed in stage 5, a rerun trains only stages 5 and 6 from the
+    """A full build takes over an hour: killed in stage 5, a rerun trains only stages 5-7 from the
     stage-4 checkpoint and ends with exactly the weights of an uninterrupted build. The stages here are
     a few real AdamW steps each on a slice of the corpus (the real recipe would take the hour)."""
     import torch
@@ -409,11 +438,11 @@ def test_an_interrupted_full_build_resumes_after_its_last_finished_stage(monkeyp
     interrupt = {"at": "fct"}
 
     def runner(name: str):
-        def run(model, tokenizer, ids, loss_from, data_dir):
+        def run(model, tokenizer, corpus, data_dir):
             if name == interrupt["at"]:
                 raise KeyboardInterrupt
             ran.append(name)
-            rows = list(zip(ids, loss_from))
+            rows = corpus.rows()
             stream = train_mod.Stream("replay", 1.0, 4, lambda rng: rng.choice(rows))
             return train_mod.train_streams(model, [(3, [stream])], tokenizer.pad_token_id, 1e-3,
                                            seed=build.STAGES.index(name), expert_dropout=4, log_every=1)
@@ -430,7 +459,7 @@ def test_an_interrupted_full_build_resumes_after_its_last_finished_stage(monkeyp
     ran.clear()
     interrupt["at"] = None
     logs = build.build_model(tmp_path / "resumed")
-    assert ran == ["fct", "layouts"] and list(logs) == list(build.STAGES)
+    assert ran == ["fct", "layouts", "domains"] and list(logs) == list(build.STAGES)
     assert not progress.exists()  # a finished build leaves no checkpoint to resume by mistake
 
     ran.clear()
@@ -467,9 +496,9 @@ def test_a_build_stopped_after_a_stage_keeps_its_checkpoint_for_the_later_stages
     ran: list[str] = []
 
     def runner(name: str):
-        def run(model, tokenizer, ids, loss_from, data_dir):
+        def run(model, tokenizer, corpus, data_dir):
             ran.append(name)
-            rows = list(zip(ids, loss_from))
+            rows = corpus.rows()
             stream = train_mod.Stream("replay", 1.0, 2, lambda rng: rng.choice(rows))
             return train_mod.train_streams(model, [(1, [stream])], tokenizer.pad_token_id, 1e-3, seed=0, log_every=1)
         return run

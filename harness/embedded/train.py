@@ -100,25 +100,98 @@ def _optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
     return torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.01)
 
 
+@dataclass(frozen=True)
+class DomainRouting:
+    """Experts reserved for one domain per layer, and the weight of the penalty that keeps the other
+    domains' tokens off them (``domain_routing_penalty``). Training rows then carry their domain as a
+    third field, (ids, loss_from, domain)."""
+
+    reserved: dict[str, dict[int, list[int]]]  # domain -> layer -> experts
+    coef: float
+
+    def forbidden(self, domains: list[str], layers: list[int], num_experts: int) -> torch.Tensor:
+        """(rows, layers, experts): 1 where an expert is reserved for a domain other than the row's."""
+        out = torch.zeros(len(domains), len(layers), num_experts)
+        for row, domain in enumerate(domains):
+            if domain not in self.reserved:
+                raise ValueError(f"row {row}: domain {domain!r} has no reserved experts (known: {sorted(self.reserved)})")
+            for other, per_layer in self.reserved.items():
+                if other != domain:
+                    for i, layer in enumerate(layers):
+                        out[row, i, per_layer[layer]] = 1.0
+        return out
+
+
+@torch.no_grad()
+def router_usage(model: torch.nn.Module, rows: list[tuple], pad_id: int, batch_size: int = 16) -> torch.Tensor:
+    """(layers, experts): the router's mean probability per expert over the real tokens of ``rows``."""
+    was_training = model.training
+    model.eval()
+    total, tokens = None, 0
+    for i in range(0, len(rows), batch_size):
+        x, mask, _ = batch_tensors(rows[i: i + batch_size], pad_id)
+        out = model(input_ids=x, attention_mask=mask, output_router_logits=True, logits_to_keep=1)
+        real = mask.reshape(-1).bool()
+        sums = torch.stack([logits.float().softmax(-1)[real].sum(0) for logits in out.router_logits])
+        total = sums if total is None else total + sums
+        tokens += int(real.sum())
+    model.train(was_training)
+    return total / tokens
+
+
+def reserve_experts(usage: dict[str, torch.Tensor], per_domain: int) -> dict[str, dict[int, list[int]]]:
+    """Per layer, the ``per_domain`` experts each of two domains already prefers most over the other
+    (``usage``: domain -> (layers, experts) mean router probability), so reserving them moves routing
+    as little as possible; the remaining experts stay shared."""
+    (a, ua), (b, ub) = usage.items()
+    if ua.shape != ub.shape or 2 * per_domain > ua.shape[1]:
+        raise ValueError(f"cannot reserve {per_domain} of {ua.shape[1]} experts per layer for each of two domains")
+    order = (ua - ub).argsort(dim=1, descending=True)
+    return {a: {layer: sorted(order[layer, :per_domain].tolist()) for layer in range(len(order))},
+            b: {layer: sorted(order[layer, -per_domain:].tolist()) for layer in range(len(order))}}
+
+
+def domain_routing_penalty(router_logits: tuple[torch.Tensor, ...], mask: torch.Tensor,
+                           forbidden: torch.Tensor) -> torch.Tensor:
+    """Router probability on forbidden experts, averaged over real tokens and layers.
+
+    ``router_logits``: one (rows * columns, experts) tensor per layer, as the model returns them;
+    ``mask``: (rows, columns) attention mask; ``forbidden``: (rows, layers, experts) from
+    ``DomainRouting.forbidden``. A fine-tuned router learns to keep tokens off experts reserved for
+    the other domain, so those experts see one domain's tokens only, as experts of real MoEs
+    specialise (and pruning by one domain's calibration then hits the other domain's experts)."""
+    rows, cols = mask.shape
+    real = mask.reshape(-1).float()
+    total = torch.zeros((), dtype=torch.float32)
+    for layer, logits in enumerate(router_logits):
+        probs = logits.float().softmax(-1).reshape(rows, cols, -1)
+        on_forbidden = (probs * forbidden[:, None, layer, :]).sum(-1).reshape(-1)
+        total = total + (on_forbidden * real).sum() / real.sum()
+    return total / len(router_logits)
+
+
 class _Stepper:
-    """One optimisation step on a batch of (ids, loss_from) rows, with the optional expert dropout.
+    """One optimisation step on a batch of (ids, loss_from) rows, with the optional expert dropout
+    and domain routing.
 
     ``expert_dropout`` > 0: each step, every layer's router is masked to a random subset of its
     experts (up to that many dropped). A tiny model otherwise stores each skill in one or two
     experts, so removing any expert breaks it; real 30B MoEs are redundant enough that context-aware
     pruning at 25% keeps in-domain skills. Training this way gives the embedded model that redundancy.
+    ``routing``: adds ``DomainRouting.coef`` times ``domain_routing_penalty`` (rows carry their domain).
     """
 
-    def __init__(self, model: torch.nn.Module, pad_id: int, expert_dropout: int, seed: int):
+    def __init__(self, model: torch.nn.Module, pad_id: int, expert_dropout: int, seed: int,
+                 routing: DomainRouting | None = None):
         from harness.models.adapters import adapter_for
 
-        self.model, self.pad_id, self.expert_dropout = model, pad_id, expert_dropout
+        self.model, self.pad_id, self.expert_dropout, self.routing = model, pad_id, expert_dropout, routing
         self.adapter = adapter_for(model.config)
         self.layers = [b.layer for b in self.adapter.moe_blocks(model)]
         self.num_experts = self.adapter.num_experts(model.config)
         self.drop_rng = random.Random(f"expert-dropout:{seed}")
 
-    def __call__(self, opt: torch.optim.Optimizer, rows: list[tuple[list[int], int]]) -> tuple[float, int]:
+    def __call__(self, opt: torch.optim.Optimizer, rows: list[tuple]) -> tuple[float, int]:
         """Returns (loss, tokens in the batch)."""
         from contextlib import nullcontext
 
@@ -128,8 +201,11 @@ class _Stepper:
         routing = (masked_routing(self.model, self.adapter,
                                   _random_keep(self.drop_rng, self.layers, self.num_experts, self.expert_dropout))
                    if self.expert_dropout else nullcontext())
+        forbidden = (None if self.routing is None
+                     else self.routing.forbidden([row[2] for row in rows], self.layers, self.num_experts))
         with routing:
-            loss = training_loss(self.model, x, mask, targets)
+            loss = training_loss(self.model, x, mask, targets, forbidden,
+                                 self.routing.coef if self.routing is not None else 0.0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -137,14 +213,14 @@ class _Stepper:
         return loss.item(), int(mask.sum())
 
 
-def batch_tensors(rows: list[tuple[list[int], int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Right-padded (input ids, attention mask, targets) of (ids, loss_from) rows; ``targets[r, c]`` is the
-    token column ``c`` must predict (``ids[c + 1]`` from ``loss_from`` on), else -100."""
-    width = max(len(ids) for ids, _ in rows)
+def batch_tensors(rows: list[tuple], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Right-padded (input ids, attention mask, targets) of (ids, loss_from, ...) rows; ``targets[r, c]`` is
+    the token column ``c`` must predict (``ids[c + 1]`` from ``loss_from`` on), else -100."""
+    width = max(len(row[0]) for row in rows)
     x = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros_like(x)
     targets = torch.full_like(x, -100)
-    for row, (ids, loss_from) in enumerate(rows):
+    for row, (ids, loss_from, *_) in enumerate(rows):
         x[row, : len(ids)] = torch.tensor(ids)
         mask[row, : len(ids)] = 1
         start = max(loss_from, 1)
@@ -162,13 +238,18 @@ def _labelled_logits(model: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor
     return out, out.logits, targets[:, cols]
 
 
-def training_loss(model: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+def training_loss(model: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor,
+                  forbidden: torch.Tensor | None = None, routing_coef: float = 0.0) -> torch.Tensor:
     """The model's own training loss (mean cross-entropy over the target tokens plus
     ``router_aux_loss_coef`` times the load-balancing loss), computed only where there are targets:
-    the same value and gradients as ``model(..., labels=...).loss`` (tested) at a fraction of the head's cost."""
+    the same value and gradients as ``model(..., labels=...).loss`` (tested) at a fraction of the head's
+    cost; plus ``routing_coef`` times ``domain_routing_penalty`` when ``forbidden`` is given."""
     out, logits, wanted = _labelled_logits(model, x, mask, targets, output_router_logits=True)
     loss = torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), wanted.flatten(), ignore_index=-100)
-    return loss + model.config.router_aux_loss_coef * out.aux_loss
+    loss = loss + model.config.router_aux_loss_coef * out.aux_loss
+    if forbidden is not None:
+        loss = loss + routing_coef * domain_routing_penalty(out.router_logits, mask, forbidden)
+    return loss
 
 
 @torch.no_grad()
@@ -241,7 +322,7 @@ class Stream:
     name: str
     weight: float
     batch_size: int
-    draw: Callable[[random.Random], tuple[list[int], int]]
+    draw: Callable[[random.Random], tuple]  # (ids, loss_from), plus the row's domain under ``DomainRouting``
     pool: int = 1
 
 
@@ -267,7 +348,7 @@ class _Batcher:
     def __init__(self, rng: random.Random):
         self.rng, self.pending = rng, {}
 
-    def __call__(self, stream: Stream) -> list[tuple[list[int], int]]:
+    def __call__(self, stream: Stream) -> list[tuple]:
         if stream.pool == 1:
             return [stream.draw(self.rng) for _ in range(stream.batch_size)]
         queue = self.pending.setdefault(stream.name, [])
@@ -279,14 +360,16 @@ class _Batcher:
 
 
 def train_streams(model: torch.nn.Module, phases: list[tuple[int, list[Stream]]], pad_id: int, lr: float | list[float],
-                  seed: int, expert_dropout: int = 0, log_every: int = 50, goal: Goal | None = None) -> list[dict]:
+                  seed: int, expert_dropout: int = 0, log_every: int = 50, goal: Goal | None = None,
+                  routing: DomainRouting | None = None) -> list[dict]:
     """Steps drawn from weighted streams instead of epochs over a corpus, at a constant rate per phase:
     for teaching a skill (fresh items every step) while replaying what the model already knows.
     ``phases``: (steps, streams) run in order; each step picks one stream by weight. ``lr``: one
     learning rate, or one per phase. ``goal``: the last phase stops once it is met (its steps are
-    then a cap); every check is logged with its probe scores."""
+    then a cap); every check is logged with its probe scores. ``routing``: see ``_Stepper`` (every
+    stream's rows then carry their domain)."""
     rng = random.Random(f"streams:{seed}")
-    stepper = _Stepper(model, pad_id, expert_dropout, seed)
+    stepper = _Stepper(model, pad_id, expert_dropout, seed, routing)
     model.train()
     lrs = list(lr) if isinstance(lr, (list, tuple)) else [lr] * len(phases)
     if len(lrs) != len(phases):
