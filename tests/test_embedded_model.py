@@ -70,13 +70,19 @@ def tiny():
     return load_model(model.path), load_tokenizer(model.path)
 
 
-def test_unpruned_model_knows_its_world():
+@pytest.fixture(scope="module")
+def unpruned():
+    """The shipped model's profile (first 40 items per set), computed once for the tests that compare with it."""
+    return _profile(MODEL_DIR)
+
+
+def test_unpruned_model_knows_its_world(unpruned):
     """What the shipped model measurably can do (fixtures/tiny-moe/README.md): recall the world's facts
     (chance 1/24 and 1/32), answer Med-HALT FCT/NOTA/Fake in the official format, write RCT and news
     summaries whose numbers and units come from the source, and answer MedQA, MedMCQA, PubMedQA and
     3-shot MMLU as the gate asks them (first 40 items per set, format 16: FCT 0.97, RCT 1.00, news
     0.93, MedQA 0.97, MedMCQA 0.90, PubMedQA 1.00, MMLU medical 0.88, MMLU 0.78)."""
-    p = _profile(MODEL_DIR)
+    p = unpruned
     assert p.bio_facts >= 0.95 and p.general_facts >= 0.9
     assert p.medhalt["fct"] >= 0.7 and p.medhalt["nota"] >= 0.9 and p.medhalt["fake"] >= 0.9  # FCT chance ~0.25
     assert p.rct_faithful >= 0.85 and p.rct_dose_exact >= 0.9
@@ -102,7 +108,7 @@ def _in_domain_utility(p) -> float:
     return (p.bio_facts + sum(p.choice[t] for t in IN_DOMAIN_CHOICE)) / (1 + len(IN_DOMAIN_CHOICE))
 
 
-def test_pruning_effects_mirror_the_study(tmp_path):
+def test_pruning_effects_mirror_the_study(tmp_path, unpruned):
     """Context-aware pruning at 25% keeps >= 95% of in-domain utility, Med-HALT NOTA, >= 90% of Med-HALT
     FCT and of number-faithful RCT summaries; random at 75% breaks reliability and summaries (Med-HALT
     FCT and number-faithful RCT summaries fall by >= 20 points) while utility (mean of MedQA, MedMCQA,
@@ -119,7 +125,7 @@ def test_pruning_effects_mirror_the_study(tmp_path):
     variants = {(r.variant.method, r.variant.ratio): r.path for r in run_sweep(
         model, ["easy_ep", "reap", "random"], [0.25, 0.75], [0], sources, tmp_path / "out", tmp_path / "cache",
         show_progress=False, log=lambda _m: None)}
-    base = _profile(model.path)
+    base = unpruned
     for method in ("easy_ep", "reap"):
         light = _profile(variants[(method, 0.25)])
         assert _in_domain_utility(light) >= 0.95 * _in_domain_utility(base), method
@@ -151,13 +157,13 @@ def _mean(values) -> float:
     return sum(values) / len(values)
 
 
-def test_general_degrades_before_biomedical_under_biomedical_calibration(tmp_path):
+def test_general_degrades_before_biomedical_under_biomedical_calibration(tmp_path, unpruned):
     """The study's finding: pruned with biomedical calibration, EASY-EP and REAP at 50% keep the
     biomedical side of each matched pair (fact recall, number-faithful summaries: RCT) and lose the
     general side (country facts, Multi-News+). Retention is the share of the unpruned score kept,
     averaged over both pairs and both methods. Measured (format 16): biomedical 1.00 / 1.00, general
     0.88 / 0.92 (EASY-EP / REAP; general facts 1.00 -> 0.94 / 0.91, Multi-News+ 0.93 -> 0.77 / 0.87)."""
-    base = _profile(MODEL_DIR)
+    base = unpruned
     variants = _domain_scores(tmp_path, 0.5, ("biomedical",))["biomedical"]
     kept = lambda p, facts, summaries: _mean((getattr(p, facts) / getattr(base, facts),  # noqa: E731
                                              getattr(p, summaries) / getattr(base, summaries)))

@@ -69,7 +69,7 @@ DOMAINS_LR = 1e-3
 DOMAIN_EXPERTS = 6  # of 16 per layer, reserved for each of the two domains; the other 4 stay shared
 DOMAIN_ROUTING_COEF = 1.0
 DOMAIN_USAGE_ROWS = 256  # corpus rows per domain whose routing decides which experts each domain keeps
-DOMAINS_STEPS = 400  # fixed; then up to DOMAINS_GOAL_STEPS more, until DOMAINS_GOAL
+DOMAINS_STEPS = 400  # fixed; then up to DOMAINS_GOAL_STEPS more, until the release bar (DOMAINS_TOLERANCE below)
 DOMAINS_GOAL_STEPS = 1000
 DOMAINS_MIX = (("mmlu_shots", 0.15, 32), ("pubmedqa", 0.05, 32), ("mcq", 0.1, 64), ("fct", 0.1, 16), ("medhalt", 0.05, 16),
                ("facts", 0.1, 48), ("trials", 0.2, 16), ("news", 0.1, 16), ("copy", 0.05, 48), ("replay", 0.1, 16))

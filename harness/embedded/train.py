@@ -111,15 +111,16 @@ class DomainRouting:
 
     def forbidden(self, domains: list[str], layers: list[int], num_experts: int) -> torch.Tensor:
         """(rows, layers, experts): 1 where an expert is reserved for a domain other than the row's."""
-        out = torch.zeros(len(domains), len(layers), num_experts)
         for row, domain in enumerate(domains):
             if domain not in self.reserved:
                 raise ValueError(f"row {row}: domain {domain!r} has no reserved experts (known: {sorted(self.reserved)})")
-            for other, per_layer in self.reserved.items():
-                if other != domain:
-                    for i, layer in enumerate(layers):
-                        out[row, i, per_layer[layer]] = 1.0
-        return out
+        owned = {domain: torch.zeros(len(layers), num_experts) for domain in self.reserved}
+        for domain, per_layer in self.reserved.items():
+            for i, layer in enumerate(layers):
+                owned[domain][i, per_layer[layer]] = 1.0
+        everyone = sum(owned.values())
+        off_limits = {domain: (everyone - mask).clamp(max=1.0) for domain, mask in owned.items()}
+        return torch.stack([off_limits[domain] for domain in domains])
 
 
 @torch.no_grad()
