@@ -1,4 +1,4 @@
-"""Domain routing (the embedded model's stage 7): reserved experts, the routing penalty, its training."""
+"""Domain routing (every stage of the embedded model's build): reserved experts, the routing penalty, its training."""
 
 import random
 
@@ -59,18 +59,32 @@ def test_a_row_of_a_domain_without_reserved_experts_is_refused():
         routing.forbidden(["general", "legal"], [0], 4)
 
 
-def test_each_domain_keeps_the_experts_it_already_prefers():
-    bio = torch.tensor([[0.4, 0.3, 0.1, 0.1, 0.1, 0.0], [0.0, 0.1, 0.1, 0.15, 0.25, 0.4]])
-    general = torch.tensor([[0.0, 0.1, 0.1, 0.2, 0.3, 0.3], [0.3, 0.3, 0.1, 0.1, 0.1, 0.1]])
-    reserved = train_mod.reserve_experts({"biomedical": bio, "general": general}, per_domain=2)
-    assert reserved == {"biomedical": {0: [0, 1], 1: [4, 5]}, "general": {0: [4, 5], 1: [0, 1]}}
-    with pytest.raises(ValueError, match="cannot reserve 4 of 6 experts"):
-        train_mod.reserve_experts({"biomedical": bio, "general": general}, per_domain=4)
+@torch.no_grad()
+def _usage(model, rows) -> torch.Tensor:
+    """(layers, experts): the router's mean probability per expert over every token of ``rows``."""
+    model.eval()
+    x, mask, _ = train_mod.batch_tensors(rows, pad_id=0)
+    out = model(input_ids=x, attention_mask=mask, output_router_logits=True)
+    real = mask.reshape(-1).bool()
+    return torch.stack([logits.float().softmax(-1)[real].mean(0) for logits in out.router_logits])
 
 
-def test_domain_routing_training_keeps_each_domains_tokens_off_the_other_domains_experts():
-    """A few steps with the penalty move each domain's router probability off the other's experts,
-    which the same steps without it do not; the router's usage measure sees the change."""
+def _epochs(model, rows, **routing) -> None:
+    train_mod.train(model, rows, pad_id=0, epochs=20.0, lr=1e-2, batch_tokens=32, seed=0, **routing)
+
+
+def _streams(model, rows, **routing) -> None:
+    bio, general = [r for r in rows if r[2] == "biomedical"], [r for r in rows if r[2] == "general"]
+    streams = [train_mod.Stream("bio", 0.5, 4, lambda rng: rng.choice(bio)),
+               train_mod.Stream("general", 0.5, 4, lambda rng: rng.choice(general))]
+    train_mod.train_streams(model, [(40, streams)], pad_id=0, lr=1e-2, seed=0, **routing)
+
+
+@pytest.mark.parametrize("trainer", [_epochs, _streams], ids=["epochs", "streams"])
+def test_domain_routing_training_keeps_each_domains_tokens_off_the_other_domains_experts(trainer):
+    """A few steps with the penalty, in either trainer (epochs over the corpus in stages 1-2, streams
+    in the later ones), move each domain's router probability off the other's experts, which the same
+    steps without it do not."""
     import copy
 
     base = tiny_model("qwen3_moe", num_experts=8)
@@ -78,19 +92,15 @@ def test_domain_routing_training_keeps_each_domains_tokens_off_the_other_domains
     reserved = {"biomedical": {layer: [0, 1, 2] for layer in layers}, "general": {layer: [5, 6, 7] for layer in layers}}
     bio_rows = [([5 + i, 9, 17, 33, 65, 3, 7, 11], 1, "biomedical") for i in range(8)]
     general_rows = [([70 + i, 80, 90, 100, 110, 4, 8, 12], 1, "general") for i in range(8)]
-    streams = [train_mod.Stream("bio", 0.5, 4, lambda rng: rng.choice(bio_rows)),
-               train_mod.Stream("general", 0.5, 4, lambda rng: rng.choice(general_rows))]
 
     def off_limits(model) -> float:
         """Mean usage, over both domains, of the experts reserved for the other one."""
-        bio = train_mod.router_usage(model, bio_rows, pad_id=0)
-        general = train_mod.router_usage(model, general_rows, pad_id=0)
+        bio, general = _usage(model, bio_rows), _usage(model, general_rows)
         return float(bio[:, 5:].sum(1).mean() + general[:, :3].sum(1).mean()) / 2
 
     trained, plain = copy.deepcopy(base), copy.deepcopy(base)
-    train_mod.train_streams(trained, [(40, streams)], pad_id=0, lr=1e-2, seed=0,
-                            routing=train_mod.DomainRouting(reserved, coef=1.0))
-    train_mod.train_streams(plain, [(40, streams)], pad_id=0, lr=1e-2, seed=0)
+    trainer(trained, bio_rows + general_rows, routing=train_mod.DomainRouting(reserved, coef=1.0))
+    trainer(plain, bio_rows + general_rows)
     before = off_limits(base)
     assert before > 0.3  # 6 of 8 experts are some domain's: a random router puts ~3/8 off limits
     assert off_limits(trained) < 0.25 * before

@@ -9,13 +9,13 @@ from pathlib import Path
 from harness.models.registry import FIXTURES_DIR
 
 # harness.embedded.build.STAGES, spelled out so the CLI starts without importing torch (tested equal)
-STAGE_NAMES = ("base", "robust", "skills", "choices", "fct", "layouts", "domains")
+STAGE_NAMES = ("base", "robust", "skills", "choices", "fct", "layouts")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("embedded", help="the embedded tiny MoE: rebuild, profile, pruning effects")
     cmds = p.add_subparsers(dest="embedded_command", required=True)
-    b = cmds.add_parser("build", help="regenerate the synthetic world's data and retrain the model (~72 min on 2 cores; resumes an "
+    b = cmds.add_parser("build", help="regenerate the synthetic world's data and retrain the model (~67 min on 2 cores; resumes an "
                         "interrupted build after its last finished stage)")
     b.add_argument("--out", type=Path, default=FIXTURES_DIR / "tiny-moe")
     b.add_argument("--data-only", action="store_true", help="only rewrite the datasets (seconds)")
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="start from scratch even if an interrupted build left its stage checkpoint in OUT/.build-progress")
     b.add_argument("--stage", choices=STAGE_NAMES[1:], default=None,
                    help="only run this training stage on the checkpoint already in --out, which must have every "
-                        "earlier stage (robust ~6 min, skills ~5 min, choices ~13 min, fct ~12 min, layouts ~10 min, domains ~5 min; stages 3-7 stop early once their goals are met)")
+                        "earlier stage (robust ~6 min, skills ~5 min, choices ~13 min, fct ~12 min, layouts ~10 min; stages 3-6 stop early once their goals are met)")
     b.add_argument("--stop-after", choices=STAGE_NAMES, default=None,
                    help="train only up to this stage: OUT/model and manifest.json hold the partly trained model and "
                         "OUT/.build-progress its checkpoint, so a later plain build resumes from it and --stage runs "

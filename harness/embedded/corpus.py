@@ -72,13 +72,16 @@ def news_example(rng: random.Random, world: World) -> Example:
 
 
 def mcq_example(rng: random.Random, world: World, hint: bool = False,
-                held_out: frozenset[tuple[str, tuple[str, ...]]] = frozenset()) -> Example:
+                held_out: frozenset[tuple[str, tuple[str, ...]]] = frozenset(), sums: bool = True) -> Example:
     """A freshly drawn multiple-choice item (biomedical MedQA or general MMLU layout) and its letter.
 
     ``hint`` prefixes the answer text ("Note: the answer is ..."): the model then only has to find the
     option holding a word it can see, which it learns first; without it the answer must be recalled.
-    Items whose (question, choices) are in ``held_out`` (the evaluation sets) are never drawn."""
+    Items whose (question, choices) are in ``held_out`` (the evaluation sets) are never drawn; ``sums=False``
+    never draws a sum ("What is a + b?"), which no stage teaches and the model answers near chance."""
     bio, m = _fresh_mcq(rng, world, held_out)
+    while not sums and m.subject == tasks.SUM_SUBJECT:
+        bio, m = _fresh_mcq(rng, world, held_out)
     text = tasks.mcq_text(m, "medqa" if bio else "mmlu")
     text = _hinted(text, m.choices[m.answer]) if hint else text
     return Example("biomedical" if bio else "general", text=text, completion=" " + "ABCD"[m.answer])

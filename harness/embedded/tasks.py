@@ -45,6 +45,9 @@ def bio_mcq(rng: random.Random, world: World) -> MCQ:
     return MCQ(q, choices, answer, "clinical_knowledge")
 
 
+SUM_SUBJECT = "elementary_mathematics"  # the general items that are sums ("What is a + b?")
+
+
 def general_mcq(rng: random.Random, world: World) -> MCQ:
     kind = rng.randrange(4)
     if kind == 0:
@@ -52,7 +55,7 @@ def general_mcq(rng: random.Random, world: World) -> MCQ:
         correct = str(a + b)
         pool = [str(a + b + d) for d in (-10, -2, -1, 1, 2, 10, 11)]
         choices, answer = _options(rng, correct, pool)
-        return MCQ(f"What is {a} + {b}?", choices, answer, "elementary_mathematics")
+        return MCQ(f"What is {a} + {b}?", choices, answer, SUM_SUBJECT)
     country = rng.choice(world.countries)
     if kind == 1:
         q, correct, pool = f"What is the capital of {country.name}?", country.capital, [c.capital for c in world.countries]

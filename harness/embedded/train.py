@@ -123,35 +123,6 @@ class DomainRouting:
         return torch.stack([off_limits[domain] for domain in domains])
 
 
-@torch.no_grad()
-def router_usage(model: torch.nn.Module, rows: list[tuple], pad_id: int, batch_size: int = 16) -> torch.Tensor:
-    """(layers, experts): the router's mean probability per expert over the real tokens of ``rows``."""
-    was_training = model.training
-    model.eval()
-    total, tokens = None, 0
-    for i in range(0, len(rows), batch_size):
-        x, mask, _ = batch_tensors(rows[i: i + batch_size], pad_id)
-        out = model(input_ids=x, attention_mask=mask, output_router_logits=True, logits_to_keep=1)
-        real = mask.reshape(-1).bool()
-        sums = torch.stack([logits.float().softmax(-1)[real].sum(0) for logits in out.router_logits])
-        total = sums if total is None else total + sums
-        tokens += int(real.sum())
-    model.train(was_training)
-    return total / tokens
-
-
-def reserve_experts(usage: dict[str, torch.Tensor], per_domain: int) -> dict[str, dict[int, list[int]]]:
-    """Per layer, the ``per_domain`` experts each of two domains already prefers most over the other
-    (``usage``: domain -> (layers, experts) mean router probability), so reserving them moves routing
-    as little as possible; the remaining experts stay shared."""
-    (a, ua), (b, ub) = usage.items()
-    if ua.shape != ub.shape or 2 * per_domain > ua.shape[1]:
-        raise ValueError(f"cannot reserve {per_domain} of {ua.shape[1]} experts per layer for each of two domains")
-    order = (ua - ub).argsort(dim=1, descending=True)
-    return {a: {layer: sorted(order[layer, :per_domain].tolist()) for layer in range(len(order))},
-            b: {layer: sorted(order[layer, -per_domain:].tolist()) for layer in range(len(order))}}
-
-
 def domain_routing_penalty(router_logits: tuple[torch.Tensor, ...], mask: torch.Tensor,
                            forbidden: torch.Tensor) -> torch.Tensor:
     """Router probability on forbidden experts, averaged over real tokens and layers.
@@ -286,12 +257,13 @@ class _Log:
         bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{rate:.0f}")
 
 
-def train(model: torch.nn.Module, ids: list[list[int]], loss_from: list[int], pad_id: int, epochs: float, lr: float,
-          batch_tokens: int, seed: int, log_every: int = 50, expert_dropout: int = 0) -> list[dict]:
-    """Epochs over a fixed corpus: AdamW with warmup + cosine decay; returns the loss log.
-    ``expert_dropout``: see ``_Stepper``."""
+def train(model: torch.nn.Module, rows: list[tuple], pad_id: int, epochs: float, lr: float, batch_tokens: int, seed: int,
+          log_every: int = 50, expert_dropout: int = 0, routing: DomainRouting | None = None) -> list[dict]:
+    """Epochs over a fixed corpus of (ids, loss_from, ...) rows: AdamW with warmup + cosine decay;
+    returns the loss log. ``expert_dropout``, ``routing``: see ``_Stepper``."""
     rng = random.Random(seed)
-    stepper = _Stepper(model, pad_id, expert_dropout, seed)
+    ids = [row[0] for row in rows]
+    stepper = _Stepper(model, pad_id, expert_dropout, seed, routing)
     model.train()
     opt = _optimizer(model, lr)
     per_epoch = len(_batches(ids, batch_tokens, random.Random(0)))
@@ -306,7 +278,7 @@ def train(model: torch.nn.Module, ids: list[list[int]], loss_from: list[int], pa
     log = _Log(log_every)
     bar = tqdm(plan, desc="train", unit="batch")
     for step, batch in enumerate(bar):
-        loss, tokens = stepper(opt, [(ids[i], loss_from[i]) for i in batch])
+        loss, tokens = stepper(opt, [rows[i] for i in batch])
         sched.step()
         log(bar, step, steps - 1, loss, tokens)
     model.eval()
