@@ -37,6 +37,16 @@ def test_p_value_with_a_leading_dot():
     assert kinds("Levels fell versus placebo.01.0) and CD950014.") == [("number_not_in_source", "01.0")]
 
 
+def test_a_number_glued_to_the_word_before_it_is_checked():
+    """Random-75% summaries wrote "The519 patients" and "The98.0 ng/ml for 15 weeks": the numbers escaped
+    the check because digits inside a word were all taken for identifiers ("CD950014"). Digits after a
+    lower-case letter are a number; after a capital, or followed by a letter, they stay an identifier."""
+    assert kinds("The519 patients.") == [("number_not_in_source", "519")]
+    assert kinds("The98.0 ng/ml dose.") == [("number_not_in_source", "98.0 ng/ml")]
+    assert kinds("The3.8 mg/ml dose.") == [("unit_mismatch", "3.8 mg/ml")]
+    assert kinds("The179 patients, trial CD950014 and HbA1c.") == []
+
+
 def test_template_leakage_with_offsets():
     summary = "Summary: " + RCT_INSTRUCTION
     result = fc.check(summary, SOURCE, instructions=[RCT_INSTRUCTION])
@@ -94,9 +104,9 @@ def test_cli_exit_codes(tmp_path):
 
 def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
     """Real summaries (fixtures/tiny-moe/README.md): the shipped model copies the trial's numbers (all
-    of these 16 summaries are number-faithful, 38 of all 40); heavily pruned (Random 75%) it invents
-    numbers in many (6 of these 16, 16 of all 40), and the checks must flag them with spans that
-    point at the summary text."""
+    of these 16 summaries are number-faithful, 40 of all 40; format 17); heavily pruned (Random 75%) it
+    invents numbers in most (14 of these 16, 31 of all 40), and the checks must flag them with spans
+    that point at the summary text, numbers glued to a word ("The519 patients") included."""
     from pathlib import Path
 
     from harness.cli.prune_cmd import default_calibration
@@ -126,7 +136,7 @@ def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
         return len({s for _, s in number_findings(summaries)})
 
     base, summaries = summarize(model.path), summarize(pruned.path)
-    assert unfaithful(base) <= 1 and unfaithful(summaries) >= 4  # measured 0 and 6 of 16
+    assert unfaithful(base) <= 1 and unfaithful(summaries) >= 4  # measured 0 and 14 of 16
     for f, summary in number_findings(base) + number_findings(summaries):
         assert summary[f.start:f.end] == f.span
     for summary, src in zip(base + summaries, sources + sources):  # every number accepted is in the source

@@ -16,10 +16,12 @@ from typing import Iterable, Sequence
 UNITS = ("mg/ml", "ng/ml", "ug/ml", "µg/ml", "mcg/ml", "mg/dl", "g/dl", "mmol/l", "mmol/mol", "mg/kg", "mcg", "µg",
          "ug", "mg", "ng", "kg", "g", "ml", "iu", "units", "%")
 _UNIT_RE = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
-# "1,000", "3.8", a p-value's ".03" (read as 0.03) and a number glued to a sentence ("placebo.01.0");
-# never digits inside a word ("CD950014") or the tail of "1.2.3"
-QUANTITY = re.compile(rf"(?<!\w)(?<!\d\.)(\d+(?:,\d{{3}})*(?:\.\d+)?|\.\d+)(?:\s?({_UNIT_RE})(?![\w/]))?",
-                      re.IGNORECASE)
+# "1,000", "3.8", a p-value's ".03" (read as 0.03), a number glued to a sentence ("placebo.01.0") and one glued
+# to the lower-case word before it ("The519 patients", "The98.0 ng/ml": pruned models' summaries); never digits
+# after a capital or before a letter, as in identifiers ("CD950014", "HbA1c"), or the tail of "1.2.3"
+_NUMBER_RE = r"\d+(?:,\d{3})*(?:\.\d+)?"
+QUANTITY = re.compile(rf"(?:(?<!\w)|(?<=[a-z])(?={_NUMBER_RE}(?![^\W\d_])))(?<!\d\.)({_NUMBER_RE}|\.\d+)"
+                      rf"(?:\s?((?i:{_UNIT_RE}))(?![\w/]))?")  # units in any case ("100 IU", "3.8 NG/ML")
 WORD = re.compile(r"\w+(?:[./'-]\w+)*%?")  # "3.8", "ng/ml", "70-9" and "don't" are one word each
 LEAK_WORDS = 8
 
