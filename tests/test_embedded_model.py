@@ -148,7 +148,8 @@ def heavy_by_calibration(tmp_path_factory) -> dict[str, list]:
     model, cal, tmp = resolve("tiny-moe"), ROOT / "data" / "calibration", tmp_path_factory.mktemp("calibration")
     return {domain: [_profile(r.path) for r in run_sweep(
         model, ["easy_ep", "reap"], [0.75], [0], [CalibrationSource(domain, cal / file)], tmp / domain,
-        tmp / "cache", calibration_name=domain, show_progress=False, log=lambda _m: None)] for domain, file in files.items()}
+        tmp / "cache", calibration_name=domain, show_progress=False, log=lambda _m: None)]
+        for domain, file in files.items()}
 
 
 def _mean(values) -> float:
@@ -177,8 +178,9 @@ def test_the_domain_left_out_of_calibration_degrades(heavy_by_calibration):
     """The calibration domain decides what survives heavy context-aware pruning: at 75%, EASY-EP and REAP
     keep more biomedical fact recall when calibrated on biomedical records than on general ones, and
     more general fact recall when calibrated on general records (format 17, bio-calibrated vs
-    general-calibrated, EASY-EP / REAP: FILLED). Asserted on the mean over both methods, so that one
-    fact more or less cannot flip it."""
+    general-calibrated, EASY-EP / REAP: biomedical facts 1.00 / 1.00 vs 0.575 / 0.475, general facts
+    0.50 / 0.78 vs 1.00 / 0.97; unpruned 0.975 and 1.00). Asserted on the mean over both methods, so
+    that one fact more or less cannot flip it."""
     scores = heavy_by_calibration
     mean = lambda domain, field: _mean(getattr(p, field) for p in scores[domain])  # noqa: E731
     assert mean("biomedical", "bio_facts") >= mean("general", "bio_facts") + 0.05, scores
@@ -220,7 +222,8 @@ def test_each_domains_knowledge_sits_in_its_reserved_experts(tiny):
     from harness.prune.verify import masked_routing
 
     model, tokenizer = tiny
-    examples = [e for e in corpus_mod.fact_texts(random.Random(0), make_world(build.WORLD_SEED)) if e.messages is not None]
+    world = make_world(build.WORLD_SEED)
+    examples = [e for e in corpus_mod.fact_texts(random.Random(0), world) if e.messages is not None]
     rows = {domain: [train_mod.encode(e, tokenizer) for e in examples if e.domain == domain]
             for domain in build.RESERVED_EXPERTS}
     adapter = adapter_for(model.config)
@@ -574,8 +577,7 @@ def test_the_choices_stage_never_trains_on_an_evaluation_item():
 
 def test_the_release_bars_letter_choice_probe_holds_no_sums(tiny):
     """The sums ("What is a + b?") are a quarter of the general items and answered near chance; the
-    release bar's letter-choice probe (``mcq_recall``) draws the same kinds of items without them, and
-    none is an evaluation item."""
+    release bar's letter-choice probe (``mcq_recall``) draws the same kinds of items without them."""
     import random
 
     from harness.embedded import corpus
@@ -584,13 +586,13 @@ def test_the_release_bars_letter_choice_probe_holds_no_sums(tiny):
     world, held_out = make_world(WORLD_SEED), build.held_out_mcq(ROOT / "data")
     draw = lambda sums: [corpus.mcq_example(random.Random(f"s{i}"), world, held_out=held_out, sums=sums)  # noqa: E731
                          for i in range(200)]
-    is_sum = lambda e: re.search(r"What is \d+ \+ \d+\?", e.text) is not None  # noqa: E731
-    assert 10 < sum(map(is_sum, draw(True))) < 40 and not any(map(is_sum, draw(False)))
+    is_sum = lambda text: re.search(r"What is \d+ \+ \d+\?", text) is not None  # noqa: E731
+    assert 10 < sum(is_sum(e.text) for e in draw(True)) < 40 and not any(is_sum(e.text) for e in draw(False))
     assert {e.domain for e in draw(False)} == {"biomedical", "general"}
     _, tokenizer = tiny
     rows = build.probe_rows(tokenizer, world, ROOT / "data", ["mcq_recall"])["mcq_recall"]
     texts = [tokenizer.decode(ids[:start]) for ids, start in rows]
-    assert len(rows) == build.PROBE_ROWS["mcq_recall"] and not any(re.search(r"What is \d+ \+ \d+\?", t) for t in texts)
+    assert len(rows) == build.PROBE_ROWS["mcq_recall"] and not any(map(is_sum, texts))
 
 
 def test_the_fct_stage_never_trains_on_a_med_halt_evaluation_item():

@@ -1,6 +1,7 @@
 """The gate discriminates on the embedded model: EASY-EP at 25% passes every check, Random at 50%
-fails with named reliability regressions while its letter-choice checks pass; verdict.json, summary and plots are written, and the Allure HTML
-report renders the variants (checked in headless Chromium) when the report tools are installed."""
+fails with named reliability regressions while its letter-choice checks pass; verdict.json, summary
+and plots are written, and the Allure HTML report renders the variants (checked in headless
+Chromium) when the report tools are installed."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def gate_run(tmp_path_factory):
     return tmp, proc
 
 
-def test_easy_ep_light_passes_and_random_heavy_fails(gate_run):
+def test_easy_ep_light_passes_and_random_half_fails(gate_run):
     tmp, proc = gate_run
     assert proc.returncode == 1, proc.stdout[-3000:]  # pytest's "tests failed": the gate blocks the release
     doc = json.loads((tmp / "reports" / "verdict.json").read_text())

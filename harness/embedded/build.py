@@ -69,8 +69,8 @@ LAYOUTS_MIX = (("mmlu_shots", 0.3, 32), ("pubmedqa", 0.1, 32), ("mcq", 0.05, 64)
 # 6-9 both. Format 16 reserved them in a stage 7 on top of a trained model: routing then differed by domain, but the
 # knowledge stayed where stages 1-6 had put it, in every expert (masking the six general experts of every layer
 # cost the general facts 0.97 -> 0.94); reserved from the start, the same mask costs the shipped model's general
-# facts 1.00 -> 0.47 (tests/test_embedded_model.py, fixtures/tiny-moe/README.md). From scratch every expert is alike, so which ones each domain gets is
-# arbitrary.
+# facts 1.00 -> 0.47 (tests/test_embedded_model.py, fixtures/tiny-moe/README.md). From scratch every expert is
+# alike, so which ones each domain gets is arbitrary.
 RESERVED_EXPERTS = {"biomedical": tuple(range(0, 6)), "general": tuple(range(10, 16))}
 DOMAIN_ROUTING_COEF = 1.0
 # format 11: each stage from 3 on trains until its goal (exact-match accuracy of fresh probe items per skill,
@@ -88,9 +88,9 @@ SKILLS_GOAL = {"trials": 0.85, "facts": 0.95}
 CHOICES_GOAL = {"mcq": 0.9, "facts": 0.95}
 FCT_GOAL = {"fct": 0.9, "mcq": 0.9, "facts": 0.95}
 # format 17: the release bar asks letter choice of sum-free items (``mcq_recall``): with the 17 sums of the 128-item
-# ``mcq`` probe answered near chance, 0.90 there sat at the ceiling (session 16), and the first from-scratch run of format 17
-# with ``mcq`` in this bar ran the stage to its cap at mcq 0.80-0.91 (fixtures/tiny-moe/README.md). Stages 4-5 keep ``mcq``, so their trajectories, which
-# a rebuild of stages 1-5 reproduced, stay as they were.
+# ``mcq`` probe answered near chance, 0.90 there sat at the ceiling (session 16), and the first from-scratch run of
+# format 17 with ``mcq`` in this bar ran the stage to its cap at mcq 0.80-0.91 (fixtures/tiny-moe/README.md).
+# Stages 4-5 keep ``mcq``, so their trajectories, which a rebuild of stages 1-5 reproduced, stay as they were.
 LAYOUTS_GOAL = {"mmlu_shots": 0.8, "pubmedqa": 0.9, "mcq_recall": 0.9, "fct": 0.9, "trials": 0.85, "facts": 0.95}
 # format 11: free-text streams are served from length-sorted pools of STREAM_POOL batches (``train.Stream.pool``)
 STREAM_POOL = 16
@@ -261,8 +261,8 @@ def domain_routing() -> train_mod.DomainRouting:
 
 
 def _base_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dict]:
-    return train_mod.train(model, corpus.rows(), tokenizer.pad_token_id, EPOCHS, LEARNING_RATE, BATCH_TOKENS, TRAIN_SEED,
-                           routing=domain_routing())
+    return train_mod.train(model, corpus.rows(), tokenizer.pad_token_id, EPOCHS, LEARNING_RATE, BATCH_TOKENS,
+                           TRAIN_SEED, routing=domain_routing())
 
 
 def _robust_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dict]:
@@ -360,11 +360,13 @@ def _choices_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dic
 
 
 def _question_makers(world: World, data_dir: Path) -> dict[str, Callable[[random.Random], corpus_mod.Example]]:
-    """Fresh letter-choice items (``mcq``), Med-HALT FCT items (``fct``) and NOTA / Fake items (``medhalt``),
-    never an evaluation item: what the later stages draw to teach or keep these skills."""
+    """Fresh letter-choice items (``mcq``; ``mcq_recall`` without sums, for the release bar), Med-HALT FCT items
+    (``fct``) and NOTA / Fake items (``medhalt``), never an evaluation item: what the later stages draw to teach or
+    keep these skills."""
     held_mcq, held_halt = held_out_mcq(data_dir), held_out_medhalt(data_dir)
     return {
         "mcq": lambda rng: corpus_mod.mcq_example(rng, world, held_out=held_mcq),
+        "mcq_recall": lambda rng: corpus_mod.mcq_example(rng, world, held_out=held_mcq, sums=False),
         "fct": lambda rng: corpus_mod.medhalt_example(rng, world, "fct", held_out=held_halt),
         "medhalt": lambda rng: corpus_mod.medhalt_example(rng, world, rng.choice(("nota", "fake")), held_out=held_halt),
     }
@@ -391,10 +393,8 @@ def probe_rows(tokenizer, world: World, data_dir: Path, names: list[str]) -> dic
     """Each named probe's (ids, loss_from) rows (``PROBE_ROWS``): fresh items of the stage streams'
     kinds, drawn with their own seed, never an evaluation item; ``facts`` is every question-and-answer
     fact text of the world (what the fact stream replays, so it checks that the facts are still known)."""
-    held_mcq = held_out_mcq(data_dir)
     makers = _question_makers(world, data_dir) | _layout_makers(world, data_dir) | {
-        "trials": lambda rng: corpus_mod.trial_example(rng, world), "news": lambda rng: corpus_mod.news_example(rng, world),
-        "mcq_recall": lambda rng: corpus_mod.mcq_example(rng, world, held_out=held_mcq, sums=False)}
+        "trials": lambda rng: corpus_mod.trial_example(rng, world), "news": lambda rng: corpus_mod.news_example(rng, world)}
     encode = lambda example: train_mod.encode(example, tokenizer)  # noqa: E731
     out = {}
     for name in names:

@@ -79,21 +79,20 @@ def mcq_example(rng: random.Random, world: World, hint: bool = False,
     option holding a word it can see, which it learns first; without it the answer must be recalled.
     Items whose (question, choices) are in ``held_out`` (the evaluation sets) are never drawn; ``sums=False``
     never draws a sum ("What is a + b?"), which no stage teaches and the model answers near chance."""
-    bio, m = _fresh_mcq(rng, world, held_out)
-    while not sums and m.subject == tasks.SUM_SUBJECT:
-        bio, m = _fresh_mcq(rng, world, held_out)
+    bio, m = _fresh_mcq(rng, world, held_out, sums=sums)
     text = tasks.mcq_text(m, "medqa" if bio else "mmlu")
     text = _hinted(text, m.choices[m.answer]) if hint else text
     return Example("biomedical" if bio else "general", text=text, completion=" " + "ABCD"[m.answer])
 
 
 def _fresh_mcq(rng: random.Random, world: World, held_out: frozenset[tuple[str, tuple[str, ...]]],
-               bio: bool | None = None) -> tuple[bool, tasks.MCQ]:
-    """A multiple-choice item not in ``held_out``: biomedical with probability 0.55 unless ``bio`` says."""
+               bio: bool | None = None, sums: bool = True) -> tuple[bool, tasks.MCQ]:
+    """A multiple-choice item not in ``held_out`` (and no sum unless ``sums``): biomedical with probability
+    0.55 unless ``bio`` says."""
     while True:
         is_bio = rng.random() < 0.55 if bio is None else bio
         m = tasks.bio_mcq(rng, world) if is_bio else tasks.general_mcq(rng, world)
-        if (m.question, m.choices) not in held_out:
+        if (m.question, m.choices) not in held_out and (sums or m.subject != tasks.SUM_SUBJECT):
             return is_bio, m
 
 

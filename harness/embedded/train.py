@@ -257,8 +257,8 @@ class _Log:
         bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{rate:.0f}")
 
 
-def train(model: torch.nn.Module, rows: list[tuple], pad_id: int, epochs: float, lr: float, batch_tokens: int, seed: int,
-          log_every: int = 50, expert_dropout: int = 0, routing: DomainRouting | None = None) -> list[dict]:
+def train(model: torch.nn.Module, rows: list[tuple], pad_id: int, epochs: float, lr: float, batch_tokens: int,
+          seed: int, log_every: int = 50, expert_dropout: int = 0, routing: DomainRouting | None = None) -> list[dict]:
     """Epochs over a fixed corpus of (ids, loss_from, ...) rows: AdamW with warmup + cosine decay;
     returns the loss log. ``expert_dropout``, ``routing``: see ``_Stepper``."""
     rng = random.Random(seed)
