@@ -27,7 +27,7 @@ from harness.embedded.effects import DATA_DIR
 from harness.embedded.world import WORLD_SEED, make_world
 from harness.models.loading import load_model, load_tokenizer, resolve
 
-Rows = list[tuple[list[int], int]]
+Rows = list[tuple]  # (ids, loss_from, domain)
 
 
 def _step(model, rows: Rows, pad_id: int, own_loss: bool) -> float:
@@ -44,8 +44,8 @@ def _step(model, rows: Rows, pad_id: int, own_loss: bool) -> float:
 
 
 def _padding(batches: list[Rows]) -> float:
-    tokens = sum(len(ids) for batch in batches for ids, _ in batch)
-    return 1 - tokens / sum(len(batch) * max(len(ids) for ids, _ in batch) for batch in batches)
+    tokens = sum(len(row[0]) for batch in batches for row in batch)
+    return 1 - tokens / sum(len(batch) * max(len(row[0]) for row in batch) for batch in batches)
 
 
 def main() -> None:
@@ -58,8 +58,8 @@ def main() -> None:
     model.set_experts_implementation("eager")
     model.train()
     world, pad = make_world(WORLD_SEED), tokenizer.pad_token_id
-    ids, loss_from = build._encoded(tokenizer, corpus_mod.training_examples(world, build.TRAIN_SEED))
-    streams = {s.name: s for s in build._streams((("replay", 1, 16), ("facts", 1, 48), ("mcq", 1, 64)), tokenizer, ids, loss_from,
+    corpus = build._encoded(tokenizer, corpus_mod.training_examples(world, build.TRAIN_SEED))
+    streams = {s.name: s for s in build._streams((("replay", 1, 16), ("facts", 1, 48), ("mcq", 1, 64)), tokenizer, corpus,
                                                   world, "bench-facts",
                                                   {"mcq": build._question_makers(world, DATA_DIR)["mcq"]})}
     streams["mcq"] = train_mod.Stream("mcq", 1.0, 64, streams["mcq"].draw, build.STREAM_POOL)
