@@ -78,8 +78,8 @@ def test_unpruned_model_knows_its_world(unpruned):
     """What the shipped model measurably can do (fixtures/tiny-moe/README.md): recall the world's facts
     (chance 1/24 and 1/32), answer Med-HALT FCT/NOTA/Fake in the official format, write RCT and news
     summaries whose numbers and units come from the source, and answer MedQA, MedMCQA, PubMedQA and
-    3-shot MMLU as the gate asks them (first 40 items per set, format 17: FCT 0.975, RCT 1.00, news
-    0.97, MedQA 0.925, MedMCQA 0.85, PubMedQA 1.00, MMLU medical 0.925, MMLU 0.85)."""
+    3-shot MMLU as the gate asks them (first 40 items per set, format 21: FCT 0.925, RCT 1.00, news
+    0.97, MedQA 0.925, MedMCQA 0.90, PubMedQA 1.00, MMLU medical 0.80, MMLU 0.90)."""
     p = unpruned
     assert p.bio_facts >= 0.95 and p.general_facts >= 0.9
     assert p.medhalt["fct"] >= 0.7 and p.medhalt["nota"] >= 0.9 and p.medhalt["fake"] >= 0.9  # FCT chance ~0.25
@@ -109,10 +109,10 @@ def _in_domain_utility(p) -> float:
 def test_pruning_effects_mirror_the_study(tmp_path, unpruned):
     """Context-aware pruning at 25% keeps >= 95% of in-domain utility, Med-HALT NOTA, >= 90% of Med-HALT
     FCT and of number-faithful RCT summaries; random at 75% breaks reliability and summaries (Med-HALT
-    FCT and number-faithful RCT summaries fall by >= 20 points) while utility (mean of MedQA, MedMCQA,
-    PubMedQA and general MMLU, the gate's choice tasks) stays within 10 points (format 17, 40 items:
-    FCT 0.975 -> 0.025, RCT 1.00 -> 0.225, utility 0.91 -> 0.84; letter choice alone, MedQA and MedMCQA,
-    0.89 -> 0.79)."""
+    FCT and number-faithful RCT summaries fall by >= 20 points) while biomedical letter choice (mean of
+    MedQA, MedMCQA and PubMedQA, the gate's in-domain choice tasks) stays within 10 points. Format 21,
+    40 items: FCT 0.925 -> 0.35, RCT 1.00 -> 0.10, letter choice 0.94 -> 0.88. General MMLU is left
+    out: it falls with the general domain (0.90 -> 0.65; the format-17 version of this test included it)."""
     from harness.cli.prune_cmd import default_calibration
     from harness.data.calibration import CalibrationSource
     from harness.models.loading import resolve
@@ -133,8 +133,8 @@ def test_pruning_effects_mirror_the_study(tmp_path, unpruned):
     heavy = _profile(variants[("random", 0.75)])
     assert heavy.medhalt["fct"] <= base.medhalt["fct"] - 0.2
     assert heavy.rct_faithful <= base.rct_faithful - 0.2
-    utility = lambda p: _mean(p.choice[t] for t in ("medqa", "medmcqa", "pubmedqa", "mmlu"))  # noqa: E731
-    assert utility(heavy) >= utility(base) - 0.1
+    letters = lambda p: _mean(p.choice[t] for t in ("medqa", "medmcqa", "pubmedqa"))  # noqa: E731
+    assert letters(heavy) >= letters(base) - 0.1
 
 
 @pytest.fixture(scope="module")
@@ -161,9 +161,9 @@ def test_general_degrades_before_biomedical_under_biomedical_calibration(heavy_b
     """The study's finding: pruned with biomedical calibration, EASY-EP and REAP at 75% keep the
     biomedical side of each matched pair (fact recall, number-faithful summaries: RCT) and lose the
     general side (country facts, Multi-News+). Retention is the share of the unpruned score kept,
-    averaged over both pairs and both methods. Measured (format 17, EASY-EP / REAP): biomedical facts
-    0.975 -> 1.00 / 1.00 and RCT 1.00 -> 0.925 / 0.825, general facts 1.00 -> 0.50 / 0.78 and Multi-News+
-    0.97 -> 0.70 / 0.97: retention 0.95 biomedical, 0.75 general."""
+    averaged over both pairs and both methods. Measured (format 21, EASY-EP / REAP): biomedical facts
+    1.00 -> 1.00 / 1.00 and RCT 1.00 -> 0.925 / 0.95, general facts 1.00 -> 0.75 / 0.78 and Multi-News+
+    0.97 -> 0.20 / 0.20: retention 0.97 biomedical, 0.49 general (format 17: 0.95 and 0.75)."""
     base = unpruned
     kept = lambda p, facts, summaries: _mean((getattr(p, facts) / getattr(base, facts),  # noqa: E731
                                              getattr(p, summaries) / getattr(base, summaries)))
@@ -177,9 +177,9 @@ def test_general_degrades_before_biomedical_under_biomedical_calibration(heavy_b
 def test_the_domain_left_out_of_calibration_degrades(heavy_by_calibration):
     """The calibration domain decides what survives heavy context-aware pruning: at 75%, EASY-EP and REAP
     keep more biomedical fact recall when calibrated on biomedical records than on general ones, and
-    more general fact recall when calibrated on general records (format 17, bio-calibrated vs
-    general-calibrated, EASY-EP / REAP: biomedical facts 1.00 / 1.00 vs 0.575 / 0.475, general facts
-    0.50 / 0.78 vs 1.00 / 0.97; unpruned 0.975 and 1.00). Asserted on the mean over both methods, so
+    more general fact recall when calibrated on general records (format 21, bio-calibrated vs
+    general-calibrated, EASY-EP / REAP: biomedical facts 1.00 / 1.00 vs 0.05 / 0.35, general facts
+    0.75 / 0.78 vs 1.00 / 1.00; unpruned 1.00 and 1.00). Asserted on the mean over both methods, so
     that one fact more or less cannot flip it."""
     scores = heavy_by_calibration
     mean = lambda domain, field: _mean(getattr(p, field) for p in scores[domain])  # noqa: E731
@@ -190,10 +190,10 @@ def test_the_domain_left_out_of_calibration_degrades(heavy_by_calibration):
 def test_experts_specialise_by_domain(tiny):
     """Every stage reserved experts per layer for each domain (``build.RESERVED_EXPERTS``). On the
     calibration records, which training never saw, biomedical tokens stay off the general experts
-    (measured at most 0.005 of routed slots per layer) and general tokens off the biomedical ones (at
-    most 0.012; they route mostly to the shared experts), so the two routing histograms differ far more
-    than without the reservation (total variation 0.46-0.75 per layer; format 11 without it 0.20-0.22,
-    format 16 with it from stage 7 on 0.31-0.40)."""
+    (format 21: at most 0.013 of routed slots per layer) and general tokens off the biomedical ones (at
+    most 0.098), so the two routing histograms differ far more than without the reservation (total
+    variation 0.60-0.76 per layer; format 11 without it 0.20-0.22, format 16 with it from stage 7 on
+    0.31-0.40, format 17 with six experts per domain 0.46-0.75)."""
     from harness.embedded.evaluate import routing_histograms, total_variation
 
     cal = ROOT / "data" / "calibration"
@@ -211,9 +211,10 @@ def test_experts_specialise_by_domain(tiny):
 
 def test_each_domains_knowledge_sits_in_its_reserved_experts(tiny):
     """Reserved from the first training step, a domain's experts hold what that domain knows: with the
-    six experts of one domain masked out of routing in every layer, that domain's fact texts (exact
-    match, greedy) fall far more than the other domain's. Measured (format 17): unmasked biomedical
-    0.94 / general 1.00; the biomedical experts masked 0.19 / 1.00, the general ones 0.94 / 0.47."""
+    experts of one domain (seven since format 21) masked out of routing in every layer, that domain's
+    fact texts (exact match, greedy) fall far more than the other domain's. Measured (format 21):
+    unmasked biomedical 0.975 / general 0.97; the biomedical experts masked 0.01 / 0.97, the general
+    ones 0.975 / 0.00 (format 17, six per domain: 0.94 / 1.00, 0.19 / 1.00, 0.94 / 0.47)."""
     import random
 
     from harness.embedded import corpus as corpus_mod

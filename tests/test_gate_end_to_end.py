@@ -1,5 +1,5 @@
-"""The gate discriminates on the embedded model: EASY-EP at 25% passes every check, Random at 50%
-fails with named reliability regressions while its letter-choice checks pass; verdict.json, summary
+"""The gate discriminates on the embedded model: EASY-EP at 25% passes every check, Random at 75%
+fails with named reliability regressions while its biomedical letter-choice checks pass; verdict.json, summary
 and plots are written, and the Allure HTML report renders the variants (checked in headless
 Chromium) when the report tools are installed."""
 
@@ -23,26 +23,29 @@ ROOT = Path(__file__).resolve().parents[1]
 def gate_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gate")
     cmd = [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider", "-q",
-           "--method", "easy_ep", "--method", "random", "--ratio", "0.25", "--ratio", "0.5",
-           "-k", "easy_ep-r0.25 or random-r0.50", "--alluredir", str(tmp / "allure-results"),
+           "--method", "easy_ep", "--method", "random", "--ratio", "0.25", "--ratio", "0.75",
+           "-k", "easy_ep-r0.25 or random-r0.75", "--alluredir", str(tmp / "allure-results"),
            "--verdict", str(tmp / "reports" / "verdict.json"), "--variants-dir", str(tmp / "variants"),
            "--baseline-dir", str(tmp / "baselines"), "--cache-dir", str(tmp / "cache")]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1200)
     return tmp, proc
 
 
-def test_easy_ep_light_passes_and_random_half_fails(gate_run):
+def test_easy_ep_light_passes_and_random_heavy_fails(gate_run):
+    """Format 21 (all items): Random 75% is blocked on Med-HALT FCT 0.95 -> 0.35, NOTA, RCT number
+    fidelity 1.00 -> 0.07 and seven more checks (general MMLU among them), while MedQA, MedMCQA and
+    PubMedQA pass. At 50% Random is blocked only on MedINST ROUGE-L, so 75% is where it shows."""
     tmp, proc = gate_run
     assert proc.returncode == 1, proc.stdout[-3000:]  # pytest's "tests failed": the gate blocks the release
     doc = json.loads((tmp / "reports" / "verdict.json").read_text())
     assert doc["verdict"] == "fail"
-    easy, rand = doc["variants"]["tiny-moe-easy_ep-r0.25-s0"], doc["variants"]["tiny-moe-random-r0.50-s0"]
+    easy, rand = doc["variants"]["tiny-moe-easy_ep-r0.25-s0"], doc["variants"]["tiny-moe-random-r0.75-s0"]
     assert easy["passed"] and len(easy["checks"]) == 21
     failed = {name for name, c in rand["checks"].items() if not c["passed"]}
     assert {"medhalt_fct.accuracy", "rct.number_fidelity"} <= failed  # reliability breaks ...
     assert not {"medqa.accuracy", "medmcqa.accuracy", "pubmedqa.accuracy"} & failed  # ... while letter choice holds
     assert "reliability regression on medhalt_fct.accuracy" in proc.stdout
-    assert "tiny-moe-random-r0.50-s0" in (tmp / "reports" / "summary.md").read_text()
+    assert "tiny-moe-random-r0.75-s0" in (tmp / "reports" / "summary.md").read_text()
     assert (tmp / "reports" / "plot-reliability.png").stat().st_size > 1000
     assert (tmp / "allure-results" / "categories.json").is_file()
 
@@ -70,7 +73,7 @@ def test_allure_report_renders_the_variant_table(gate_run, tmp_path):
                        capture_output=True, timeout=120)
     finally:
         server.shutdown()
-    assert "tiny-moe-easy_ep-r0.25-s0" in dom and "tiny-moe-random-r0.50-s0" in dom
+    assert "tiny-moe-easy_ep-r0.25-s0" in dom and "tiny-moe-random-r0.75-s0" in dom
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 

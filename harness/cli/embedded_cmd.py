@@ -15,7 +15,7 @@ STAGE_NAMES = ("base", "robust", "skills", "choices", "fct", "layouts")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("embedded", help="the embedded tiny MoE: rebuild, profile, pruning effects")
     cmds = p.add_subparsers(dest="embedded_command", required=True)
-    b = cmds.add_parser("build", help="regenerate the synthetic world's data and retrain the model (~67 min on 2 cores; resumes an "
+    b = cmds.add_parser("build", help="regenerate the synthetic world's data and retrain the model (~37 min on 2 cores; resumes an "
                         "interrupted build after its last finished stage)")
     b.add_argument("--out", type=Path, default=FIXTURES_DIR / "tiny-moe")
     b.add_argument("--data-only", action="store_true", help="only rewrite the datasets (seconds)")

@@ -1,12 +1,12 @@
 """Rebuild the embedded default model and its data from scratch: ``python -m harness embedded build``.
 
 Steps: world -> official-format datasets (fast, deterministic) -> corpus -> tokenizer -> six
-training stages on 2 CPU cores (measured end to end: about 67 minutes): ``base`` (the corpus, 16 min),
-``robust`` (the same corpus with random experts masked out of routing, 6 min), ``skills``
+training stages on 2 CPU cores (format 21, measured end to end: 37 minutes): ``base`` (the corpus, 10 min),
+``robust`` (the same corpus with random experts masked out of routing, 4 min), ``skills``
 (multi-digit copying taught with fresh drills and trials while replaying facts and the corpus,
-5 min), ``choices`` (answering multiple choice by letter, 13 min), ``fct`` (Med-HALT FCT: writing
-the correct option's text in the official JSON, 12 min), ``layouts`` (3-shot MMLU and PubMedQA as
-the gate asks them, 10 min); stages 3-6 each train until probe items of their skills are answered
+3 min), ``choices`` (answering multiple choice by letter, 8.5 min), ``fct`` (Med-HALT FCT: writing
+the correct option's text in the official JSON, 7 min), ``layouts`` (3-shot MMLU and PubMedQA as
+the gate asks them, 2 min); stages 3-6 each train until probe items of their skills are answered
 (``train.Goal``), and every stage keeps each domain's tokens off the other domain's reserved experts
 (RESERVED_EXPERTS) -> ``fixtures/tiny-moe/{model,data}`` plus ``manifest.json``
 holding hashes of the generator settings and of every data file, so a test can prove that the
@@ -65,13 +65,15 @@ LAYOUTS_STEPS = 2000  # format 11: a cap (format 10: 1200)
 LAYOUTS_MIX = (("mmlu_shots", 0.3, 32), ("pubmedqa", 0.1, 32), ("mcq", 0.05, 64), ("fct", 0.2, 16), ("medhalt", 0.05, 16),
                ("facts", 0.1, 48), ("trials", 0.05, 16), ("news", 0.05, 16), ("replay", 0.1, 16))
 # format 17: every stage, from the first step, keeps each domain's tokens off the experts reserved for the other
-# domain (``train.DomainRouting``): in every layer experts 0-5 serve biomedical tokens only, 10-15 general ones only,
-# 6-9 both. Format 16 reserved them in a stage 7 on top of a trained model: routing then differed by domain, but the
-# knowledge stayed where stages 1-6 had put it, in every expert (masking the six general experts of every layer
-# cost the general facts 0.97 -> 0.94); reserved from the start, the same mask costs the shipped model's general
-# facts 1.00 -> 0.47 (tests/test_embedded_model.py, fixtures/tiny-moe/README.md). From scratch every expert is
-# alike, so which ones each domain gets is arbitrary.
-RESERVED_EXPERTS = {"biomedical": tuple(range(0, 6)), "general": tuple(range(10, 16))}
+# domain (``train.DomainRouting``). Format 16 reserved them in a stage 7 on top of a trained model: routing then
+# differed by domain, but the knowledge stayed where stages 1-6 had put it, in every expert (masking the six general
+# experts of every layer cost the general facts 0.97 -> 0.94); reserved from the start, the same mask cost format
+# 17's general facts 1.00 -> 0.47 (tests/test_embedded_model.py, fixtures/tiny-moe/README.md). Format 21: experts
+# 0-6 biomedical, 9-15 general, 7-8 shared (format 17: 0-5, 10-15, 6-9). On the smaller model with four shared
+# experts (format 20, not shipped) those held the general facts, so biomedical-calibrated pruning could drop every
+# general expert without touching them; with two, masking the general experts costs general facts 0.97 -> 0.00.
+# From scratch every expert is alike, so which ones each domain gets is arbitrary.
+RESERVED_EXPERTS = {"biomedical": tuple(range(0, 7)), "general": tuple(range(9, 16))}
 DOMAIN_ROUTING_COEF = 1.0
 # format 11: each stage from 3 on trains until its goal (exact-match accuracy of fresh probe items per skill,
 # ``train.Goal``) is met, checked every GOAL_EVERY steps. Targets: the shipped format-10 model scored mcq 0.91,
@@ -117,7 +119,7 @@ def generator_settings() -> dict:
             "skills_goal": SKILLS_GOAL, "choices_goal": CHOICES_GOAL, "fct_goal": FCT_GOAL, "layouts_goal": LAYOUTS_GOAL,
             "reserved_experts": {domain: list(experts) for domain, experts in RESERVED_EXPERTS.items()},
             "domain_routing_coef": DOMAIN_ROUTING_COEF,
-            "stream_pool": STREAM_POOL, "pooled_streams": list(POOLED_STREAMS), "format": 17}
+            "stream_pool": STREAM_POOL, "pooled_streams": list(POOLED_STREAMS), "format": 21}
 
 
 def settings_hash() -> str:
@@ -157,12 +159,12 @@ def build_model(root: Path, fresh: bool = False, stop_after: str | None = None) 
     """All stages, or those up to ``stop_after`` (the data in ``root/data`` must be built first); returns
     their loss logs.
 
-    A full build takes over an hour, so every finished stage is checkpointed in ``root/PROGRESS_DIR``;
+    A full build takes over half an hour, so every finished stage is checkpointed in ``root/PROGRESS_DIR``;
     an interrupted build resumes after the last finished stage (unless ``fresh``) and, since each stage
     seeds its own randomness, ends with the same weights as an uninterrupted one. ``stop_after`` keeps
     that checkpoint (and writes the partly trained model), so a recipe experiment on the later stages can
-    run them with ``build_stage`` on a copy instead of retraining the first ones (stages 1-2 are about 20
-    of the 67 minutes); a resume refuses a checkpoint of other settings."""
+    run them with ``build_stage`` on a copy instead of retraining the first ones (stages 1-2 are about 14
+    of the 37 minutes); a resume refuses a checkpoint of other settings."""
     stages = STAGES[: STAGES.index(stop_after) + 1] if stop_after is not None else STAGES
     examples = corpus_mod.training_examples(make_world(WORLD_SEED), TRAIN_SEED)
     plain = [(e.text or "") + (e.completion or "") if e.messages is None else "\n".join(m["content"] for m in e.messages)
