@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="start from scratch even if an interrupted build left its stage checkpoint in OUT/.build-progress")
     b.add_argument("--stage", choices=STAGE_NAMES[1:], default=None,
                    help="only run this training stage on the checkpoint already in --out, which must have every "
-                        "earlier stage (robust ~6 min, skills ~5 min, choices ~13 min, fct ~12 min, layouts ~10 min; "
+                        "earlier stage (robust ~4 min, skills ~3 min, choices ~10 min, fct ~9 min, layouts 2-9 min; "
                         "stages 3-6 stop early once their goals are met)")
     b.add_argument("--stop-after", choices=STAGE_NAMES, default=None,
                    help="train only up to this stage: OUT/model and manifest.json hold the partly trained model and "

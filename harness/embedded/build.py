@@ -4,8 +4,8 @@ Steps: world -> official-format datasets (fast, deterministic) -> corpus -> toke
 training stages on 2 CPU cores (format 21, measured end to end: 37 minutes): ``base`` (the corpus, 10 min),
 ``robust`` (the same corpus with random experts masked out of routing, 4 min), ``skills``
 (multi-digit copying taught with fresh drills and trials while replaying facts and the corpus,
-3 min), ``choices`` (answering multiple choice by letter, 8.5 min), ``fct`` (Med-HALT FCT: writing
-the correct option's text in the official JSON, 7 min), ``layouts`` (3-shot MMLU and PubMedQA as
+3 min), ``choices`` (answering multiple choice by letter, 10 min), ``fct`` (Med-HALT FCT: writing
+the correct option's text in the official JSON, 9 min), ``layouts`` (3-shot MMLU and PubMedQA as
 the gate asks them, 2 min); stages 3-6 each train until probe items of their skills are answered
 (``train.Goal``), and every stage keeps each domain's tokens off the other domain's reserved experts
 (RESERVED_EXPERTS) -> ``fixtures/tiny-moe/{model,data}`` plus ``manifest.json``
