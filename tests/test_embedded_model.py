@@ -21,8 +21,8 @@ def test_shipped_data_matches_the_generator():
     assert MANIFEST["settings_sha256"] == build.settings_hash(), "generator settings changed: rebuild the fixture"
     with tempfile.TemporaryDirectory() as tmp:
         write_datasets(make_world(build.WORLD_SEED), Path(tmp))
-        assert build.data_hashes(Path(tmp)) == MANIFEST["data"]
-    assert build.data_hashes(ROOT / "data") == MANIFEST["data"]
+        assert build.file_hashes(Path(tmp)) == MANIFEST["data"]
+    assert build.file_hashes(ROOT / "data") == MANIFEST["data"]
 
 
 def test_shipped_model_matches_the_generator_config():
@@ -32,6 +32,15 @@ def test_shipped_model_matches_the_generator_config():
     assert config.get("num_experts", config.get("num_local_experts")) == build.train_mod.MODEL_CONFIG["num_experts"]
     size = sum(p.stat().st_size for p in (ROOT / "model").iterdir())
     assert size < 20 * 2**20
+
+
+def test_the_shipped_manifest_records_the_shipped_weights():
+    """The manifest's model hashes are the shipped files' (so weights swapped in without a build fail here),
+    and they are what `embedded build` compares a rebuild with (a from-scratch build reproduced them byte for
+    byte in session 31)."""
+    assert MANIFEST["model"] == build.file_hashes(MODEL_DIR)
+    assert {"model.safetensors", "config.json", "tokenizer.json"} <= set(MANIFEST["model"])
+    assert build.compare_checkpoint(MANIFEST, MANIFEST) == "identical"
 
 
 def test_the_shipped_build_met_its_release_goal():
@@ -528,10 +537,28 @@ def test_a_build_stopped_after_a_stage_keeps_its_checkpoint_for_the_later_stages
     manifest lists exactly those stages, so `--stage skills` accepts the result, and a plain build
     resumes after them; a checkpoint already past the requested stage is refused, not reused."""
     from harness.cli import embedded_cmd
+
+    assert embedded_cmd.STAGE_NAMES == build.STAGES
+    ran = _one_step_stages(monkeypatch)
+    root = tmp_path / "exp"
+    manifest = build.build(root, stop_after="robust")
+    assert ran == ["base", "robust"] and list(manifest["train_logs"]) == ["base", "robust"]
+    assert (root / build.PROGRESS_DIR / "progress.json").is_file() and (root / "model" / "model.safetensors").is_file()
+    build.build_stage(root, "skills")  # accepted: the checkpoint holds exactly the stages before it
+    assert ran == ["base", "robust", "skills"]
+    with pytest.raises(ValueError, match="past --stop-after 'base'"):
+        build.build_model(root, stop_after="base")
+    ran.clear()
+    build.build_model(root)
+    assert ran == list(build.STAGES[2:]) and not (root / build.PROGRESS_DIR).exists()
+
+
+def _one_step_stages(monkeypatch) -> list[str]:
+    """Replace every stage by one real AdamW step on two rows of a 200-example corpus slice (the real recipe
+    takes half an hour); returns the list the stages append their names to as they run."""
     from harness.embedded import corpus as corpus_mod
     from harness.embedded import train as train_mod
 
-    assert embedded_cmd.STAGE_NAMES == build.STAGES
     examples = corpus_mod.training_examples(make_world(build.WORLD_SEED), build.TRAIN_SEED)[:200]
     monkeypatch.setattr(corpus_mod, "training_examples", lambda world, seed: examples)
     ran: list[str] = []
@@ -545,17 +572,30 @@ def test_a_build_stopped_after_a_stage_keeps_its_checkpoint_for_the_later_stages
         return run
 
     monkeypatch.setattr(build, "_STAGE_RUNNERS", {name: runner(name) for name in build.STAGES})
-    root = tmp_path / "exp"
-    manifest = build.build(root, stop_after="robust")
-    assert ran == ["base", "robust"] and list(manifest["train_logs"]) == ["base", "robust"]
-    assert (root / build.PROGRESS_DIR / "progress.json").is_file() and (root / "model" / "model.safetensors").is_file()
-    build.build_stage(root, "skills")  # accepted: the checkpoint holds exactly the stages before it
-    assert ran == ["base", "robust", "skills"]
-    with pytest.raises(ValueError, match="past --stop-after 'base'"):
-        build.build_model(root, stop_after="base")
-    ran.clear()
-    build.build_model(root)
-    assert ran == list(build.STAGES[2:]) and not (root / build.PROGRESS_DIR).exists()
+    return ran
+
+
+def test_a_full_build_says_whether_it_reproduced_the_shipped_checkpoint(monkeypatch, tmp_path, capsys):
+    """The manifest records the sha256 of every model file, and `embedded build` compares them with the
+    shipped checkpoint's: a build of other weights (here one step per stage) says it differs rather than
+    passing for the shipped model; two builds of one recipe on one host are byte-identical (as the real
+    recipe's from-scratch rebuild was to the shipped weights in session 31)."""
+    from harness.cli.main import main
+
+    ran = _one_step_stages(monkeypatch)
+    assert main(["embedded", "build", "--out", str(tmp_path / "a")]) == 0
+    assert ran == list(build.STAGES)
+    out = capsys.readouterr().out
+    assert '"against_shipped_checkpoint": "differs"' in out and "differs from the shipped checkpoint" in out
+    first = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert first["model"] == build.file_hashes(tmp_path / "a" / "model") and "model.safetensors" in first["model"]
+    second = build.build(tmp_path / "b")
+    assert build.compare_checkpoint(second, first) == "identical"
+    assert build.compare_checkpoint(second, MANIFEST) == "differs"
+    assert build.compare_checkpoint(second, dict(first, model={})) == "unknown"
+    assert build.compare_checkpoint(second, dict(first, settings_sha256="0" * 64)) == "other-settings"
+    assert main(["embedded", "build", "--out", str(tmp_path / "a"), "--data-only"]) == 0
+    assert "against_shipped_checkpoint" not in capsys.readouterr().out  # no model was built: nothing to compare
 
 
 def test_the_choices_stage_never_trains_on_an_evaluation_item():

@@ -1,16 +1,17 @@
 """Rebuild the embedded default model and its data from scratch: ``python -m harness embedded build``.
 
 Steps: world -> official-format datasets (fast, deterministic) -> corpus -> tokenizer -> six
-training stages on 2 CPU cores (format 21, measured end to end: 37 minutes): ``base`` (the corpus, 10 min),
-``robust`` (the same corpus with random experts masked out of routing, 4 min), ``skills``
-(multi-digit copying taught with fresh drills and trials while replaying facts and the corpus,
-3 min), ``choices`` (answering multiple choice by letter, 10 min), ``fct`` (Med-HALT FCT: writing
-the correct option's text in the official JSON, 9 min), ``layouts`` (3-shot MMLU and PubMedQA as
-the gate asks them, 2 min); stages 3-6 each train until probe items of their skills are answered
-(``train.Goal``), and every stage keeps each domain's tokens off the other domain's reserved experts
-(RESERVED_EXPERTS) -> ``fixtures/tiny-moe/{model,data}`` plus ``manifest.json``
-holding hashes of the generator settings and of every data file, so a test can prove that the
-shipped files are what the current generator produces. Each finished stage is checkpointed, so an
+training stages on 2 CPU cores (format 21, measured end to end: 32 minutes in session 31, 37-38.5 on
+slower hosts): ``base`` (the corpus, 8-10 min), ``robust`` (the same corpus with random experts masked
+out of routing, 4 min), ``skills`` (multi-digit copying taught with fresh drills and trials while
+replaying facts and the corpus, 3 min), ``choices`` (answering multiple choice by letter, 8-10 min),
+``fct`` (Med-HALT FCT: writing the correct option's text in the official JSON, 7-9 min), ``layouts``
+(3-shot MMLU and PubMedQA as the gate asks them, 2 min); stages 3-6 each train until probe items of
+their skills are answered (``train.Goal``), and every stage keeps each domain's tokens off the other
+domain's reserved experts (RESERVED_EXPERTS) -> ``fixtures/tiny-moe/{model,data}`` plus ``manifest.json``
+holding hashes of the generator settings, of every data file and of every model file, so a test can
+prove that the shipped data are what the current generator produces and a rebuild can say whether it
+reproduced the shipped weights byte for byte. Each finished stage is checkpointed, so an
 interrupted build resumes where it stopped.
 """
 
@@ -126,9 +127,23 @@ def settings_hash() -> str:
     return hashlib.sha256(json.dumps(generator_settings(), sort_keys=True).encode()).hexdigest()
 
 
-def data_hashes(data_dir: Path) -> dict[str, str]:
-    return {str(p.relative_to(data_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(data_dir.rglob("*")) if p.is_file()}
+def file_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder``, by relative path: what the manifest records of the data and the model."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def compare_checkpoint(manifest: dict, reference: dict) -> str:
+    """How the model a manifest records compares with a reference manifest's (the shipped fixture's):
+    ``identical`` (every model file byte for byte), ``differs``, ``other-settings`` (another recipe, so no
+    comparison is meaningful) or ``unknown`` (a manifest without model hashes). On a CPU whose floating
+    point matches the one that built the fixture, a from-scratch build reproduces it byte for byte
+    (session 31); elsewhere the weights differ and the release bar says whether the build met its targets."""
+    if manifest.get("settings_sha256") != reference.get("settings_sha256"):
+        return "other-settings"
+    if not manifest.get("model") or not reference.get("model"):
+        return "unknown"
+    return "identical" if manifest["model"] == reference["model"] else "differs"
 
 
 def build_data(root: Path) -> dict[str, str]:
@@ -136,7 +151,7 @@ def build_data(root: Path) -> dict[str, str]:
     if data_dir.exists():
         shutil.rmtree(data_dir)
     write_datasets(make_world(WORLD_SEED), data_dir)
-    return data_hashes(data_dir)
+    return file_hashes(data_dir)
 
 
 class Corpus(NamedTuple):
@@ -163,8 +178,8 @@ def build_model(root: Path, fresh: bool = False, stop_after: str | None = None) 
     an interrupted build resumes after the last finished stage (unless ``fresh``) and, since each stage
     seeds its own randomness, ends with the same weights as an uninterrupted one. ``stop_after`` keeps
     that checkpoint (and writes the partly trained model), so a recipe experiment on the later stages can
-    run them with ``build_stage`` on a copy instead of retraining the first ones (stages 1-2 are about 14
-    of the 37 minutes); a resume refuses a checkpoint of other settings."""
+    run them with ``build_stage`` on a copy instead of retraining the first ones (stages 1-2 are about 12-14
+    of the 32-38 minutes); a resume refuses a checkpoint of other settings."""
     stages = STAGES[: STAGES.index(stop_after) + 1] if stop_after is not None else STAGES
     examples = corpus_mod.training_examples(make_world(WORLD_SEED), TRAIN_SEED)
     plain = [(e.text or "") + (e.completion or "") if e.messages is None else "\n".join(m["content"] for m in e.messages)
@@ -490,7 +505,8 @@ def build(root: Path, skip_model: bool = False, stage: str | None = None, fresh:
         logs = dict(logs, **{stage: build_stage(root, stage)})
     elif not skip_model:
         logs = build_model(root, fresh, stop_after)
+    model_dir = root / "model"
     manifest = {"settings": generator_settings(), "settings_sha256": settings_hash(), "data": data,
-                "train_logs": logs}
+                "model": file_hashes(model_dir) if model_dir.is_dir() else {}, "train_logs": logs}
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

@@ -24,7 +24,8 @@ CHAT_TEMPLATE = (
 )
 
 # format 21: hidden 128, 4 heads, expert width 64 (format 17: 192, 6, 96). The step is bound by element-wise and
-# indexing work that grows with the width, so this build runs in 37 min instead of 67 (fixtures/tiny-moe/README.md).
+# indexing work that grows with the width, so this build runs in 32-38 min (by host) instead of 67
+# (fixtures/tiny-moe/README.md).
 MODEL_CONFIG: dict[str, Any] = dict(
     vocab_size=2048, hidden_size=128, intermediate_size=256, moe_intermediate_size=64,
     num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, head_dim=32,
