@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.gate.outputs import read_outputs, write_outputs
 from harness.gate.session import GateConfig, GateSession
 from harness.gate.thresholds import Thresholds
 from harness.gate.variants import CALIBRATIONS, QUANTS, VariantSpec
@@ -57,6 +58,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--thresholds", type=Path, help="tolerances YAML (default: the shipped thresholds.yaml)")
     g.addoption("--limit", type=int, help="items per task (quick runs)")
     g.addoption("--verdict", type=Path, default=REPO_ROOT / "reports" / "verdict.json", help="machine-readable verdict")
+    g.addoption("--outputs", type=Path, metavar="FILE.jsonl",
+                help="gate outputs generated elsewhere (rows of task, item_id, variant, baseline_output, variant_output, "
+                     "source / reference / choices; see harness/gate/outputs.py) instead of building variants")
+    g.addoption("--lenient", action="store_true", help="with --outputs: skip malformed rows (counted) instead of failing")
+    g.addoption("--save-outputs", type=Path, metavar="FILE.jsonl",
+                help="write every checked (variant, task) pair as output rows, to re-gate later with --outputs")
     add_backend_options(g.addoption)
 
 
@@ -75,7 +82,16 @@ def _parse_config(config: pytest.Config) -> GateConfig:
         if not sep:
             raise pytest.UsageError(f"--calibration-file {entry!r}: expected DOMAIN=PATH")
         files[domain] = Path(path)
-    return GateConfig(models=opt("model") or ["tiny-moe"], methods=opt("method") or GateConfig().methods,
+    outputs = None
+    if opt("outputs") is not None:
+        try:
+            outputs = read_outputs(opt("outputs"), lenient=opt("lenient"))
+        except (OSError, ValueError) as exc:
+            raise pytest.UsageError(f"--outputs: {exc}") from None
+        if outputs.skipped:
+            print(f"moegate: --lenient: skipped {len(outputs.skipped)} malformed rows of {outputs.path}; first: "
+                  f"{outputs.skipped[0]}")
+    return GateConfig(outputs=outputs, save_outputs=opt("save_outputs") is not None, models=opt("model") or ["tiny-moe"], methods=opt("method") or GateConfig().methods,
                       ratios=opt("ratio") or [0.5], seeds=opt("seed") or [0], calibrations=opt("calibration") or ["biomedical"],
                       quant=opt("quant"), backend=backend_options(opt, show_progress=opt("capture") == "no"), data_dir=opt("data_dir"),
                       variants_dir=opt("variants_dir"), baseline_dir=opt("baseline_dir"),
@@ -144,7 +160,7 @@ def assert_check(gate: GateSession, variant: VariantSpec, check: str) -> None:
     """Run one check, record it in Allure, and fail the test with the full message on a regression."""
     from harness.report import allure_record
 
-    reason = gate.skip_reason(variant.model, check)
+    reason = gate.skip_reason(variant.model, check, variant.id)
     if reason:
         pytest.skip(reason)
     verdict = gate.check(variant, check)
@@ -161,6 +177,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     path: Path = session.config.getoption("verdict")
     if gate_session is not None and gate_session.verdicts:
         verdicts.write_part(path, worker or "main", gate_session.verdicts)
+    saved: Path | None = session.config.getoption("save_outputs")
+    if saved is not None and gate_session is not None:
+        write_outputs(saved.parent / f".{saved.name}-{worker or 'main'}.part", gate_session.output_rows)
+    if saved is not None and worker is None:
+        parts = sorted(saved.parent.glob(f".{saved.name}-*.part"))
+        write_outputs(saved, (json.loads(line) for part in parts for line in part.read_text().splitlines() if line))
+        for part in parts:
+            part.unlink()
     if worker is None and verdicts.has_parts(path):
         merged = verdicts.merge_parts(path)
         alluredir = session.config.getoption("allure_report_dir", None)

@@ -139,7 +139,12 @@ def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
     assert unfaithful(base) <= 1 and unfaithful(summaries) >= 4  # measured 0 and 14 of 16
     for f, summary in number_findings(base) + number_findings(summaries):
         assert summary[f.start:f.end] == f.span
-    for summary, src in zip(base + summaries, sources + sources):  # every number accepted is in the source
-        flagged = {f.span for f in check(summary, src).findings}
+    derived = []
+    for summary, src in zip(base + summaries, sources + sources):
+        # every number accepted is in the source, or a rule says how it derived it
+        result = check(summary, src)
+        explained = [n.span for n in result.numbers] + [f.span for f in result.findings]
         for number in re.findall(r"\d+(?:\.\d+)?", summary):
-            assert number in src or any(number in span for span in flagged)
+            assert number in src or any(number in span for span in explained)
+        derived += [n.rule for n in result.numbers if n.rule in ("sum", "difference", "percentage", "ratio")]
+    assert len(derived) <= 8, derived  # the synthetic trials state every number: derivations stay rare

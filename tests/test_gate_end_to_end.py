@@ -26,9 +26,28 @@ def gate_run(tmp_path_factory):
            "--method", "easy_ep", "--method", "random", "--ratio", "0.25", "--ratio", "0.75",
            "-k", "easy_ep-r0.25 or random-r0.75", "--alluredir", str(tmp / "allure-results"),
            "--verdict", str(tmp / "reports" / "verdict.json"), "--variants-dir", str(tmp / "variants"),
-           "--baseline-dir", str(tmp / "baselines"), "--cache-dir", str(tmp / "cache")]
+           "--baseline-dir", str(tmp / "baselines"), "--cache-dir", str(tmp / "cache"),
+           "--save-outputs", str(tmp / "outputs.jsonl")]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1200)
     return tmp, proc
+
+
+def test_outputs_written_by_the_gate_rescore_to_the_same_verdict(gate_run, tmp_path):
+    """`python -m harness score` on the run's own outputs (no model): every check that needs no model
+    gives the run's numbers and decision; lm-eval's tasks (GSM8K) are skipped with the reason."""
+    tmp, _ = gate_run
+    cmd = [sys.executable, "-m", "harness", "score", "--outputs", str(tmp / "outputs.jsonl"),
+           "--verdict", str(tmp_path / "verdict.json"), "--", "-q", "-rs", "-k", "easy_ep-r0.25 or random-r0.75"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stdout[-3000:]  # Random 75% is blocked again
+    run, rescored = (json.loads(p.read_text()) for p in (tmp / "reports" / "verdict.json", tmp_path / "verdict.json"))
+    for vid, variant in run["variants"].items():
+        needs_model = {c for c in variant["checks"] if c.startswith(("gsm8k.", "ifeval.", "humaneval."))}
+        assert needs_model and set(rescored["variants"][vid]["checks"]) == set(variant["checks"]) - needs_model
+        for name, check in rescored["variants"][vid]["checks"].items():
+            assert check == variant["checks"][name], (vid, name)
+        assert rescored["variants"][vid]["parameters"] == variant["parameters"]
+    assert "scored by lm-eval on the model's own requests" in proc.stdout
 
 
 def test_easy_ep_light_passes_and_random_heavy_fails(gate_run):

@@ -153,6 +153,20 @@ def test_gate_judged_checks_through_the_double(double, tmp_path):
         "openai-compatible:judge-m vs openai-compatible:judge-n"]
     absolute = session.check(spec, "rct.hallucination")
     assert absolute.passed and absolute.value == 0.0 and absolute.n == 4
+    # the judgements as records: 4 items x 2 orders (pairwise) + 4 (absolute), read back by `agreement`
+    from harness.cli.agreement_cmd import agreement_table
+    from harness.judges.records import load_records
+    from harness.report import verdicts
+
+    verdicts.finish([pairwise.as_dict(), absolute.as_dict()], tmp_path / "r" / "verdict.json", None)
+    records = load_records(tmp_path / "r" / "judgements.jsonl")
+    assert [r.kind for r in records].count("relative") == 8 and [r.kind for r in records].count("absolute") == 4
+    assert {r.ratio for r in records} == {0.125} and records[0].document_id.startswith("rct:")
+    pooled = next(r for r in agreement_table(records) if r["kind"] == "relative" and r["dataset"] == "*"
+                  and r["question"] == "*" and r["window"] == "low")
+    assert pooled["units"] == 32 and pooled["mean_cohen_kappa"] == 1.0  # both judges always answer "A"
+    assert "## Judge agreement" in (tmp_path / "r" / "summary.md").read_text()
+    assert "records" not in (tmp_path / "r" / "verdict.json").read_text()
     calls = len(double.requests)
     session.check(spec, "rct.pairwise_hallucination")  # judged again: every call comes from the judge cache
     assert len(double.requests) == calls
@@ -176,3 +190,40 @@ def test_repeated_judging_measures_noise(double, tmp_path):
     verdict = GateSession(config, {"rct.hallucination"}).check(config.specs()[0], "rct.hallucination")
     assert verdict.extra["per_item_pass_rate"] == [0.5, 0.5] and verdict.extra["unstable_items"] == 2
     assert verdict.value == 0.5
+
+
+def _relative(doc, ratio, answers, dataset="RCT"):
+    return {"document_id": doc, "dataset": dataset, "pruning_ratio": ratio,
+            "judge_model_answers": {j: {"resolved_answers": {"q1_hallucinations_more": a, "q2_omission_more": a}}
+                                    for j, a in answers.items()}}
+
+
+def test_agreement_cli_pools_questions_by_ratio_window(tmp_path):
+    """Records we write in the study's layout: kappa by window equals a hand computation; absolute
+    records with a judge's null score drop that unit; a malformed record names the file and record."""
+    from harness.cli.agreement_cmd import agreement_table
+    from harness.cli.main import main
+    from harness.judges.records import load_records
+
+    rows = [_relative("rct:1", 0.125, {"a": "pruned", "b": "pruned"}), _relative("rct:2", 0.25, {"a": "vanilla", "b": "pruned"}),
+            _relative("rct:3", 0.25, {"a": "vanilla", "b": "vanilla"}), _relative("rct:4", 0.75, {"a": "pruned", "b": "pruned"}),
+            _relative("rct:5", 0.875, {"a": "vanilla", "b": "vanilla"})]
+    path = tmp_path / "relative.json"
+    path.write_text(json.dumps(rows))
+    table = {(r["question"], r["window"]): r for r in agreement_table(load_records(path)) if r["dataset"] == "*"}
+    low = table[("*", "low")]  # 3 records x 2 questions: a = P V V (twice), b = P P V (twice)
+    assert low["units"] == 6 and low["mean_cohen_kappa"] == pytest.approx(agreement.cohen_kappa(list("PVVPVV"), list("PPVPPV")))
+    assert table[("*", "extreme")]["mean_cohen_kappa"] == 1.0 and ("*", "moderate") not in table
+    absolute = tmp_path / "absolute.jsonl"
+    absolute.write_text("\n".join(json.dumps({"document_id": f"rct:{i}", "dataset": "RCT", "pruning_ratio": 0.5,
+                                                "source_model_absolute_judgement": {"a": {"score": 0.0}, "b": {"score": s}},
+                                                "pruned_model_absolute_judgement": {"a": {"score": 1.0}, "b": {"score": 1.0}}})
+                                     for i, s in enumerate([0.0, None])) + "\n")
+    pooled = next(r for r in agreement_table(load_records(absolute)) if r["dataset"] == "*" and r["window"] == "*")
+    assert pooled["units"] == 3 and pooled["incomplete_units"] == 1 and pooled["mean_cohen_kappa"] == 1.0
+    assert main(["agreement", str(path), str(absolute)]) == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([rows[0], {"document_id": "x", "dataset": "RCT", "pruning_ratio": 2}]))
+    with pytest.raises(ValueError, match=r"bad.json: record 2: field 'pruning_ratio'"):
+        load_records(bad)
+    assert agreement.window(0.375) == "moderate" and agreement.window(0.625) == "extreme" and agreement.window(0.3) == "between"

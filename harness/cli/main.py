@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.cli import cache_cmd, coverage_cmd, data_cmd, embedded_cmd, factcheck_cmd, generate_cmd, prune_cmd, report_cmd
+from harness.cli import agreement_cmd, cache_cmd, coverage_cmd, data_cmd, embedded_cmd, factcheck_cmd, generate_cmd, prune_cmd, report_cmd, score_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     cache_cmd.register(sub)
     report_cmd.register(sub)
     coverage_cmd.register(sub)
+    agreement_cmd.register(sub)
+    score_cmd.register(sub)
     return parser
 
 

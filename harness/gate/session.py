@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.gate.baseline import BaselineStore, baseline_key
+from harness.gate.outputs import ExternalVariant, OutputsFile, output_rows
 from harness.gate.thresholds import Thresholds
 from harness.gate.variants import VariantSpec, build, model_name
 from harness.gate.verdict import CheckVerdict, decide
@@ -53,8 +54,12 @@ class GateConfig:
     judges: list[str] = field(default_factory=list)  # judge specs, e.g. openai:gpt-5.4-mini
     bertscore_encoder: Path | None = None  # local encoder directory for BERTScore checks
     judge_repeats: int = 1  # > 1: judge every item again (judge noise, per-item pass rates)
+    outputs: OutputsFile | None = None  # gate outputs generated elsewhere instead of building variants
+    save_outputs: bool = False  # keep every answered (variant, task) pair as output rows
 
-    def specs(self) -> list[VariantSpec]:
+    def specs(self) -> list[VariantSpec] | list[ExternalVariant]:
+        if self.outputs is not None:
+            return self.outputs.variants
         return [VariantSpec(m, meth, r, s, c, self.quant) for m in self.models for meth in self.methods
                 for r in self.ratios for s in self.seeds for c in self.calibrations]
 
@@ -70,17 +75,28 @@ class GateSession:
         self._items: dict[tuple[str, str], list[Item]] = {}
         self._runs: dict[tuple[str, str], TaskRun] = {}
         self.judges: list[CachedJudge] = []
+        self.output_rows: list[dict] = []  # config.save_outputs: rows of every pair checked
+        self._saved: set[tuple[str, str]] = set()
         if config.judges:
             cache = GenerationCache((config.backend.cache_dir or default_cache_dir()) / "judges.sqlite")
             self.judges = [CachedJudge(make_client(spec), cache) for spec in config.judges]
 
-    def skip_reason(self, model: str, check_name: str) -> str | None:
-        """Why ``check_name`` cannot run on ``model`` here (the pytest skip reason), or None. Tasks whose
-        every check is skipped are never answered."""
+    def skip_reason(self, model: str, check_name: str, variant: str | None = None) -> str | None:
+        """Why ``check_name`` cannot run on ``model`` (or, gating outputs, on ``variant``'s rows) here (the
+        pytest skip reason), or None. Tasks whose every check is skipped are never answered."""
         check = get_check(check_name)
+        outputs = self.config.outputs
+        if outputs is not None and get_task(check.task).request == "lm_eval":
+            return f"{check_name} is scored by lm-eval on the model's own requests: gate it with the model, not from outputs"
+        if outputs is not None and outputs.pair(variant or "", check.task) is None:
+            return f"{check_name}: {outputs.path} has no {check.task} rows for {variant}"
         spec = get_spec(model)
-        if spec and check.task in spec.skip_tasks:
+        if outputs is None and spec and check.task in spec.skip_tasks:
             return f"{check_name} on {model_name(model)}: {spec.skip_tasks[check.task]}"
+        if outputs is not None and check.task in ("rct", "multi_news", "multi_xscience", "medinst") \
+                and check.name.endswith((".rouge_l", ".bertscore")) and not all(
+                    it.reference for it in outputs.runs[(variant or "", check.task)][0].items):
+            return f"{check_name}: the {check.task} rows of {variant} in {outputs.path} carry no 'reference'"
         if get_task(check.task).executes_code and not code_exec.allowed():
             return (f"{check_name} executes model-written code: set {code_exec.ALLOW_ENV}=1 to allow it (as the study "
                     "did), preferably inside a container")
@@ -152,12 +168,27 @@ class GateSession:
             self._answer_all(spec.id, spec.model, self.variant_path(spec), self.tasks(spec.model))
         return self._runs[(spec.id, task)]
 
-    def check(self, spec: VariantSpec, check_name: str) -> CheckVerdict:
-        reason = self.skip_reason(spec.model, check_name)
+    def pair(self, spec: VariantSpec | ExternalVariant, task: str) -> tuple[TaskRun, TaskRun]:
+        """The baseline's and the variant's answers to ``task`` on the same items (kept as output rows
+        when the config says so)."""
+        if isinstance(spec, ExternalVariant):
+            assert self.config.outputs is not None
+            found = self.config.outputs.pair(spec.id, task)
+            if found is None:
+                raise ValueError(f"{self.config.outputs.path} has no {task} rows for {spec.id}")
+            return found
+        pair = self.baseline(spec.model, task), self.run(spec, task)
+        if self.config.save_outputs and (spec.id, task) not in self._saved:
+            self._saved.add((spec.id, task))
+            self.output_rows += output_rows(spec, *pair)
+        return pair
+
+    def check(self, spec: VariantSpec | ExternalVariant, check_name: str) -> CheckVerdict:
+        reason = self.skip_reason(spec.model, check_name, spec.id)
         if reason:
             raise ValueError(f"cannot run {check_name}: {reason}")
         check = get_check(check_name)
-        baseline, run = self.baseline(spec.model, check.task), self.run(spec, check.task)
+        baseline, run = self.pair(spec, check.task)
         threshold = self.config.thresholds.for_check(spec.model_name, check.name)
         if check.judged == "bertscore":
             score = lambda r: bertscore_f1(r.outputs, [it.reference for it in r.items], self.config.bertscore_encoder)  # noqa: E731
@@ -169,6 +200,8 @@ class GateSession:
             verdict = decide(spec.id, spec.parameters(), check, keep(baseline), keep(run), threshold,
                              (judged.baseline, judged.variant))
             verdict.extra = judged.summary()
+            verdict.records = [r | {"pruning_ratio": spec.ratio, "pruning_method": spec.method, "variant": spec.id}
+                               for r in judged.records]  # ratio None for outputs that name none
         else:
             verdict = decide(spec.id, spec.parameters(), check, baseline, run, threshold)
         self.verdicts.append(verdict)

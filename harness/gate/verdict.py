@@ -33,6 +33,7 @@ class CheckVerdict:
     passed: bool
     worst: list[dict] = field(default_factory=list)
     extra: dict = field(default_factory=dict)  # judged checks: per-judge means, agreement, dropped items
+    records: list[dict] = field(default_factory=list)  # judged checks: judgements (harness.judges.records layout)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -43,7 +44,11 @@ class CheckVerdict:
                 f"baseline {self.baseline:.3f}, variant {self.value:.3f}, delta {self.delta:+.3f} "
                 f"(95% CI {self.ci[0]:+.3f}..{self.ci[1]:+.3f}, one-sided p={self.p_value:.3g}, n={self.n}), "
                 f"tolerance {self.tolerance:.3f}, alpha {self.alpha}")
-        lines = [head, "worst items:"]
+        lines = [head]
+        if self.extra.get("weak_evidence"):
+            lines.append(f"weak evidence: the judges agree little (mean Cohen's kappa {self.extra['mean_cohen_kappa']:.2f} "
+                         "< 0.4); read the worst items before trusting this check")
+        lines.append("worst items:")
         for w in self.worst:
             lines.append(f"  [{w['id']}] baseline: {str(w['baseline_output'])[:160]!r}")
             lines.append(f"  {' ' * (len(str(w['id'])) + 2)} variant:  {str(w['variant_output'])[:160]!r}")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.judges.absolute import hallucination_rate
-from harness.judges.agreement import fleiss_kappa, pairwise_cohen
+from harness.judges.agreement import WEAK_BELOW, fleiss_kappa, pairwise_cohen
 from harness.judges.cached import CachedJudge
-from harness.judges.pairwise import judge_pair
+from harness.judges.pairwise import PairJudgment, judge_pair
 from harness.measure.checks import CheckSpec
 from harness.measure.tasks import TaskRun
 
@@ -26,6 +26,7 @@ class JudgedValues:
     dropped: list[str] = field(default_factory=list)  # item ids no judge could answer
     per_judge: dict[str, list[float | None]] = field(default_factory=dict)  # variant-side value per judge and item
     pass_rates: list[float] = field(default_factory=list)  # per item: share of (judge, repeat) votes <= 0.5
+    records: list[dict] = field(default_factory=list)  # harness.judges.records layout, first repeat, per item
 
     def summary(self) -> dict:
         """Per-judge means, the share of items a strict majority of judges marks (> 0.5), and, with two or more judges, agreement on the items every judge answered
@@ -45,6 +46,8 @@ class JudgedValues:
             labels = {j: [self.per_judge[j][i] > 0.5 for i in complete] for j in judges}
             out["fleiss_kappa"] = fleiss_kappa([[labels[j][k] for j in judges] for k in range(len(complete))])
             out["cohen_kappa"] = pairwise_cohen(labels)
+            out["mean_cohen_kappa"] = sum(out["cohen_kappa"].values()) / len(out["cohen_kappa"])
+            out["weak_evidence"] = out["mean_cohen_kappa"] < WEAK_BELOW
         return out
 
 
@@ -54,11 +57,27 @@ def _mean(values: list[float | None]) -> float | None:
 
 
 def _vote(check: CheckSpec, judge: CachedJudge, source: str, baseline: str, summary: str,
-          instruction: str) -> float | None:
+          instruction: str) -> tuple[float | None, PairJudgment | None]:
     if check.judged == "absolute":
-        return hallucination_rate(judge, source, summary, instruction).hallucination
-    picks = judge_pair(judge, source, baseline, summary).picks("q1_hallucinations_more")
-    return sum(p == "pruned" for p in picks) / len(picks) if picks else None
+        return hallucination_rate(judge, source, summary, instruction).hallucination, None
+    pair = judge_pair(judge, source, baseline, summary)
+    picks = pair.picks("q1_hallucinations_more")
+    return (sum(p == "pruned" for p in picks) / len(picks) if picks else None), pair
+
+
+def _records(check: CheckSpec, item_id: str, base: dict[str, float | None], votes: dict[str, tuple]) -> list[dict]:
+    """This item's judgements in the study's layout (``harness.judges.records``); pairwise: one record per order."""
+    head = {"document_id": f"{check.task}:{item_id}", "dataset": check.task}
+    if check.judged == "absolute":
+        return [head | {"source_model_absolute_judgement": {j: {"score": v} for j, v in base.items()},
+                        "pruned_model_absolute_judgement": {j: {"score": v} for j, (v, _) in votes.items()}}]
+    rows = []
+    for order, side in (("baseline_first", "baseline_first"), ("pruned_first", "pruned_first")):
+        answers = {j: {"resolved_answers": {q: "vanilla" if a == "baseline" else a for q, a in getattr(p, side).items()}}
+                   for j, (_, p) in votes.items() if p is not None and getattr(p, side) is not None}
+        if answers:
+            rows.append(head | {"order": order, "judge_model_answers": answers})
+    return rows
 
 
 def judged_values(check: CheckSpec, run: TaskRun, baseline: TaskRun, judges: list[CachedJudge],
@@ -68,12 +87,13 @@ def judged_values(check: CheckSpec, run: TaskRun, baseline: TaskRun, judges: lis
     out = JudgedValues([], [], [])
     out.per_judge = {j.name: [] for j in judges}
     for i, item in enumerate(run.items):
-        if check.judged == "absolute":
-            base = _mean([hallucination_rate(j, item.source, baseline.outputs[i], instruction).hallucination for j in judges])
-        else:
-            base = 0.5
-        per_repeat = {j.name: [_vote(check, j.with_repeat(r), item.source, baseline.outputs[i], run.outputs[i],
-                                     instruction) for r in range(repeats)] for j in judges}
+        base_by_judge = {j.name: hallucination_rate(j, item.source, baseline.outputs[i], instruction).hallucination
+                         for j in judges} if check.judged == "absolute" else {}
+        base = _mean(list(base_by_judge.values())) if check.judged == "absolute" else 0.5
+        asked = {j.name: [_vote(check, j.with_repeat(r), item.source, baseline.outputs[i], run.outputs[i],
+                                instruction) for r in range(repeats)] for j in judges}
+        out.records += _records(check, item.id, base_by_judge, {j: a[0] for j, a in asked.items()})
+        per_repeat = {j: [v for v, _ in a] for j, a in asked.items()}
         votes = [_mean(v) for v in per_repeat.values()]
         for j, vote in zip(judges, votes):
             out.per_judge[j.name].append(vote)

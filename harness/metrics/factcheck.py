@@ -1,9 +1,15 @@
 """Deterministic reliability checks on one summary against its source (no LLM, always on).
 
 Findings, each with the offending span and its character offsets in the summary:
-  unit_mismatch         a number the source has, but with a different unit (3.8 ng/ml -> 3.8 mg/ml)
-  number_not_in_source  a number the source never states (179 randomized -> 70-9 randomized)
-  instruction_leakage   a run of >= 8 words copied from the prompt's instructions (not from the source)
+  unit_mismatch           a number the source has, but with a different unit (3.8 ng/ml -> 3.8 mg/ml),
+                          and no conversion of a stated amount gives it
+  number_not_in_source    a number the source neither states nor supports by one derivation step
+                          (``harness.metrics.support``: sums, differences, percentages, rounding, words,
+                          unit conversions); years are literal only (179 randomized -> 70-9 randomized)
+  citation_not_in_source  a reference marker ([3], \\cite{3}) whose reference the source does not have
+  direction_inverted      a stated number put with the opposite direction word ("increased" for "decreased")
+  instruction_leakage     a run of >= 8 words copied from the prompt's instructions (not from the source)
+Every number of the summary is listed in ``numbers`` with the rule that supported it or the finding.
 Figures: words, length ratio to the baseline summary, repeated-trigram rate, type-token ratio.
 """
 
@@ -13,15 +19,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Sequence
 
-UNITS = ("mg/ml", "ng/ml", "ug/ml", "µg/ml", "mcg/ml", "mg/dl", "g/dl", "mmol/l", "mmol/mol", "mg/kg", "mcg", "µg",
-         "ug", "mg", "ng", "kg", "g", "ml", "iu", "units", "%")
-_UNIT_RE = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
-# "1,000", "3.8", a p-value's ".03" (read as 0.03), a number glued to a sentence ("placebo.01.0") and one glued
-# to the lower-case word before it ("The519 patients", "The98.0 ng/ml": pruned models' summaries); never digits
-# after a capital or before a letter, as in identifiers ("CD950014", "HbA1c"), or the tail of "1.2.3"
-_NUMBER_RE = r"\d+(?:,\d{3})*(?:\.\d+)?"
-QUANTITY = re.compile(rf"(?:(?<!\w)|(?<=[a-z])(?={_NUMBER_RE}(?![^\W\d_])))(?<!\d\.)({_NUMBER_RE}|\.\d+)"
-                      rf"(?:\s?((?i:{_UNIT_RE}))(?![\w/]))?")  # units in any case ("100 IU", "3.8 NG/ML")
+from harness.metrics.direction import direction_findings
+from harness.metrics.numbers import Kind, quantities
+from harness.metrics.support import Support, source_facts
+
 WORD = re.compile(r"\w+(?:[./'-]\w+)*%?")  # "3.8", "ng/ml", "70-9" and "don't" are one word each
 LEAK_WORDS = 8
 
@@ -35,9 +36,22 @@ class Finding:
     detail: str
 
 
+@dataclass(frozen=True)
+class NumberCheck:
+    """One number of the summary: the rule that supported it (``harness.metrics.support.Rule``) or the
+    finding it raised, and how."""
+
+    span: str
+    start: int
+    end: int
+    rule: str
+    detail: str
+
+
 @dataclass
 class FactCheckResult:
     findings: list[Finding] = field(default_factory=list)
+    numbers: list[NumberCheck] = field(default_factory=list)
     words: int = 0
     baseline_words: int | None = None
     length_ratio: float | None = None
@@ -47,27 +61,8 @@ class FactCheckResult:
     def as_dict(self) -> dict:
         d = asdict(self)
         d["findings"] = [asdict(f) for f in self.findings]
+        d["numbers"] = [asdict(n) for n in self.numbers]
         return d
-
-
-@dataclass(frozen=True)
-class Quantity:
-    value: str  # normalised number ("1000", "3.8")
-    unit: str | None  # lower-cased unit or None
-    start: int
-    end: int
-    text: str
-
-
-def _norm_number(text: str) -> str:
-    value = text.replace(",", "")
-    value = "0" + value if value.startswith(".") else value
-    return value.rstrip("0").rstrip(".") if "." in value else value
-
-
-def quantities(text: str) -> list[Quantity]:
-    return [Quantity(_norm_number(m.group(1)), (m.group(2) or "").lower() or None, m.start(), m.end(), m.group(0))
-            for m in QUANTITY.finditer(text)]
 
 
 def words(text: str) -> list[str]:
@@ -86,20 +81,26 @@ def repetition_rate(text: str, n: int = 3) -> float:
     return 1.0 - len(set(grams)) / len(grams) if grams else 0.0
 
 
-def _number_findings(summary: str, source: str) -> list[Finding]:
-    source_units: dict[str, set[str | None]] = {}
-    for q in quantities(source):
-        source_units.setdefault(q.value, set()).add(q.unit)
-    found = []
+def _number_findings(summary: str, source: str) -> tuple[list[Finding], list[NumberCheck]]:
+    facts = source_facts(source)
+    found: list[Finding] = []
+    checked: list[NumberCheck] = []
     for q in quantities(summary):
-        units = source_units.get(q.value)
-        if units is None:
-            found.append(Finding("number_not_in_source", q.text, q.start, q.end,
-                                 f"{q.value} does not appear in the source"))
-        elif q.unit is not None and q.unit not in units and any(u is not None for u in units):
-            stated = ", ".join(sorted(f"{q.value} {u}" for u in units if u))
-            found.append(Finding("unit_mismatch", q.text, q.start, q.end, f"the source states {stated}"))
-    return found
+        support = facts.support(q)
+        if isinstance(support, Support):
+            checked.append(NumberCheck(q.text, q.start, q.end, support.rule.value, support.detail))
+            continue
+        if isinstance(support, str):
+            kind, detail = "unit_mismatch", support
+        elif q.kind is Kind.CITATION:
+            kind, detail = "citation_not_in_source", f"the source cites no reference {q.value:.0f}"
+        elif q.kind is Kind.YEAR:
+            kind, detail = "number_not_in_source", f"the source never states the year {q.text}"
+        else:
+            kind, detail = "number_not_in_source", f"{q.text} is not in the source and no rule derives it"
+        found.append(Finding(kind, q.text, q.start, q.end, detail))
+        checked.append(NumberCheck(q.text, q.start, q.end, kind, detail))
+    return found + direction_findings(summary, source, checked), checked
 
 
 def _leakage(summary: str, source: str, instructions: Iterable[str]) -> list[Finding]:
@@ -125,7 +126,8 @@ def _leakage(summary: str, source: str, instructions: Iterable[str]) -> list[Fin
 
 def check(summary: str, source: str, baseline: str | None = None, instructions: Sequence[str] = ()) -> FactCheckResult:
     """Every deterministic check of ``summary`` against ``source`` (and the baseline's summary)."""
-    result = FactCheckResult(findings=_number_findings(summary, source) + _leakage(summary, source, instructions))
+    number_findings, numbers = _number_findings(summary, source)
+    result = FactCheckResult(findings=number_findings + _leakage(summary, source, instructions), numbers=numbers)
     result.findings.sort(key=lambda f: f.start)
     result.words = len(words(summary))
     if baseline is not None:
@@ -137,5 +139,6 @@ def check(summary: str, source: str, baseline: str | None = None, instructions: 
 
 
 def numbers_faithful(summary: str, source: str) -> bool:
-    """No number or unit in ``summary`` contradicts ``source`` (instruction leakage is a separate check)."""
-    return not [f for f in check(summary, source).findings if f.kind != "instruction_leakage"]
+    """No number, unit, citation or effect direction in ``summary`` contradicts ``source`` (instruction
+    leakage is a separate check)."""
+    return not _number_findings(summary, source)[0]

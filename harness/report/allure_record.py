@@ -23,7 +23,11 @@ def record(verdict: CheckVerdict) -> None:
     allure.dynamic.story(verdict.check)
     allure.dynamic.tag(verdict.domain)
     allure.dynamic.description(verdict.description)
-    metrics = {k: v for k, v in verdict.as_dict().items() if k != "worst"}
+    if verdict.extra.get("weak_evidence"):
+        allure.dynamic.tag("weak judge agreement")
+        allure.dynamic.description(f"{verdict.description}. WEAK EVIDENCE: the judges agree little (mean Cohen's "
+                                   f"kappa {verdict.extra['mean_cohen_kappa']:.2f} < 0.4)")
+    metrics = {k: v for k, v in verdict.as_dict().items() if k not in ("worst", "records")}
     allure.attach(json.dumps(metrics, indent=2), "metrics.json", allure.attachment_type.JSON)
     if verdict.worst:
         rows = "".join(

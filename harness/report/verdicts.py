@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 from harness.gate.verdict import CheckVerdict
+from harness.judges.records import write_records
 from harness.report import plots
 
 CATEGORIES = [
@@ -81,6 +82,13 @@ def summary_markdown(doc: dict) -> str:
             out.append(f"| {c} | {base:.2f} | " + " | ".join(cells) + " |")
         out.append("")
     out.append("Cells: variant value (delta vs the unpruned baseline). Plots: `plot-*.png` next to this file.")
+    judged = [(vid, c, r["judges"]) for vid, v in sorted(doc["variants"].items()) for c, r in sorted(v["checks"].items())
+              if "mean_cohen_kappa" in r.get("judges", {})]
+    if judged:
+        out += ["", "## Judge agreement", "", "| variant | check | Fleiss | mean Cohen | |", "|---|---|---|---|---|"]
+        out += [f"| {vid} | {c} | {j['fleiss_kappa']:.2f} | {j['mean_cohen_kappa']:.2f} | "
+                f"{'**WARNING: weak evidence (< 0.4)**' if j['weak_evidence'] else ''} |" for vid, c, j in judged]
+        out.append("Per-item judgements: `judgements.jsonl` (`python -m harness agreement reports/judgements.jsonl`).")
     return "\n".join(out) + "\n"
 
 
@@ -105,6 +113,9 @@ def _allure_summary(alluredir: Path, pngs: list[Path], doc: dict) -> None:
 
 
 def finish(checks: list[dict], path: Path, alluredir: Path | None) -> dict:
+    records = [r for c in checks for r in c.pop("records", [])]
+    if records:
+        write_records(path.parent / "judgements.jsonl", records)
     doc = verdict_document(checks)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=2) + "\n")
