@@ -21,6 +21,7 @@ from harness.gate.outputs import read_outputs, write_outputs
 from harness.gate.session import GateConfig, GateSession
 from harness.gate.thresholds import Thresholds
 from harness.gate.variants import CALIBRATIONS, QUANTS, VariantSpec
+from harness.prune.masks import parse_masks
 from harness.generate.options import add_backend_options, backend_options
 from harness.measure.checks import get_check
 
@@ -46,6 +47,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--calibration", action="append", choices=CALIBRATIONS, help="calibration domains (default biomedical)")
     g.addoption("--calibration-file", action="append", default=[], metavar="DOMAIN=PATH",
                 help="calibration set for a domain (biomedical, general); embedded models ship theirs")
+    g.addoption("--mask", action="append", default=[], metavar="NAME=FILE",
+                help="a variant from given kept experts (repeatable): the study's expert_mask.json or a pruning.json; "
+                     "id <model>-mask-NAME-r<ratio>-s<seed>")
+    g.addoption("--skip-beta", action="append", type=float, metavar="B",
+                help="dynamic expert skipping at generation (NAEE): drop a routed expert whose weight is below B x the "
+                     "top-1 weight; a variant axis (repeatable), ids end in -skipB; transformers backend only")
     g.addoption("--quant", choices=QUANTS, default="none", help="quantize each pruned variant (default none)")
     g.addoption("--judge", action="append", default=[], help="LLM judge (provider:model), repeatable")
     g.addoption("--judge-repeats", type=int, default=1,
@@ -82,6 +89,16 @@ def _parse_config(config: pytest.Config) -> GateConfig:
         if not sep:
             raise pytest.UsageError(f"--calibration-file {entry!r}: expected DOMAIN=PATH")
         files[domain] = Path(path)
+    try:
+        masks = parse_masks(opt("mask"))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    betas = opt("skip_beta") or [None]
+    if any(b is not None and not 0 <= b < 1 for b in betas):
+        raise pytest.UsageError(f"--skip-beta takes values in [0, 1), got {betas}")
+    if betas != [None] and opt("backend") != "transformers":
+        raise pytest.UsageError("--skip-beta runs in the transformers backend only: vLLM's fused MoE kernels take no "
+                                "per-token skip rule")
     outputs = None
     if opt("outputs") is not None:
         try:
@@ -91,7 +108,8 @@ def _parse_config(config: pytest.Config) -> GateConfig:
         if outputs.skipped:
             print(f"moegate: --lenient: skipped {len(outputs.skipped)} malformed rows of {outputs.path}; first: "
                   f"{outputs.skipped[0]}")
-    return GateConfig(outputs=outputs, save_outputs=opt("save_outputs") is not None, models=opt("model") or ["tiny-moe"], methods=opt("method") or GateConfig().methods,
+    return GateConfig(masks=masks, skip_betas=betas, methods=opt("method") or ([] if masks else GateConfig().methods), outputs=outputs,
+                      save_outputs=opt("save_outputs") is not None, models=opt("model") or ["tiny-moe"],
                       ratios=opt("ratio") or [0.5], seeds=opt("seed") or [0], calibrations=opt("calibration") or ["biomedical"],
                       quant=opt("quant"), backend=backend_options(opt, show_progress=opt("capture") == "no"), data_dir=opt("data_dir"),
                       variants_dir=opt("variants_dir"), baseline_dir=opt("baseline_dir"),

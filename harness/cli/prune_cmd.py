@@ -12,7 +12,9 @@ from harness.models.loading import resolve
 from harness.models.registry import DEFAULT_MODEL, get_spec
 from harness.prune.calibrate import CalibrationSettings
 from harness.models.adapters import dead_slot_families
-from harness.prune.saliency import METHODS
+from harness.prune.masks import parse_masks
+from harness.prune.reconstruction import DEFAULT_MAX_SUBSETS
+from harness.prune.saliency import ALL_METHODS, METHODS
 from harness.prune.select import ALLOCATIONS
 from harness.prune.sweep import run_sweep
 
@@ -41,7 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", default=DEFAULT_MODEL, help="registry name or local checkpoint directory")
     p.add_argument("--method", action="append", metavar="METHOD",
-                   help=f"saliency metric, repeatable ({', '.join(METHODS)}; 'easy-ep' also accepted); default: all six")
+                   help=f"saliency metric, repeatable ({', '.join(ALL_METHODS)}; 'easy-ep' also accepted); default: "
+                        "the six scoring methods. naee searches, per layer, the kept set whose routed output best "
+                        "reconstructs the unpruned layer's on calibration tokens")
     p.add_argument("--ratio", action="append", type=_ratio, metavar="R",
                    help="fraction of experts removed per layer, repeatable; default 0.5")
     p.add_argument("--seed", action="append", type=int, metavar="S", help="calibration seed, repeatable; default 0")
@@ -57,6 +61,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=4, help="calibration batch size")
     p.add_argument("--ean-tokens", type=int, default=256,
                    help="tokens per sample (random, seeded) on which EAN evaluates every expert; 0 = all tokens")
+    p.add_argument("--mask", action="append", default=[], metavar="[NAME=]FILE",
+                   help="build a variant from given kept experts (repeatable): the study's expert_mask.json (a list "
+                        "per MoE layer of kept ids) or a moegate pruning.json; validated against the model first. "
+                        "With --mask and no --method, only the masks are built")
+    p.add_argument("--reconstruction-tokens", type=int, default=4,
+                   help="tokens per sample (random, seeded) on which every kept set's reconstruction loss, and NAEE's "
+                        "search, are evaluated")
+    p.add_argument("--naee-max-subsets", type=int, default=DEFAULT_MAX_SUBSETS,
+                   help="NAEE enumerates every kept set when a layer has at most this many (C(16,8) = 12,870); "
+                        "above it: greedy removal by loss, then swap refinement (pruning.json: naee.search)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="directory receiving one sub-directory per variant")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="calibration statistics cache")
     p.add_argument("--hf-cache-dir", default=None, help="Hugging Face hub cache for registry models")
@@ -84,14 +98,36 @@ def run(args: argparse.Namespace) -> int:
     specs = args.calibration or default_calibration(args.model)
     sources = [CalibrationSource.parse(s) for s in specs]
     settings = CalibrationSettings(n_samples=args.samples, max_length=args.max_length, batch_size=args.batch_size,
-                                   ean_tokens_per_sample=args.ean_tokens or None)
+                                   ean_tokens_per_sample=args.ean_tokens or None,
+                                   reconstruction_tokens_per_sample=args.reconstruction_tokens)
+    if args.naee_max_subsets < 1 or args.reconstruction_tokens < 1:
+        raise ValueError("--naee-max-subsets and --reconstruction-tokens must be at least 1")
+    masks = parse_masks(args.mask)
     results = run_sweep(
-        model, methods=args.method or list(METHODS), ratios=args.ratio or [0.5], seeds=args.seed or [0],
+        model, methods=args.method or ([] if masks else list(METHODS)), ratios=args.ratio or [0.5], seeds=args.seed or [0],
         sources=sources, out_dir=args.out, cache_dir=args.cache_dir, settings=settings,
         calibration_name="bio" if not args.calibration else None,
         verify=not args.no_verify, device=args.device, show_progress=not args.quiet, allocation=args.allocation,
+        naee_max_subsets=args.naee_max_subsets, masks=masks,
     )
+    losses = {r.path.name: r.manifest.get("reconstruction_loss") or {} for r in results}
     if args.json:
         print(json.dumps([{"path": str(r.path), "method": r.variant.method, "ratio": r.variant.ratio,
-                           "seed": r.variant.seed, "reused": r.reused} for r in results], indent=2))
+                           "seed": r.variant.seed, "reused": r.reused, "reconstruction_loss": losses[r.path.name]}
+                          for r in results], indent=2))
+        return 0
+    print(reconstruction_table(losses))
     return 0
+
+
+def reconstruction_table(losses: dict[str, dict[str, float | None]]) -> str:
+    """Mean and worst per-layer reconstruction loss of each variant (lower = the layer distorted less)."""
+    rows = ["| variant | mean layer loss | worst layer (loss) |", "|---|---|---|"]
+    for name, per_layer in losses.items():
+        known = {k: v for k, v in per_layer.items() if v is not None}
+        if not known:
+            rows.append(f"| {name} | - (no calibration data) | - |")
+            continue
+        worst = max(known, key=lambda k: known[k])
+        rows.append(f"| {name} | {sum(known.values()) / len(known):.4g} | {worst} ({known[worst]:.4g}) |")
+    return "\n".join(rows)

@@ -7,18 +7,19 @@ answers come from the baseline store when present.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.gate.baseline import BaselineStore, baseline_key
 from harness.gate.outputs import ExternalVariant, OutputsFile, output_rows
 from harness.gate.thresholds import Thresholds
-from harness.gate.variants import VariantSpec, build, model_name
+from harness.gate.variants import VariantSpec, build, mask_spec, model_name
 from harness.gate.verdict import CheckVerdict, decide
 from harness.data.multi_xscience import INSTRUCTION as XSCIENCE_INSTRUCTION
 from harness.data.prompts.summarization import NEWS_INSTRUCTION, RCT_INSTRUCTION
 from harness.generate.backends import BackendOptions, auto_device, open_backend
 from harness.generate.cache import GenerationCache, default_cache_dir
+from harness.generate.skipping import read_counts, stats_path
 from harness.judges.cached import CachedJudge
 from harness.judges.clients import make_client
 from harness.judges.scoring import judged_values
@@ -54,14 +55,19 @@ class GateConfig:
     judges: list[str] = field(default_factory=list)  # judge specs, e.g. openai:gpt-5.4-mini
     bertscore_encoder: Path | None = None  # local encoder directory for BERTScore checks
     judge_repeats: int = 1  # > 1: judge every item again (judge noise, per-item pass rates)
+    masks: dict[str, Path] = field(default_factory=dict)  # NAME -> kept-expert mask file: one variant each
+    skip_betas: list[float | None] = field(default_factory=lambda: [None])  # a variant axis: None = no skipping
     outputs: OutputsFile | None = None  # gate outputs generated elsewhere instead of building variants
     save_outputs: bool = False  # keep every answered (variant, task) pair as output rows
 
     def specs(self) -> list[VariantSpec] | list[ExternalVariant]:
         if self.outputs is not None:
             return self.outputs.variants
-        return [VariantSpec(m, meth, r, s, c, self.quant) for m in self.models for meth in self.methods
-                for r in self.ratios for s in self.seeds for c in self.calibrations]
+        scored = [VariantSpec(m, meth, r, s, c, self.quant) for m in self.models for meth in self.methods
+                  for r in self.ratios for s in self.seeds for c in self.calibrations]
+        masked = [mask_spec(m, name, path, self.seeds[0], c, self.quant) for m in self.models
+                  for name, path in self.masks.items() for c in self.calibrations]
+        return [spec.with_skip(beta) for spec in scored + masked for beta in self.skip_betas]
 
 
 class GateSession:
@@ -135,9 +141,10 @@ class GateSession:
                                 device, {m: self.resolved(m) for m in self.config.models})
         return self._paths[spec]
 
-    def _answer_all(self, tag: str, model: str, path: Path, tasks: list[str]) -> None:
+    def _answer_all(self, tag: str, model: str, path: Path, tasks: list[str], skip_beta: float | None = None) -> None:
         chat = self.resolved(model).chat_template_kwargs
-        with open_backend(path, chat, self.config.backend) as backend:
+        options = replace(self.config.backend, skip_beta=skip_beta)
+        with open_backend(path, chat, options) as backend:
             for task in tasks:
                 self._runs[(tag, task)] = answer(get_task(task), self.items(model, task), backend)
 
@@ -165,8 +172,16 @@ class GateSession:
     def run(self, spec: VariantSpec, task: str) -> TaskRun:
         if (spec.id, task) not in self._runs:
             self._runs = {k: v for k, v in self._runs.items() if k[0].startswith("baseline:")}  # one variant in memory
-            self._answer_all(spec.id, spec.model, self.variant_path(spec), self.tasks(spec.model))
+            self._answer_all(spec.id, spec.model, self.variant_path(spec), self.tasks(spec.model), spec.skip_beta)
         return self._runs[(spec.id, task)]
+
+    def skipped_share(self, spec: VariantSpec) -> str:
+        """Share of routed expert calls skipped over every generation made for this variant (its
+        checkpoint and beta); "n/a" when every answer came from the cache of an earlier version."""
+        assert spec.skip_beta is not None
+        cache_dir = self.config.backend.cache_dir or default_cache_dir()
+        skipped, total = read_counts(stats_path(cache_dir, checkpoint_fingerprint(self.variant_path(spec)), spec.skip_beta))
+        return f"{skipped / total:.3f}" if total else "n/a"
 
     def pair(self, spec: VariantSpec | ExternalVariant, task: str) -> tuple[TaskRun, TaskRun]:
         """The baseline's and the variant's answers to ``task`` on the same items (kept as output rows
@@ -204,5 +219,7 @@ class GateSession:
                                for r in judged.records]  # ratio None for outputs that name none
         else:
             verdict = decide(spec.id, spec.parameters(), check, baseline, run, threshold)
+        if isinstance(spec, VariantSpec) and spec.skip_beta is not None:
+            verdict.parameters["skipped_expert_calls"] = self.skipped_share(spec)
         self.verdicts.append(verdict)
         return verdict

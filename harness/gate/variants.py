@@ -35,6 +35,8 @@ class VariantSpec:
     seed: int = 0
     calibration: str = "biomedical"
     quant: str = "none"
+    mask: str | None = None  # kept-expert mask file (method ``mask-NAME``; ratio: the mask's)
+    skip_beta: float | None = None  # dynamic expert skipping at generation time (harness.generate.skipping)
 
     @property
     def model_name(self) -> str:
@@ -46,11 +48,34 @@ class VariantSpec:
         parts = [self.model_name, self.method, f"r{Variant(self.method, self.ratio, self.seed).ratio_tag}", f"s{self.seed}"]
         parts += [self.calibration] if self.calibration != "biomedical" else []
         parts += [self.quant] if self.quant != "none" else []
+        parts += [f"skip{self.skip_beta:g}"] if self.skip_beta is not None else []
         return "-".join(parts)
 
     def parameters(self) -> dict[str, str]:
-        return {"model": self.model_name, "method": self.method, "ratio": f"{self.ratio:g}", "seed": str(self.seed),
-                "calibration": self.calibration, "quant": self.quant}
+        params = {"model": self.model_name, "method": self.method, "ratio": f"{self.ratio:g}", "seed": str(self.seed),
+                  "calibration": self.calibration, "quant": self.quant}
+        return params | ({"skip_beta": f"{self.skip_beta:g}"} if self.skip_beta is not None else {})
+
+    def with_skip(self, beta: float | None) -> "VariantSpec":
+        from dataclasses import replace
+
+        return replace(self, skip_beta=beta)
+
+
+def mask_spec(model: str, name: str, path: Path, seed: int, calibration: str, quant: str) -> VariantSpec:
+    """The variant of a kept-expert mask, its ratio read from the mask (validated against the model)."""
+    from transformers import AutoConfig
+
+    from harness.models.adapters import adapter_for
+    from harness.models.loading import read_config_json
+    from harness.prune.masks import load_mask
+    from harness.prune.surgery import moe_layers_on_disk
+
+    checkpoint = resolve(model).path
+    adapter = adapter_for(read_config_json(checkpoint))
+    routing = adapter.routing_info(AutoConfig.from_pretrained(checkpoint))
+    mask = load_mask(name, path, moe_layers_on_disk(checkpoint, adapter), routing, adapter)
+    return VariantSpec(model, f"mask-{name}", mask.ratio(routing.num_experts), seed, calibration, quant, str(path))
 
 
 def calibration_sources(model: str, calibration: str, files: dict[str, Path]) -> list[CalibrationSource]:
@@ -86,10 +111,12 @@ def build(specs: list[VariantSpec], out_dir: Path, files: dict[str, Path], devic
     for (model, calibration), group in groups.items():
         ref = (resolved or {}).get(model) or resolve(model)
         with FileLock(str(out_dir / f".{Path(model).name}-{calibration}.lock")):
-            results = run_sweep(ref, sorted({s.method for s in group}), sorted({s.ratio for s in group}),
+            scored = [s for s in group if s.mask is None]
+            results = run_sweep(ref, sorted({s.method for s in scored}), sorted({s.ratio for s in scored}),
                                 sorted({s.seed for s in group}), calibration_sources(model, calibration, files),
                                 out_dir, out_dir / ".stats", calibration_name=calibration, device=device,
-                                show_progress=False, log=lambda _m: None)
+                                show_progress=False, log=lambda _m: None,
+                                masks={s.method.removeprefix("mask-"): Path(s.mask) for s in group if s.mask})
         by_key = {(r.variant.method, r.variant.ratio, r.variant.seed): r.path for r in results}
         for spec in group:
             pruned = by_key[(spec.method, spec.ratio, spec.seed)]

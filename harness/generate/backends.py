@@ -35,10 +35,14 @@ class BackendOptions:
     use_cache: bool = True
     refresh: bool = False
     show_progress: bool = False
+    skip_beta: float | None = None  # dynamic expert skipping (harness.generate.skipping), transformers only
 
     def __post_init__(self) -> None:
         if self.kind not in BACKENDS:
             raise ValueError(f"unknown backend {self.kind!r}; choose one of {', '.join(BACKENDS)}")
+        if self.skip_beta is not None and self.kind != "transformers":
+            raise ValueError("dynamic expert skipping (--skip-beta) runs in the transformers backend only: vLLM's "
+                             "fused MoE kernels take no per-token skip rule")
 
 
 def auto_device() -> str:
@@ -114,9 +118,18 @@ def open_backend(path: Path, chat_template_kwargs: dict | None = None,
 
             config = read_config_json(path)
             version = backend_version(str(config.get("dtype") or config.get("torch_dtype") or "float32"))
+            beta = options.skip_beta
+            if beta is not None:
+                version += f"/skip-beta{beta:g}"  # skipped generations never share cache entries with plain ones
 
             def start() -> Any:
                 model = load_model(path, device=options.device or auto_device())
+                if beta is not None:
+                    from harness.generate.skipping import ExpertSkipping, stats_path
+                    from harness.models.adapters import adapter_for
+
+                    counts = stats_path(options.cache_dir or default_cache_dir(), checkpoint, beta)
+                    stack.enter_context(ExpertSkipping(model, adapter_for(config), beta, counts))
                 return TransformersBackend(model, tokenizer, checkpoint, options.batch_size)
             batch_size = options.batch_size
         else:

@@ -26,6 +26,8 @@ class CalibrationSettings:
     #: EAN evaluates every expert on this many randomly chosen tokens per sample (None: all tokens).
     #: The reference code took the FIRST 256, i.e. mostly chat-template boilerplate.
     ean_tokens_per_sample: int | None = 256
+    #: tokens per sample (random, seeded) whose expert inputs are kept for reconstruction losses and NAEE
+    reconstruction_tokens_per_sample: int = 4
 
 
 @dataclass
@@ -52,6 +54,7 @@ def build_calibration(sources: list[CalibrationSource], tokenizer: Any, chat_kwa
 
 
 def _ean_mask(lengths: list[int], width: int, per_sample: int | None, seed: int) -> torch.Tensor:
+    """``per_sample`` random (seeded) positions of each row's tokens; None: every token."""
     mask = torch.zeros(len(lengths), width, dtype=torch.bool)
     gen = torch.Generator().manual_seed(seed)
     for row, n in enumerate(lengths):
@@ -79,8 +82,10 @@ def collect_stats(model: torch.nn.Module, adapter: MoEAdapter, batches: Calibrat
             for start in range(0, len(order), settings.batch_size):
                 chunk = [samples[i] for i in order[start:start + settings.batch_size]]
                 ids, mask = pad_batch(chunk, pad_id)
-                ean = _ean_mask([len(s) for s in chunk], ids.shape[1], settings.ean_tokens_per_sample, seed + start)
-                collector.set_batch(domain, mask.bool(), ean)
+                lengths = [len(s) for s in chunk]
+                ean = _ean_mask(lengths, ids.shape[1], settings.ean_tokens_per_sample, seed + start)
+                sample = _ean_mask(lengths, ids.shape[1], settings.reconstruction_tokens_per_sample, seed + start + 1)
+                collector.set_batch(domain, mask.bool(), ean, sample)
                 model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False)
                 bar.update(len(chunk))
     return stats
@@ -88,7 +93,6 @@ def collect_stats(model: torch.nn.Module, adapter: MoEAdapter, batches: Calibrat
 
 def stats_cache_path(cache_dir: Path, model_fingerprint: str, batches: CalibrationBatchSet,
                      settings: CalibrationSettings, seed: int) -> Path:
-    key = hashlib.sha256(
-        json.dumps([model_fingerprint, batches.hash, settings.ean_tokens_per_sample, seed]).encode()
-    ).hexdigest()[:24]
+    key = hashlib.sha256(json.dumps([model_fingerprint, batches.hash, settings.ean_tokens_per_sample, seed,
+                                     settings.reconstruction_tokens_per_sample]).encode()).hexdigest()[:24]
     return cache_dir / "calibration" / f"{key}.safetensors"

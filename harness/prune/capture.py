@@ -34,11 +34,14 @@ class StatsCollector(AbstractContextManager):
         self._domain: str | None = None
         self._valid: torch.Tensor | None = None
         self._ean: torch.Tensor | None = None
+        self._sample: torch.Tensor | None = None
         self._saved: list[tuple[torch.nn.Module, Any]] = []
 
-    def set_batch(self, domain: str, valid: torch.Tensor, ean: torch.Tensor) -> None:
-        """Declare the next forward's domain and its flattened token masks ([batch*seq] bool)."""
+    def set_batch(self, domain: str, valid: torch.Tensor, ean: torch.Tensor, sample: torch.Tensor | None = None) -> None:
+        """Declare the next forward's domain and its flattened token masks ([batch*seq] bool): valid tokens,
+        the EAN sample, and the sample whose expert inputs are kept for reconstruction losses."""
         self._domain, self._valid, self._ean = domain, valid.reshape(-1), (ean & valid).reshape(-1)
+        self._sample = None if sample is None else (sample & valid).reshape(-1)
         for blk in self.blocks:
             st = self.stats.layer(domain, blk.layer, self.num_experts)
             st.tokens += int(self._valid.sum())
@@ -94,6 +97,8 @@ class StatsCollector(AbstractContextManager):
         st.add("reap", idx, wv * norms)
         st.add("easy_ep", idx, wv * norms * contribution.unsqueeze(-1))
         self._observe_all_experts(st, original, hidden[self._ean.to(hidden.device)])
+        if self._sample is not None:
+            st.add_hidden(hidden[self._sample.to(hidden.device)])
         return routed.to(hidden.dtype)
 
     def _observe_all_experts(self, st: Any, original: Any, hidden: torch.Tensor) -> None:

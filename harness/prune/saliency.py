@@ -49,15 +49,18 @@ DATA_METRICS: dict[str, Metric] = {
     "reap": _reap,
     "easy_ep": _per_token("easy_ep"),
 }
-METHODS: tuple[str, ...] = ("random", *DATA_METRICS)
+METHODS: tuple[str, ...] = ("random", *DATA_METRICS)  # the default set: scores from one calibration pass
+#: methods that search kept sets instead of scoring experts (``harness.prune.reconstruction``); opt-in
+SEARCH_METHODS: tuple[str, ...] = ("naee",)
+ALL_METHODS: tuple[str, ...] = (*METHODS, *SEARCH_METHODS)
 _ALIASES = {"easy-ep": "easy_ep", "easyep": "easy_ep", "gating": "gate", "freq": "frequency"}
 
 
 def canonical_method(name: str) -> str:
     """Normalise user spellings (``easy-ep``, ``easyep``) to the canonical method name."""
     key = _ALIASES.get(name.lower(), name.lower())
-    if key not in METHODS:
-        raise ValueError(f"unknown pruning method {name!r}; choose from {', '.join(METHODS)}")
+    if key not in ALL_METHODS:
+        raise ValueError(f"unknown pruning method {name!r}; choose from {', '.join(ALL_METHODS)}")
     return key
 
 

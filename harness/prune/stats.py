@@ -10,6 +10,8 @@ router's top-k set K_t with the weights g the model itself applies:
     easy_ep[i]      sum_t 1[i in K_t] g_it ||E_i(h_t)|| (1 - cos(h_t, h_t + sum_j g_jt E_j(h_t)))
     ean[i]          sum over the EAN token sample of ||E_i(h_t)|| (every expert, routed or not)
     ean_tokens      size of the EAN token sample
+    hidden_sample   the experts' inputs h_t on a small seeded token sample: what reconstruction losses
+                    and NAEE evaluate kept sets on (``harness.prune.reconstruction``)
 
 Stored as float64 so sums over many tokens lose nothing. Saved with safetensors so a sweep over
 methods and ratios never touches the model again.
@@ -33,6 +35,7 @@ class LayerStats:
     tokens: int = 0
     ean_tokens: int = 0
     sums: dict[str, torch.Tensor] = field(default_factory=dict)
+    hidden_sample: torch.Tensor | None = None  # [T, hidden] float32
 
     def __post_init__(self) -> None:
         for name in STAT_NAMES:
@@ -40,6 +43,10 @@ class LayerStats:
 
     def add(self, name: str, index: torch.Tensor, values: torch.Tensor) -> None:
         self.sums[name].index_add_(0, index.reshape(-1).cpu(), values.reshape(-1).to(torch.float64).cpu())
+
+    def add_hidden(self, hidden: torch.Tensor) -> None:
+        part = hidden.detach().float().cpu()
+        self.hidden_sample = part if self.hidden_sample is None else torch.cat([self.hidden_sample, part])
 
 
 @dataclass
@@ -69,6 +76,8 @@ class CalibrationStats:
             for layer, st in per.items():
                 for name, t in st.sums.items():
                     tensors[f"{domain}/{layer}/{name}"] = t.contiguous()
+                if st.hidden_sample is not None:
+                    tensors[f"{domain}/{layer}/hidden_sample"] = st.hidden_sample.contiguous()
                 counts[f"{domain}/{layer}"] = [st.num_experts, st.tokens, st.ean_tokens]
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -89,4 +98,8 @@ class CalibrationStats:
             st.tokens, st.ean_tokens = tokens, ean_tokens
             for name in STAT_NAMES:
                 st.sums[name] = tensors[f"{key}/{name}"]
+            st.hidden_sample = tensors.get(f"{key}/hidden_sample")
         return stats
+
+    def has_hidden_samples(self) -> bool:
+        return all(st.hidden_sample is not None for per in self.layers.values() for st in per.values())

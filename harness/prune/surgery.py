@@ -203,3 +203,15 @@ def _write_config(src: Path, out: Path, adapter: MoEAdapter, kept: int) -> None:
     config = json.loads((src / "config.json").read_text())
     adapter.set_expert_count(config, kept)
     (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
+def moe_layers_on_disk(src: Path, adapter: MoEAdapter) -> list[int]:
+    """The MoE layers of a checkpoint (those with a router), from its tensor names only: no weights read."""
+    layers = set()
+    for shard in _source_shards(src):
+        with safe_open(str(src / shard), "pt") as fh:
+            for key in fh.keys():
+                m = ROUTER.match(key)
+                if m and m["module"] == adapter.router_attr and (layer := adapter.disk_layer(m["block"])) is not None:
+                    layers.add(layer)
+    return sorted(layers)
