@@ -93,6 +93,10 @@ def _parse_config(config: pytest.Config) -> GateConfig:
         masks = parse_masks(opt("mask"))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    try:
+        backend = backend_options(opt, show_progress=opt("capture") == "no")
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     betas = opt("skip_beta") or [None]
     if any(b is not None and not 0 <= b < 1 for b in betas):
         raise pytest.UsageError(f"--skip-beta takes values in [0, 1), got {betas}")
@@ -111,15 +115,25 @@ def _parse_config(config: pytest.Config) -> GateConfig:
     return GateConfig(masks=masks, skip_betas=betas, methods=opt("method") or ([] if masks else GateConfig().methods), outputs=outputs,
                       save_outputs=opt("save_outputs") is not None, models=opt("model") or ["tiny-moe"],
                       ratios=opt("ratio") or [0.5], seeds=opt("seed") or [0], calibrations=opt("calibration") or ["biomedical"],
-                      quant=opt("quant"), backend=backend_options(opt, show_progress=opt("capture") == "no"), data_dir=opt("data_dir"),
+                      quant=opt("quant"), backend=backend, data_dir=opt("data_dir"),
                       variants_dir=opt("variants_dir"), baseline_dir=opt("baseline_dir"),
                       refresh_baseline=opt("refresh_baseline"), thresholds=Thresholds.load(opt("thresholds")),
                       limit=opt("limit"), calibration_files=files, judges=opt("judge"),
                       bertscore_encoder=opt("bertscore_encoder"), judge_repeats=opt("judge_repeats"))
 
 
-def _pin_gpu() -> None:
-    """xdist worker gwN sees only GPU N mod count (set before anything initialises CUDA)."""
+def gpu_set(worker: str, per_worker: int, available: int) -> list[int]:
+    """The GPUs xdist worker ``gwN`` uses: the N-th block of ``per_worker`` (one vLLM server's
+    tensor x pipeline x data GPUs, 1 for the transformers backend), wrapping around the card count."""
+    if per_worker > available:
+        raise pytest.UsageError(f"one variant's server needs {per_worker} GPUs; this machine has {available}")
+    sets = available // per_worker
+    first = (int(worker.removeprefix("gw")) % sets) * per_worker
+    return list(range(first, first + per_worker))
+
+
+def _pin_gpu(config: pytest.Config) -> None:
+    """Each xdist worker sees only its own GPU set (set before anything initialises CUDA)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker or "CUDA_VISIBLE_DEVICES" in os.environ:
         return
@@ -129,13 +143,16 @@ def _pin_gpu() -> None:
     except (OSError, subprocess.TimeoutExpired):
         return
     if gpus:
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(int(worker.removeprefix("gw")) % len(gpus))
+        backend = _config(config).backend
+        per_worker = backend.vllm.gpus if backend.kind == "vllm" and not backend.vllm_url else 1
+        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpu_set(worker, per_worker, len(gpus))))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    _pin_gpu()
+    _config(config)  # bad gate options are usage errors before collection
+    _pin_gpu(config)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

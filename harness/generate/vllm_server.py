@@ -18,6 +18,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
@@ -36,14 +37,51 @@ def served_name(checkpoint: str) -> str:
     return f"ckpt-{checkpoint[:16]}"
 
 
+ExecutorBackend = Literal["mp", "ray"]
+#: flags moegate sets itself for every server; a pass-through ``--vllm-arg`` may not set them again
+MANAGED_FLAGS = ("--model", "--served-model-name", "--host", "--port", "--tensor-parallel-size",
+                 "--pipeline-parallel-size", "--data-parallel-size", "--enable-expert-parallel",
+                 "--distributed-executor-backend", "--dtype", "--max-model-len")
+
+
 @dataclass
 class VLLMSettings:
+    """How the vLLM server is started. Parallelism follows vLLM's engine: a server uses
+    tensor x pipeline x data GPUs; with expert parallelism the MoE layers are sharded over an expert
+    group of tensor x data GPUs instead of tensor-sliced; ``ray`` spans nodes (start the Ray cluster first)."""
+
     python: Path = field(default_factory=default_vllm_python)
     tensor_parallel_size: int = 1
+    pipeline_parallel_size: int = 1
+    data_parallel_size: int = 1
+    enable_expert_parallel: bool = False
+    distributed_executor_backend: ExecutorBackend | None = None  # None: vLLM's default (mp on one node)
     dtype: str = "auto"
     max_model_len: int | None = None
     startup_timeout_s: float = 900.0
     extra_args: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        """Refuse combinations vLLM cannot run before anything starts, with the reason."""
+        for name in ("tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.enable_expert_parallel and self.tensor_parallel_size * self.data_parallel_size == 1:
+            raise ValueError("--enable-expert-parallel needs --tensor-parallel-size or --data-parallel-size > 1: "
+                             "vLLM's expert-parallel group is tensor x data parallel GPUs")
+        if self.distributed_executor_backend not in (None, "mp", "ray"):
+            raise ValueError(f"--distributed-executor-backend must be mp or ray, got {self.distributed_executor_backend}")
+        if self.distributed_executor_backend == "mp" and self.data_parallel_size > 1 and self.pipeline_parallel_size > 1:
+            raise ValueError("data and pipeline parallelism together need --distributed-executor-backend ray")
+        for arg in self.extra_args:
+            flag = arg.split("=", 1)[0]
+            if flag in MANAGED_FLAGS:
+                raise ValueError(f"--vllm-arg {arg!r}: {flag} is set by moegate (use its own option for it)")
+
+    @property
+    def gpus(self) -> int:
+        """GPUs one server uses."""
+        return self.tensor_parallel_size * self.pipeline_parallel_size * self.data_parallel_size
 
 
 def _free_port() -> int:
@@ -87,6 +125,14 @@ class VLLMServer:
         cmd = [str(s.python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(self.model_path),
                "--served-model-name", self.name, "--host", "127.0.0.1", "--port", str(self.port),
                "--tensor-parallel-size", str(s.tensor_parallel_size), "--dtype", s.dtype]
+        if s.pipeline_parallel_size > 1:
+            cmd += ["--pipeline-parallel-size", str(s.pipeline_parallel_size)]
+        if s.data_parallel_size > 1:
+            cmd += ["--data-parallel-size", str(s.data_parallel_size)]
+        if s.enable_expert_parallel:
+            cmd.append("--enable-expert-parallel")
+        if s.distributed_executor_backend:
+            cmd += ["--distributed-executor-backend", s.distributed_executor_backend]
         if s.max_model_len:
             cmd += ["--max-model-len", str(s.max_model_len)]
         return cmd + list(s.extra_args)
