@@ -49,7 +49,7 @@ def main() -> None:
             facts = SourceFacts(text)
             build.append(time.perf_counter() - t0)
             numbers.append(len(facts.quantities))
-            derived.append(len(facts._derived))
+            derived.append(facts.derived_count)
             ints = [rnd.randint(1, 1000) for _ in range(200)]
             pcts = [rnd.randint(1, 999) / 10 for _ in range(200)]
             summary_int = " ".join(f"Group sizes were {v} in all." for v in ints)

@@ -120,7 +120,7 @@ def test_sweep_records_every_methods_loss_and_naee_search(tmp_path):
     results = run_sweep(model, ["naee", "reap", "random"], [0.75], [0], sources, tmp_path / "v", tmp_path / "c",
                         settings=CalibrationSettings(n_samples=16), show_progress=False, log=lambda _m: None)
     manifests = {r.variant.method: r.manifest for r in results}
-    assert manifests["naee"]["naee"]["search"] == "exact" and manifests["naee"]["naee"]["evaluations"] > 0
+    assert manifests["naee"]["naee_search"] == "exact" and manifests["naee"]["naee"]["evaluations"] > 0
     for method, m in manifests.items():
         assert set(m["reconstruction_loss"]) == set(m["kept_experts"])
         if method != "naee":

@@ -137,7 +137,8 @@ class GateSession:
         """Build (or reuse) every configured variant on the first request."""
         if self._paths is None:
             device = self.config.backend.device or auto_device()
-            self._paths = build(self.config.specs(), self.config.variants_dir, self.config.calibration_files,
+            specs = [s for s in self.config.specs() if isinstance(s, VariantSpec)]  # outputs mode builds nothing
+            self._paths = build(specs, self.config.variants_dir, self.config.calibration_files,
                                 device, {m: self.resolved(m) for m in self.config.models})
         return self._paths[spec]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import combinations
-from typing import Hashable, Sequence
+from typing import Hashable, Mapping, Sequence
 
 
 def fleiss_kappa(ratings: Sequence[Sequence[Hashable]]) -> float:
@@ -35,7 +35,7 @@ def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     return float(cohen_kappa_score([str(x) for x in a], [str(x) for x in b]))
 
 
-def pairwise_cohen(labels: dict[str, Sequence[Hashable]]) -> dict[str, float]:
+def pairwise_cohen(labels: Mapping[str, Sequence[Hashable]]) -> dict[str, float]:
     """Cohen's kappa for every pair of judges (``"judge1 vs judge2"``) on items all of them labelled."""
     return {f"{x} vs {y}": cohen_kappa(labels[x], labels[y]) for x, y in combinations(sorted(labels), 2)}
 

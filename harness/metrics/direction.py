@@ -29,8 +29,8 @@ def direction_findings(summary: str, source: str, checked: Sequence) -> list:
     from harness.metrics.factcheck import Finding
 
     by_value: dict[float, list[tuple[int, int]]] = {}
-    for q in quantities(source, source=True):
-        by_value.setdefault(q.value, []).append((q.start, q.end))
+    for stated in quantities(source, source=True):
+        by_value.setdefault(stated.value, []).append((stated.start, stated.end))
     summary_numbers = {(q.start, q.end): q for q in quantities(summary)}
     found = []
     for n in checked:

@@ -100,6 +100,7 @@ class Sources:
         self.root = root
         self._rct: dict[str, str] | None = None
         self._news: dict[str, str] = {}
+        self._news_splits: set[str] = set()
 
     def available(self) -> bool:
         return self.root is not None and self.root.is_dir()
@@ -123,11 +124,11 @@ class Sources:
         from harness.data import multi_news
 
         split, _, idx = key.partition("/")
-        if split not in self._news:
+        if split not in self._news_splits:
             assert self.root is not None
             clusters = multi_news.load(self.root / "multi_news_plus" / "cleansed_data", split=split).clusters
             self._news.update({f"{split}/{c.idx}": "\n\n".join(c.documents) for c in clusters})
-            self._news[split] = ""
+            self._news_splits.add(split)
         if key not in self._news:
             raise KeyError(f"no Multi-News+ cluster {key} in {self.root}")
         return self._news[key]

@@ -91,8 +91,8 @@ class SourceFacts:
     """The source's quantities and every value one rule derives from them."""
 
     def __init__(self, source: str):
-        self.quantities = [q for q in quantities(source, source=True)]
-        numbers = [q for q in self.quantities if q.kind not in (Kind.CITATION,)]
+        self.quantities = list(quantities(source, source=True))
+        numbers = [q for q in self.quantities if q.kind is not Kind.CITATION]
         self.citations = {q.value for q in self.quantities if q.kind is Kind.CITATION}
         self.by_value = sorted(((q.value, i) for i, q in enumerate(numbers)), key=lambda t: t[0])
         self._numbers = numbers
@@ -101,6 +101,11 @@ class SourceFacts:
         derived.sort(key=lambda d: d.value)
         self._derived = derived
         self._derived_values = [d.value for d in derived]
+
+    @property
+    def derived_count(self) -> int:
+        """How many values the derivation rules built from this source (the search's size)."""
+        return len(self._derived)
 
     @staticmethod
     def _derive(numbers: list[Quantity]) -> list[_Derived]:

@@ -177,6 +177,7 @@ def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], see
             manifest["reconstruction_loss"] = losses  # per layer, None without calibration data
             if search is not None:
                 manifest["naee"] = search
+                manifest["naee_search"] = search["search"]  # exact | greedy (| mixed across layers)
             if variant.method in given:
                 mask = given[variant.method]
                 manifest |= {"method": "mask", "allocation": variant.allocation,
@@ -238,8 +239,10 @@ def _choose(todo: list[tuple[Variant, str, Path]], stats: CalibrationStats | Non
         return list(zip(kept, scores, losses, searches))
     everything = list(range(routing.num_experts))
     for block in blocks:
-        recon = [LayerReconstruction(adapter, block, stats.layers[d][block.layer].hidden_sample, routing.num_experts)
-                 for d in stats.domains]
+        samples = [stats.layers[d][block.layer].hidden_sample for d in stats.domains]
+        if any(sample is None for sample in samples):
+            raise RuntimeError(f"layer {block.layer}: calibration statistics without a reconstruction token sample")
+        recon = [LayerReconstruction(adapter, block, sample, routing.num_experts) for sample in samples if sample is not None]
         for n, (variant, _, _) in enumerate(todo):
             if variant.method in SEARCH_METHODS:
                 started = time.perf_counter()
