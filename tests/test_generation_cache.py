@@ -146,7 +146,7 @@ def test_two_processes_share_one_cache_safely(tmp_path):
     assert (tmp_path / "out0.jsonl").read_text() == (tmp_path / "out1.jsonl").read_text()
 
 
-def test_xdist_workers_pin_one_gpu_each(tmp_path, monkeypatch):
+def test_xdist_workers_pin_one_gpu_each(tmp_path, monkeypatch, pytestconfig):
     from harness.plugin import _pin_gpu
 
     fake = tmp_path / "nvidia-smi"
@@ -155,10 +155,10 @@ def test_xdist_workers_pin_one_gpu_each(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw3")
-    _pin_gpu()
+    _pin_gpu(pytestconfig)  # this run's options: the transformers backend, one GPU per worker
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "1"
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "7")  # an explicit choice is left alone
-    _pin_gpu()
+    _pin_gpu(pytestconfig)
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "7"
 
 
