@@ -11,13 +11,13 @@ forward, best of 3 each, one process; this 2-core machine is noisy, so rerun bef
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 import transformers as T
 
 from harness.models.adapters import adapter_for
 from harness.prune.capture import StatsCollector
+from timing import best  # benchmarks/timing.py: a script's own folder is on sys.path
 
 SMALL = dict(hidden_size=64, num_attention_heads=4, num_key_value_heads=2, head_dim=16, vocab_size=512)
 
@@ -43,15 +43,6 @@ def shapes() -> dict[str, T.PretrainedConfig]:
     }
 
 
-def _best(fn, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def _measure(model: torch.nn.Module, ids: torch.Tensor, valid: torch.Tensor, ean: torch.Tensor,
              sample: torch.Tensor) -> tuple[float, float, float]:
     """Seconds of a plain forward, the capture without EAN and with EAN (best of 3 each)."""
@@ -67,7 +58,7 @@ def _measure(model: torch.nn.Module, ids: torch.Tensor, valid: torch.Tensor, ean
             model(input_ids=ids, use_cache=False)
 
     plain()  # warm-up
-    return _best(plain), _best(lambda: capture(torch.zeros_like(valid))), _best(lambda: capture(ean))
+    return best(plain), best(lambda: capture(torch.zeros_like(valid))), best(lambda: capture(ean))
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from harness.models.loading import load_model, load_tokenizer, resolve
 from harness.prune.calibrate import CalibrationSettings, build_calibration, collect_stats
 from harness.prune.saliency import METHODS
 from harness.prune.sweep import run_sweep
+from timing import best  # benchmarks/timing.py: a script's own folder is on sys.path
 
 RATIOS = [0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875]
 
@@ -36,15 +37,6 @@ def _plain_pass(model, batches, settings, pad_id) -> None:
             for start in range(0, len(order), settings.batch_size):
                 ids, mask = pad_batch([samples[i] for i in order[start:start + settings.batch_size]], pad_id)
                 model(input_ids=ids, attention_mask=mask, use_cache=False)
-
-
-def _best(fn, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -65,8 +57,8 @@ def main() -> None:
     for label, ean in (("EAN on 256 tokens/sample (default)", 256), ("EAN on 16 tokens/sample", 16)):
         settings = CalibrationSettings(n_samples=args.samples, ean_tokens_per_sample=ean)
         batches = build_calibration(sources, tokenizer, resolved.chat_template_kwargs, settings, seed=0)
-        plain = _best(lambda: _plain_pass(model, batches, settings, tokenizer.pad_token_id))
-        calib = _best(lambda: collect_stats(model, adapter, batches, settings, 0, tokenizer.pad_token_id, False))
+        plain = best(lambda: _plain_pass(model, batches, settings, tokenizer.pad_token_id))
+        calib = best(lambda: collect_stats(model, adapter, batches, settings, 0, tokenizer.pad_token_id, False))
         rows.append((f"calibration / plain forward, {label}", f"{calib / plain:.2f}x  ({calib:.2f}s vs {plain:.2f}s)"))
     del model
 

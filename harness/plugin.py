@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from harness import parts
 from harness.gate.outputs import read_outputs, write_outputs
 from harness.gate.session import GateConfig, GateSession
 from harness.gate.thresholds import Thresholds
@@ -93,16 +95,13 @@ def _parse_config(config: pytest.Config) -> GateConfig:
         masks = parse_masks(opt("mask"))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    betas = opt("skip_beta") or [None]
     try:
         backend = backend_options(opt, show_progress=opt("capture") == "no")
+        for beta in betas:  # the backend options' own check, before any work
+            replace(backend, skip_beta=beta)
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
-    betas = opt("skip_beta") or [None]
-    if any(b is not None and not 0 <= b < 1 for b in betas):
-        raise pytest.UsageError(f"--skip-beta takes values in [0, 1), got {betas}")
-    if betas != [None] and opt("backend") != "transformers":
-        raise pytest.UsageError("--skip-beta runs in the transformers backend only: vLLM's fused MoE kernels take no "
-                                "per-token skip rule")
     outputs = None
     if opt("outputs") is not None:
         try:
@@ -156,10 +155,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    from harness.report import verdicts
-
     if os.environ.get("PYTEST_XDIST_WORKER") is None:
-        verdicts.clear_parts(session.config.getoption("verdict"))
+        parts.clear_parts(session.config.getoption("verdict"))
+        if session.config.getoption("save_outputs") is not None:
+            parts.clear_parts(session.config.getoption("save_outputs"))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -211,17 +210,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     path: Path = session.config.getoption("verdict")
     if gate_session is not None and gate_session.verdicts:
-        verdicts.write_part(path, worker or "main", gate_session.verdicts)
+        parts.write_part(path, worker or "main", [v.as_dict() for v in gate_session.verdicts])
     saved: Path | None = session.config.getoption("save_outputs")
     if saved is not None and gate_session is not None:
-        write_outputs(saved.parent / f".{saved.name}-{worker or 'main'}.part", gate_session.output_rows)
+        parts.write_part(saved, worker or "main", gate_session.output_rows)
     if saved is not None and worker is None:
-        parts = sorted(saved.parent.glob(f".{saved.name}-*.part"))
-        write_outputs(saved, (json.loads(line) for part in parts for line in part.read_text().splitlines() if line))
-        for part in parts:
-            part.unlink()
-    if worker is None and verdicts.has_parts(path):
-        merged = verdicts.merge_parts(path)
+        write_outputs(saved, parts.merge_parts(saved))
+    if worker is None and parts.has_parts(path):
+        merged = parts.merge_parts(path)
         alluredir = session.config.getoption("allure_report_dir", None)
         verdicts.finish(merged, path, Path(alluredir) if alluredir else None)
         session.config.pluginmanager.get_plugin("terminalreporter").write_line(

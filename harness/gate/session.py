@@ -83,6 +83,7 @@ class GateSession:
         self.judges: list[CachedJudge] = []
         self.output_rows: list[dict] = []  # config.save_outputs: rows of every pair checked
         self._saved: set[tuple[str, str]] = set()
+        self._fingerprints: dict[Path, str] = {}
         if config.judges:
             cache = GenerationCache((config.backend.cache_dir or default_cache_dir()) / "judges.sqlite")
             self.judges = [CachedJudge(make_client(spec), cache) for spec in config.judges]
@@ -99,9 +100,9 @@ class GateSession:
         spec = get_spec(model)
         if outputs is None and spec and check.task in spec.skip_tasks:
             return f"{check_name} on {model_name(model)}: {spec.skip_tasks[check.task]}"
-        if outputs is not None and check.task in ("rct", "multi_news", "multi_xscience", "medinst") \
-                and check.name.endswith((".rouge_l", ".bertscore")) and not all(
-                    it.reference for it in outputs.runs[(variant or "", check.task)][0].items):
+        rows = outputs.pair(variant or "", check.task) if outputs is not None else None
+        if rows is not None and check.name.endswith((".rouge_l", ".bertscore")) and not all(
+                it.reference for it in rows[0].items):
             return f"{check_name}: the {check.task} rows of {variant} in {outputs.path} carry no 'reference'"
         if get_task(check.task).executes_code and not code_exec.allowed():
             return (f"{check_name} executes model-written code: set {code_exec.ALLOW_ENV}=1 to allow it (as the study "
@@ -181,7 +182,10 @@ class GateSession:
         checkpoint and beta); "n/a" when every answer came from the cache of an earlier version."""
         assert spec.skip_beta is not None
         cache_dir = self.config.backend.cache_dir or default_cache_dir()
-        skipped, total = read_counts(stats_path(cache_dir, checkpoint_fingerprint(self.variant_path(spec)), spec.skip_beta))
+        path = self.variant_path(spec)
+        if path not in self._fingerprints:  # hashed once per checkpoint, not once per check
+            self._fingerprints[path] = checkpoint_fingerprint(path)
+        skipped, total = read_counts(stats_path(cache_dir, self._fingerprints[path], spec.skip_beta))
         return f"{skipped / total:.3f}" if total else "n/a"
 
     def pair(self, spec: VariantSpec | ExternalVariant, task: str) -> tuple[TaskRun, TaskRun]:

@@ -8,6 +8,7 @@ disk is reused (``pruning.json`` variant key).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from filelock import FileLock
@@ -62,8 +63,10 @@ class VariantSpec:
         return replace(self, skip_beta=beta)
 
 
+@lru_cache(maxsize=None)
 def mask_spec(model: str, name: str, path: Path, seed: int, calibration: str, quant: str) -> VariantSpec:
-    """The variant of a kept-expert mask, its ratio read from the mask (validated against the model)."""
+    """The variant of a kept-expert mask, its ratio read from the mask (validated against the model; read
+    once, though pytest asks for the variants once per test function)."""
     from transformers import AutoConfig
 
     from harness.models.adapters import adapter_for

@@ -40,9 +40,13 @@ class BackendOptions:
     def __post_init__(self) -> None:
         if self.kind not in BACKENDS:
             raise ValueError(f"unknown backend {self.kind!r}; choose one of {', '.join(BACKENDS)}")
-        if self.skip_beta is not None and self.kind != "transformers":
-            raise ValueError("dynamic expert skipping (--skip-beta) runs in the transformers backend only: vLLM's "
-                             "fused MoE kernels take no per-token skip rule")
+        if self.skip_beta is not None:
+            from harness.generate.skipping import check_beta
+
+            check_beta(self.skip_beta)
+            if self.kind != "transformers":
+                raise ValueError("dynamic expert skipping (--skip-beta) runs in the transformers backend only: vLLM's "
+                                 "fused MoE kernels take no per-token skip rule")
 
 
 def auto_device() -> str:

@@ -24,10 +24,14 @@ from harness.atomic import atomic_write_text
 from harness.models.adapters import MoEAdapter
 
 
+def check_beta(beta: float) -> None:
+    if not 0.0 <= beta < 1.0:
+        raise ValueError(f"skip beta must be in [0, 1), got {beta}")
+
+
 class ExpertSkipping(AbstractContextManager):
     def __init__(self, model: torch.nn.Module, adapter: MoEAdapter, beta: float, stats_path: Path | None = None):
-        if not 0.0 <= beta < 1.0:
-            raise ValueError(f"skip beta must be in [0, 1), got {beta}")
+        check_beta(beta)
         self.blocks = adapter.moe_blocks(model)
         self.renormalise = adapter.renormalises_topk(model.config)
         self.beta, self.stats_path = beta, stats_path

@@ -1,8 +1,5 @@
-"""verdict.json, reports/summary.md and the plots, from the verdicts of every (xdist) worker.
-
-Workers each write a part next to the verdict file; the controller merges them at the end of the
-session, so the verdict covers the whole run whatever the parallelism.
-"""
+"""verdict.json, reports/summary.md and the plots, from the verdicts of every (xdist) worker
+(merged through ``harness.parts``)."""
 
 from __future__ import annotations
 
@@ -11,7 +8,6 @@ import time
 import uuid
 from pathlib import Path
 
-from harness.gate.verdict import CheckVerdict
 from harness.judges.records import write_records
 from harness.report import plots
 
@@ -20,33 +16,6 @@ CATEGORIES = [
     {"name": "Utility regressions", "matchedStatuses": ["failed"], "messageRegex": "(?s)^utility regression.*"},
     {"name": "Infrastructure errors", "matchedStatuses": ["broken", "failed"]},
 ]
-
-
-def _parts_dir(path: Path) -> Path:
-    return path.parent / f".{path.stem}-parts"
-
-
-def clear_parts(path: Path) -> None:
-    for part in _parts_dir(path).glob("*.json"):
-        part.unlink()
-
-
-def write_part(path: Path, worker: str, verdicts: list[CheckVerdict]) -> None:
-    folder = _parts_dir(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{worker}.json").write_text(json.dumps([v.as_dict() for v in verdicts]))
-
-
-def has_parts(path: Path) -> bool:
-    return any(_parts_dir(path).glob("*.json"))
-
-
-def merge_parts(path: Path) -> list[dict]:
-    merged = []
-    for part in sorted(_parts_dir(path).glob("*.json")):
-        merged += json.loads(part.read_text())
-        part.unlink()
-    return merged
 
 
 def verdict_document(checks: list[dict]) -> dict:
