@@ -17,6 +17,7 @@ import transformers as T
 
 from harness.models.adapters import adapter_for
 from harness.prune.capture import StatsCollector
+from harness.prune.methods import default_methods, statistics_of
 from timing import best  # benchmarks/timing.py: a script's own folder is on sys.path
 
 SMALL = dict(hidden_size=64, num_attention_heads=4, num_key_value_heads=2, head_dim=16, vocab_size=512)
@@ -52,13 +53,14 @@ def _measure(model: torch.nn.Module, ids: torch.Tensor, valid: torch.Tensor, ean
         with torch.no_grad():
             model(input_ids=ids, use_cache=False)
 
-    def capture(mask: torch.Tensor) -> None:
-        with StatsCollector(model, adapter) as col, torch.no_grad():
-            col.set_batch("bio", valid, mask, sample)
+    def capture(methods: list[str]) -> None:
+        with StatsCollector(model, adapter, statistics=statistics_of(methods)) as col, torch.no_grad():
+            col.set_batch("bio", valid, ean, sample)
             model(input_ids=ids, use_cache=False)
 
+    routed_only = [m for m in default_methods() if m != "ean"]
     plain()  # warm-up
-    return best(plain), best(lambda: capture(torch.zeros_like(valid))), best(lambda: capture(ean))
+    return best(plain), best(lambda: capture(routed_only)), best(lambda: capture(list(default_methods())))
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -23,8 +24,8 @@ from harness.data.calibration import CalibrationSource
 from harness.models.adapters import adapter_for
 from harness.models.loading import load_model, load_tokenizer, resolve
 from harness.prune.calibrate import CalibrationSettings, build_calibration, collect_stats
-from harness.prune.saliency import METHODS
-from harness.prune.sweep import run_sweep
+from harness.prune.methods import default_methods, statistics_of
+from harness.prune.sweep import SweepRequest, run_sweep
 from timing import best  # benchmarks/timing.py: a script's own folder is on sys.path
 
 RATIOS = [0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875]
@@ -39,6 +40,22 @@ def _plain_pass(model, batches, settings, pad_id) -> None:
                 model(input_ids=ids, attention_mask=mask, use_cache=False)
 
 
+def _calibration_cost(resolved: Any, sources: list[CalibrationSource], tokenizer: Any,
+                      samples: int) -> list[tuple[str, str]]:
+    """Calibration pass (every default method's statistics) against a plain forward over the same batches."""
+    model = load_model(resolved.path)
+    adapter = adapter_for(model.config)
+    rows = []
+    for label, ean in (("EAN on 256 tokens/sample (default)", 256), ("EAN on 16 tokens/sample", 16)):
+        settings = CalibrationSettings(n_samples=samples, ean_tokens_per_sample=ean)
+        batches = build_calibration(sources, tokenizer, resolved.chat_template_kwargs, settings, seed=0)
+        plain = best(lambda: _plain_pass(model, batches, settings, tokenizer.pad_token_id))
+        calib = best(lambda: collect_stats(model, adapter, batches, settings, 0, tokenizer.pad_token_id,
+                                           statistics_of(list(default_methods())), False))
+        rows.append((f"calibration / plain forward, {label}", f"{calib / plain:.2f}x  ({calib:.2f}s vs {plain:.2f}s)"))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny-moe")
@@ -50,35 +67,25 @@ def main() -> None:
     resolved = resolve(args.model)
     sources = [CalibrationSource.parse(s) for s in (args.calibration or default_calibration(args.model))]
     tokenizer = load_tokenizer(resolved.path)
-    model = load_model(resolved.path)
-    adapter = adapter_for(model.config)
-    rows: list[tuple[str, str]] = []
-
-    for label, ean in (("EAN on 256 tokens/sample (default)", 256), ("EAN on 16 tokens/sample", 16)):
-        settings = CalibrationSettings(n_samples=args.samples, ean_tokens_per_sample=ean)
-        batches = build_calibration(sources, tokenizer, resolved.chat_template_kwargs, settings, seed=0)
-        plain = best(lambda: _plain_pass(model, batches, settings, tokenizer.pad_token_id))
-        calib = best(lambda: collect_stats(model, adapter, batches, settings, 0, tokenizer.pad_token_id, False))
-        rows.append((f"calibration / plain forward, {label}", f"{calib / plain:.2f}x  ({calib:.2f}s vs {plain:.2f}s)"))
-    del model
+    rows = _calibration_cost(resolved, sources, tokenizer, args.samples)
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         settings = CalibrationSettings(n_samples=args.samples)
         start = time.perf_counter()
-        results = run_sweep(resolved, list(METHODS), RATIOS, [0], sources, tmp / "sweep", tmp / "cache", settings,
-                            verify=False, show_progress=False, log=lambda _m: None)
+        results = run_sweep(resolved, SweepRequest(list(default_methods()), RATIOS, [0], sources, settings, verify=False),
+                            tmp / "sweep", tmp / "cache", show_progress=False, log=lambda _m: None)
         one_pass = time.perf_counter() - start
         n_variants = len(results)
-        surgery = [r.manifest["surgery"] for r in results]
+        surgery = [r.manifest.surgery for r in results]
         written = sum(s["total_bytes_after"] for s in surgery)
         expected = sum(s["total_bytes_before"] - s["expert_bytes_before"] * r.variant.ratio for s, r in zip(surgery, results))
 
         naive_runs = min(args.naive_variants, n_variants)
         start = time.perf_counter()
         for i, r in enumerate(results[:naive_runs]):
-            run_sweep(resolved, [r.variant.method], [r.variant.ratio], [0], sources, tmp / f"naive{i}",
-                      tmp / f"naive-cache{i}", settings, verify=False, show_progress=False, log=lambda _m: None)
+            run_sweep(resolved, SweepRequest([r.variant.method], [r.variant.ratio], [0], sources, settings, verify=False),
+                      tmp / f"naive{i}", tmp / f"naive-cache{i}", show_progress=False, log=lambda _m: None)
             shutil.rmtree(tmp / f"naive{i}")
         naive = (time.perf_counter() - start) * n_variants / naive_runs
         rows.append((f"sweep of {n_variants} variants: naive (1 calibration each) / one pass",

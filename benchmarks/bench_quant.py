@@ -17,7 +17,7 @@ from harness.data.calibration import CalibrationSource
 from harness.generate.backends import BackendOptions, open_backend
 from harness.models.loading import resolve
 from harness.prune.quantize import quantize
-from harness.prune.sweep import run_sweep
+from harness.prune.sweep import SweepRequest, run_sweep
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
     sources = [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]
     prompts = [f"Tell me about drug number {i} and its dose." for i in range(args.prompts)]
     with tempfile.TemporaryDirectory() as tmp:
-        pruned = run_sweep(resolve("tiny-moe"), [args.method], [args.ratio], [0], sources, Path(tmp) / "v",
+        pruned = run_sweep(resolve("tiny-moe"), SweepRequest([args.method], [args.ratio], [0], sources), Path(tmp) / "v",
                            Path(tmp) / "s", show_progress=False, log=lambda _m: None)[0].path
         quantized = pruned.with_name(pruned.name + "-gptq-w4a16")
         manifest = quantize(pruned, quantized, sources)

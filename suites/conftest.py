@@ -1,1 +1,9 @@
-"""The gate suites run with moegate's pytest plugin (registered as the `moegate` pytest11 entry point)."""
+"""The gate suites: every pytest session over this folder is a gate run (``harness.plugin.activate``)."""
+
+import pytest
+
+from harness.plugin import activate
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    activate(config)

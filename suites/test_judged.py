@@ -3,7 +3,7 @@ the baseline (both orders). Skipped, with the reason, unless judges are given wi
 
 import pytest
 
-from harness.plugin import assert_check
+from harness.gate.pytest_gate import assert_check
 
 
 @pytest.mark.parametrize("check", ["rct.hallucination", "rct.pairwise_hallucination",

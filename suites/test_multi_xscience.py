@@ -3,7 +3,7 @@ abstracts, no template leakage, no collapse or repetition, ROUGE-L against the r
 
 import pytest
 
-from harness.plugin import assert_check
+from harness.gate.pytest_gate import assert_check
 
 
 @pytest.mark.parametrize("check", ["multi_xscience.number_fidelity", "multi_xscience.no_leakage",

@@ -3,7 +3,7 @@ no length collapse or repetition, ROUGE-L against the review's target."""
 
 import pytest
 
-from harness.plugin import assert_check
+from harness.gate.pytest_gate import assert_check
 
 
 @pytest.mark.parametrize("check", ["rct.number_fidelity", "rct.no_leakage", "rct.length_agreement", "rct.bertscore",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.plugin import assert_check
+from harness.gate.pytest_gate import assert_check
 
 
 @pytest.mark.parametrize("check", ["medinst.rouge_l", "medqa.accuracy", "medmcqa.accuracy", "pubmedqa.accuracy",

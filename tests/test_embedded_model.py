@@ -125,12 +125,13 @@ def test_pruning_effects_mirror_the_study(tmp_path, unpruned):
     from harness.cli.prune_cmd import default_calibration
     from harness.data.calibration import CalibrationSource
     from harness.models.loading import resolve
-    from harness.prune.sweep import run_sweep
+    from harness.prune.sweep import SweepRequest, run_sweep
 
     model = resolve("tiny-moe")
     sources = [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]
     variants = {(r.variant.method, r.variant.ratio): r.path for r in run_sweep(
-        model, ["easy_ep", "reap", "random"], [0.25, 0.75], [0], sources, tmp_path / "out", tmp_path / "cache",
+        model, SweepRequest(["easy_ep", "reap", "random"], [0.25, 0.75], [0], sources), tmp_path / "out",
+        tmp_path / "cache",
         show_progress=False, log=lambda _m: None)}
     base = unpruned
     for method in ("easy_ep", "reap"):
@@ -151,13 +152,13 @@ def heavy_by_calibration(tmp_path_factory) -> dict[str, list]:
     """Profiles (first 40 items per set) of EASY-EP and REAP at 75%, per calibration domain."""
     from harness.data.calibration import CalibrationSource
     from harness.models.loading import resolve
-    from harness.prune.sweep import run_sweep
+    from harness.prune.sweep import SweepRequest, run_sweep
 
     files = {"biomedical": "medinst_calibration.jsonl", "general": "general_calibration.jsonl"}
     model, cal, tmp = resolve("tiny-moe"), ROOT / "data" / "calibration", tmp_path_factory.mktemp("calibration")
     return {domain: [_profile(r.path) for r in run_sweep(
-        model, ["easy_ep", "reap"], [0.75], [0], [CalibrationSource(domain, cal / file)], tmp / domain,
-        tmp / "cache", calibration_name=domain, show_progress=False, log=lambda _m: None)]
+        model, SweepRequest(["easy_ep", "reap"], [0.75], [0], [CalibrationSource(domain, cal / file)],
+                            calibration_name=domain), tmp / domain, tmp / "cache", show_progress=False, log=lambda _m: None)]
         for domain, file in files.items()}
 
 

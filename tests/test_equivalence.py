@@ -23,7 +23,7 @@ def _prune_and_reload(model, kept, tmp: Path):
     model.save_pretrained(tmp / "src")
     e = adapter.num_experts(model.config)
     keep = {blk.layer: kept for blk in adapter.moe_blocks(model)}
-    write_pruned_checkpoint(tmp / "src", tmp / "out", adapter, keep, e, {"test": True})
+    write_pruned_checkpoint(tmp / "src", tmp / "out", adapter, keep, e)
     from transformers import AutoModelForCausalLM
 
     pruned, info = AutoModelForCausalLM.from_pretrained(tmp / "out", output_loading_info=True)

@@ -116,12 +116,12 @@ def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
     from harness.generate.backends import BackendOptions, open_backend
     from harness.metrics.factcheck import check
     from harness.models.loading import resolve
-    from harness.prune.sweep import run_sweep
+    from harness.prune.sweep import SweepRequest, run_sweep
 
     reviews = rct.load(Path(__file__).resolve().parents[1] / "fixtures" / "tiny-moe" / "data" / "rct")[:16]
     sources = [summarization.rct_source_block(r.review_id, r.articles) for r in reviews]
     model = resolve("tiny-moe")
-    [pruned] = run_sweep(model, ["random"], [0.75], [0], [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")],
+    [pruned] = run_sweep(model, SweepRequest(["random"], [0.75], [0], [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]),
                          tmp_path / "variants", tmp_path / "cache", show_progress=False, log=lambda _m: None)
 
     def summarize(path):

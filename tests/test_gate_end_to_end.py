@@ -19,17 +19,41 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _gate_command(tmp: Path, reports: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider", "-q",
+            "--method", "easy_ep", "--method", "random", "--ratio", "0.25", "--ratio", "0.75",
+            "-k", "easy_ep-r0.25 or random-r0.75", "--alluredir", str(reports / "allure-results"),
+            "--verdict", str(reports / "reports" / "verdict.json"), "--variants-dir", str(tmp / "variants"),
+            "--baseline-dir", str(tmp / "baselines"), "--cache-dir", str(tmp / "cache"),
+            "--save-outputs", str(reports / "outputs.jsonl"), *extra]
+
+
 @pytest.fixture(scope="module")
 def gate_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gate")
-    cmd = [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider", "-q",
-           "--method", "easy_ep", "--method", "random", "--ratio", "0.25", "--ratio", "0.75",
-           "-k", "easy_ep-r0.25 or random-r0.75", "--alluredir", str(tmp / "allure-results"),
-           "--verdict", str(tmp / "reports" / "verdict.json"), "--variants-dir", str(tmp / "variants"),
-           "--baseline-dir", str(tmp / "baselines"), "--cache-dir", str(tmp / "cache"),
-           "--save-outputs", str(tmp / "outputs.jsonl")]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(_gate_command(tmp, tmp), cwd=ROOT, capture_output=True, text=True, timeout=1200)
     return tmp, proc
+
+
+def _without_times(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if k != "generated"}
+
+
+def test_two_xdist_workers_give_the_serial_verdict_and_outputs(gate_run):
+    """-n 2 on the serial run's variants and baseline: every worker's verdicts and output rows come back
+    through xdist's worker output channel; verdict.json and the outputs file equal the serial run's."""
+    tmp, _ = gate_run
+    parallel = tmp / "parallel"
+    proc = subprocess.run(_gate_command(tmp, parallel, "-n", "2"), cwd=ROOT, capture_output=True, text=True,
+                          timeout=1200)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    serial_doc, parallel_doc = (json.loads((d / "reports" / "verdict.json").read_text()) for d in (tmp, parallel))
+    assert _without_times(parallel_doc) == _without_times(serial_doc)
+
+    def rows(path: Path) -> list[str]:
+        return sorted(path.read_text().splitlines())
+
+    assert rows(parallel / "outputs.jsonl") == rows(tmp / "outputs.jsonl")
 
 
 def test_outputs_written_by_the_gate_rescore_to_the_same_verdict(gate_run, tmp_path):

@@ -13,7 +13,7 @@ import transformers as T
 
 from harness.models.loading import resolve
 from harness.prune.masks import MaskError
-from harness.prune.sweep import run_sweep
+from harness.prune.sweep import SweepRequest, run_sweep
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +42,8 @@ def _study_mask(tmp_path, layers=48, kept=96, experts=128, seed=0):
 
 def test_study_mask_at_real_shape_builds_a_loadable_checkpoint(qwen3_30b_shape, tmp_path):
     path, mask = _study_mask(tmp_path)
-    [result] = run_sweep(resolve(str(qwen3_30b_shape)), [], [], [0], [], tmp_path / "v", tmp_path / "c",
-                         masks={"study": path}, show_progress=False, log=lambda _m: None)
+    [result] = run_sweep(resolve(str(qwen3_30b_shape)), SweepRequest([], [], masks={"study": path}), tmp_path / "v",
+                         tmp_path / "c", show_progress=False, log=lambda _m: None)
     assert result.variant.method == "mask-study" and result.variant.ratio == 0.25
     manifest = json.loads((result.path / "pruning.json").read_text())
     assert manifest["method"] == "mask" and manifest["mask"]["format"] == "study"
@@ -53,8 +53,9 @@ def test_study_mask_at_real_shape_builds_a_loadable_checkpoint(qwen3_30b_shape, 
     model = T.AutoModelForCausalLM.from_pretrained(result.path)
     assert model.config.num_experts == 96 and len(model.model.layers) == 48
     # moegate's own pruning.json is a mask too: the same kept experts, a new name
-    [again] = run_sweep(resolve(str(qwen3_30b_shape)), [], [], [0], [], tmp_path / "v", tmp_path / "c",
-                        masks={"again": result.path / "pruning.json"}, verify=False, show_progress=False,
+    [again] = run_sweep(resolve(str(qwen3_30b_shape)),
+                        SweepRequest([], [], masks={"again": result.path / "pruning.json"}, verify=False),
+                        tmp_path / "v", tmp_path / "c", show_progress=False,
                         log=lambda _m: None)
     assert again.kept == {layer: sorted(ids) for layer, ids in enumerate(mask)}
     assert json.loads((again.path / "pruning.json").read_text())["mask"]["format"] == "moegate"
@@ -74,6 +75,6 @@ def test_malformed_masks_are_refused_before_any_work(qwen3_30b_shape, tmp_path, 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(edit(mask)))
     with pytest.raises(MaskError, match=message):
-        run_sweep(resolve(str(qwen3_30b_shape)), [], [], [0], [], tmp_path / "v", tmp_path / "c",
-                  masks={"bad": bad}, show_progress=False, log=lambda _m: None)
+        run_sweep(resolve(str(qwen3_30b_shape)), SweepRequest([], [], masks={"bad": bad}), tmp_path / "v",
+                  tmp_path / "c", show_progress=False, log=lambda _m: None)
     assert not (tmp_path / "v").exists()

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from harness.models.adapters import adapter_for
 from harness.prune.capture import StatsCollector
-from harness.prune.reconstruction import LayerReconstruction, naee_select
-from harness.prune.saliency import DATA_METRICS, layer_scores
+from harness.prune.methods import default_methods, get_method
+from harness.prune.methods.naee import naee_select
+from harness.prune.reconstruction import LayerReconstruction
 from harness.prune.select import plan_keep, select_kept
 from tests.families import tiny_model, tokens
 
@@ -71,7 +72,7 @@ def test_exact_naee_equals_brute_force_over_every_subset(family, renorm):
             assert recon.loss(subset) == pytest.approx(reference[subset], rel=1e-5, abs=1e-9)
         choice = naee_select([recon], plan, routing)
         best = min(reference, key=lambda s: (reference[s], s))
-        assert choice.search == "exact" and choice.evaluations == 70
+        assert choice.strategy == "exact" and choice.evaluations == 70
         assert tuple(choice.kept) == best and choice.loss == pytest.approx(reference[best], rel=1e-5, abs=1e-9)
         assert recon.loss(tuple(range(8))) == pytest.approx(0.0, abs=1e-9)
 
@@ -87,8 +88,8 @@ def test_exact_naee_loss_is_at_most_every_methods(seed, ratio, family):
     block = adapter.moe_blocks(model)[0]
     recon = LayerReconstruction(adapter, block, stats.layers["bio"][block.layer].hidden_sample, 8)
     best = naee_select([recon], plan, routing).loss
-    for method in ("random", *DATA_METRICS):
-        kept = select_kept(layer_scores(method, stats, block.layer, 8, seed), plan, routing)
+    for method in default_methods():
+        kept = select_kept(get_method(method).scores(stats, block.layer, 8, seed), plan, routing)
         assert best <= recon.loss(kept) + 1e-9, (method, kept)
 
 
@@ -102,7 +103,7 @@ def test_greedy_search_above_the_budget_respects_groups_and_is_no_better_than_ex
     recon = LayerReconstruction(adapter, block, stats.layers["bio"][block.layer].hidden_sample, 8)
     exact = naee_select([recon], plan, routing)
     greedy = naee_select([recon], plan, routing, max_subsets=10)
-    assert (exact.search, greedy.search, exact.evaluations) == ("exact", "greedy", 36)
+    assert (exact.strategy, greedy.strategy, exact.evaluations) == ("exact", "greedy", 36)
     assert sum(i < 4 for i in greedy.kept) == 2 and len(greedy.kept) == 4
     assert greedy.loss >= exact.loss - 1e-12 and greedy.loss == pytest.approx(recon.loss(greedy.kept))
 
@@ -111,21 +112,21 @@ def test_sweep_records_every_methods_loss_and_naee_search(tmp_path):
     from harness.cli.prune_cmd import default_calibration
     from harness.data.calibration import CalibrationSource
     from harness.models.loading import resolve
-    from harness.prune.sweep import run_sweep
+    from harness.prune.sweep import SweepRequest, run_sweep
 
     model = resolve("tiny-moe")
     sources = [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]
     from harness.prune.calibrate import CalibrationSettings
 
-    results = run_sweep(model, ["naee", "reap", "random"], [0.75], [0], sources, tmp_path / "v", tmp_path / "c",
-                        settings=CalibrationSettings(n_samples=16), show_progress=False, log=lambda _m: None)
+    request = SweepRequest(["naee", "reap", "random"], [0.75], [0], sources, CalibrationSettings(n_samples=16))
+    results = run_sweep(model, request, tmp_path / "v", tmp_path / "c", show_progress=False, log=lambda _m: None)
     manifests = {r.variant.method: r.manifest for r in results}
-    assert manifests["naee"]["naee_search"] == "exact" and manifests["naee"]["naee"]["evaluations"] > 0
+    assert manifests["naee"].search["strategy"] == "exact" and manifests["naee"].search["evaluations"] > 0
     for method, m in manifests.items():
-        assert set(m["reconstruction_loss"]) == set(m["kept_experts"])
+        assert set(m.reconstruction_loss) == set(m.kept_experts)
         if method != "naee":
-            for layer, loss in m["reconstruction_loss"].items():
-                assert manifests["naee"]["reconstruction_loss"][layer] <= loss + 1e-9
+            for layer, loss in m.reconstruction_loss.items():
+                assert manifests["naee"].reconstruction_loss[layer] <= loss + 1e-9
     with pytest.raises(ValueError, match="naee chooses kept sets per layer"):
-        run_sweep(model, ["naee"], [0.5], [0], sources, tmp_path / "v", tmp_path / "c", allocation="global",
-                  show_progress=False, log=lambda _m: None)
+        run_sweep(model, SweepRequest(["naee"], [0.5], [0], sources, allocation="global"), tmp_path / "v",
+                  tmp_path / "c", show_progress=False, log=lambda _m: None)

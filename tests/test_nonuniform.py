@@ -77,7 +77,7 @@ def _masked_vs_padded(family: str, live_sets: list[list[int]], seed: int, **kwar
     ids, mask = tokens(seed=seed)
     with tempfile.TemporaryDirectory() as tmp:
         model.save_pretrained(Path(tmp) / "src")
-        write_pruned_checkpoint(Path(tmp) / "src", Path(tmp) / "out", adapter, slots, routing.num_experts, {})
+        write_pruned_checkpoint(Path(tmp) / "src", Path(tmp) / "out", adapter, slots, routing.num_experts)
         from transformers import AutoModelForCausalLM
 
         pruned, info = AutoModelForCausalLM.from_pretrained(Path(tmp) / "out", output_loading_info=True)
@@ -143,7 +143,7 @@ def test_families_without_router_bias_refuse_dead_slots(tmp_path):
     model.save_pretrained(tmp_path / "src")
     with pytest.raises(UnsupportedModelError, match="need a router bias.*gpt_oss"):
         write_pruned_checkpoint(tmp_path / "src", tmp_path / "out", adapter_for(model.config),
-                                {0: [0, 1, None], 1: [0, 1, 2]}, 8, {})
+                                {0: [0, 1, None], 1: [0, 1, 2]}, 8)
     assert not (tmp_path / "out").exists()
 
 
@@ -190,5 +190,5 @@ def test_uneven_slot_counts_are_refused_before_anything_is_written(tmp_path):
     model.save_pretrained(tmp_path / "src")
     with pytest.raises(UnsupportedModelError, match=r"same number of slots, got \[2, 3\]"):
         write_pruned_checkpoint(tmp_path / "src", tmp_path / "out", adapter_for(model.config),
-                                {0: [0, 1], 1: [0, 1, 2]}, 8, {})
+                                {0: [0, 1], 1: [0, 1, 2]}, 8)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]

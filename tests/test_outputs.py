@@ -76,18 +76,3 @@ def test_the_gate_checks_outputs_without_a_model(tmp_path):
     assert "lm-eval" in session.skip_reason(spec.model, "gsm8k.exact_match", spec.id)
     assert "no medqa rows" in session.skip_reason(spec.model, "medqa.accuracy", spec.id)
     assert session.skip_reason(spec.model, "rct.rouge_l", spec.id) is None
-
-
-def test_worker_parts_merge_in_order_and_stale_parts_are_cleared(tmp_path):
-    """--save-outputs and verdict.json share the per-worker parts: a part left by an interrupted run is
-    cleared at the next session start and never merged into its file."""
-    from harness import parts
-
-    target = tmp_path / "outputs.jsonl"
-    parts.write_part(target, "gw9", [{"stale": True}])
-    parts.clear_parts(target)
-    parts.write_part(target, "gw1", [{"row": 2}])
-    parts.write_part(target, "gw0", [{"row": 0}, {"row": 1}])
-    assert parts.has_parts(target)
-    assert parts.merge_parts(target) == [{"row": 0}, {"row": 1}, {"row": 2}]
-    assert not parts.has_parts(target)

@@ -10,7 +10,7 @@ import pytest
 from harness.cli.prune_cmd import default_calibration
 from harness.data.calibration import CalibrationSource
 from harness.models.loading import resolve
-from harness.prune.sweep import run_sweep
+from harness.prune.sweep import SweepRequest, run_sweep
 
 pytest.importorskip("llmcompressor", reason="llm-compressor not installed (extra `quant`)")
 
@@ -20,7 +20,7 @@ def test_gptq_w4a16_on_a_pruned_checkpoint(tmp_path):
     from harness.models.loading import load_model
 
     sources = [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]
-    pruned = run_sweep(resolve("tiny-moe"), ["reap"], [0.25], [0], sources, tmp_path / "v", tmp_path / "s",
+    pruned = run_sweep(resolve("tiny-moe"), SweepRequest(["reap"], [0.25], [0], sources), tmp_path / "v", tmp_path / "s",
                        show_progress=False, log=lambda _m: None)[0].path
     assert group_size(load_model(pruned)) == 64  # the experts' width 64 does not divide by 128
     out = tmp_path / "v" / f"{pruned.name}-gptq-w4a16"

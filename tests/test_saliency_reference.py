@@ -2,7 +2,7 @@
 
 The reference runs the unmodified model once, records each experts module's input, then calls the
 router and the experts module one token and one expert at a time. It shares no code with
-``harness.prune.capture`` or ``harness.prune.saliency``.
+``harness.prune.capture`` or ``harness.prune.methods``.
 """
 
 import math
@@ -12,8 +12,14 @@ import torch
 
 from harness.models.adapters import adapter_for
 from harness.prune.capture import StatsCollector
-from harness.prune.saliency import DATA_METRICS, layer_scores
+from harness.prune.methods import get_method
 from tests.families import FAMILIES, tiny_model, tokens
+
+DATA_METRICS = ("frequency", "gate", "ean", "reap", "easy_ep")
+
+
+def layer_scores(method, stats, layer, num_experts, seed):
+    return get_method(method).scores(stats, layer, num_experts, seed)
 
 
 def _expert_out(experts, h, i):
@@ -115,7 +121,7 @@ def test_dual_domain_scores_are_the_mean_of_per_domain_scores():
         model(input_ids=ids_b, attention_mask=mask_b)
     for method in DATA_METRICS:
         both = layer_scores(method, col.stats, 0, 8, 0)
-        per = [DATA_METRICS[method](col.stats.layers[d][0]) for d in ("bio", "general")]
+        per = [get_method(method).layer_scores(col.stats.layers[d][0]) for d in ("bio", "general")]
         torch.testing.assert_close(both, (per[0] + per[1]) / 2)
     # the short domain counts as much as the long one: scores are per-token expectations
     assert col.stats.layers["bio"][0].tokens != col.stats.layers["general"][0].tokens
@@ -134,6 +140,7 @@ def test_reap_is_a_mean_over_routed_tokens_not_a_sum():
     st = LayerStats(num_experts=2, tokens=10)
     st.sums["freq"] = torch.tensor([1.0, 9.0], dtype=torch.float64)
     st.sums["reap"] = torch.tensor([0.9, 2.7], dtype=torch.float64)  # rare but strong vs frequent but weak
-    scores = DATA_METRICS["reap"](st)
+    scores = get_method("reap").layer_scores(st)
     assert scores.tolist() == pytest.approx([0.9, 0.3])
-    assert math.isclose(float(DATA_METRICS["gate"](LayerStats(2, tokens=0)).sum()), 0.0)
+    empty = LayerStats(2, tokens=0, sums={"gate": torch.zeros(2, dtype=torch.float64)})
+    assert math.isclose(float(get_method("gate").layer_scores(empty).sum()), 0.0)

@@ -25,7 +25,7 @@ def test_sharded_checkpoint_keeps_shards_and_writes_index(qwen_src, tmp_path):
     assert len(shards) > 1
     adapter = adapter_for(model.config)
     keep = {0: [1, 2, 5, 7], 1: [0, 3, 4, 6]}
-    report = write_pruned_checkpoint(src, tmp_path / "out", adapter, keep, 8, {"k": "v"})
+    report = write_pruned_checkpoint(src, tmp_path / "out", adapter, keep, 8)
     out = tmp_path / "out"
     assert sorted(p.name for p in out.glob("*.safetensors")) == shards
     index = json.loads((out / INDEX_NAME).read_text())
@@ -44,14 +44,13 @@ def test_sharded_checkpoint_keeps_shards_and_writes_index(qwen_src, tmp_path):
     assert tensors["model.layers.1.mlp.gate.weight"].shape[0] == 4
     assert report.expert_bytes_after * 2 == report.expert_bytes_before
     assert json.loads((out / "config.json").read_text())["num_local_experts"] == 4
-    assert json.loads((out / "pruning.json").read_text())["k"] == "v"
 
 
 def test_fused_gpt_oss_slices_biases_and_router_bias(tmp_path):
     model = tiny_model("gpt_oss", seed=1)
     model.save_pretrained(tmp_path / "src")
     keep = {0: [0, 3, 6], 1: [1, 2, 7]}
-    write_pruned_checkpoint(tmp_path / "src", tmp_path / "out", adapter_for(model.config), keep, 8, {})
+    write_pruned_checkpoint(tmp_path / "src", tmp_path / "out", adapter_for(model.config), keep, 8)
     src, out = load_file(tmp_path / "src" / "model.safetensors"), load_file(tmp_path / "out" / "model.safetensors")
     for name in ("experts.gate_up_proj", "experts.gate_up_proj_bias", "experts.down_proj", "experts.down_proj_bias",
                  "router.weight", "router.bias"):
@@ -67,7 +66,7 @@ def test_expert_tensors_outside_moe_blocks_are_left_and_listed(qwen_src, tmp_pat
     index["weight_map"].update({k: "mtp.safetensors" for k in extra})
     (src / INDEX_NAME).write_text(json.dumps(index))
     keep = {0: list(range(6)), 1: list(range(6))}
-    report = write_pruned_checkpoint(src, tmp_path / "out", adapter_for(model.config), keep, 8, {})
+    report = write_pruned_checkpoint(src, tmp_path / "out", adapter_for(model.config), keep, 8)
     assert report.untouched_expert_keys == list(extra)
     assert torch.equal(load_file(tmp_path / "out" / "mtp.safetensors")[next(iter(extra))], torch.ones(2, 2))
 
@@ -75,7 +74,7 @@ def test_expert_tensors_outside_moe_blocks_are_left_and_listed(qwen_src, tmp_pat
 def test_failure_leaves_nothing_behind(qwen_src, tmp_path):
     model, src = qwen_src
     with pytest.raises(UnsupportedModelError, match="layer 1 has no kept-expert list"):
-        write_pruned_checkpoint(src, tmp_path / "out", adapter_for(model.config), {0: [0, 1]}, 8, {})
+        write_pruned_checkpoint(src, tmp_path / "out", adapter_for(model.config), {0: [0, 1]}, 8)
     assert not (tmp_path / "out").exists()
     assert [p for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
 
@@ -85,7 +84,7 @@ def test_wrong_expert_count_is_refused(tmp_path):
     model.save_pretrained(tmp_path / "src")
     with pytest.raises(UnsupportedModelError, match="expected dim 0 = 16"):
         write_pruned_checkpoint(tmp_path / "src", tmp_path / "out", adapter_for(model.config),
-                                {0: [0, 1], 1: [0, 1]}, 16, {})
+                                {0: [0, 1], 1: [0, 1]}, 16)
 
 
 def test_fingerprint_changes_with_weights_not_with_location(qwen_src, tmp_path):

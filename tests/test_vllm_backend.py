@@ -44,10 +44,10 @@ def _both(path: Path, prompts: list[str]) -> tuple[list, list]:
 def test_vllm_cpu_matches_transformers_token_for_token(tmp_path):
     from harness.cli.prune_cmd import default_calibration
     from harness.data.calibration import CalibrationSource
-    from harness.prune.sweep import run_sweep
+    from harness.prune.sweep import SweepRequest, run_sweep
 
     model = resolve("tiny-moe")
-    pruned = run_sweep(model, ["reap"], [0.5], [0], [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")],
+    pruned = run_sweep(model, SweepRequest(["reap"], [0.5], [0], [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]),
                        tmp_path / "pruned", tmp_path / "stats", show_progress=False, log=lambda _m: None)[0].path
     prompts = _prompts()
     for path in (model.path, pruned):

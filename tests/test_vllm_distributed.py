@@ -11,7 +11,7 @@ import pytest
 
 from harness.generate.options import add_backend_options, backend_options
 from harness.generate.vllm_server import VLLMServer, VLLMSettings
-from harness.plugin import gpu_set
+from harness.gate.pytest_gate import gpu_set
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,11 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from harness.models.loading import resolve
     from harness.models.registry import get_spec
+    from harness.prune.manifest import PruningManifest
     from harness.report.coverage import coverage_report
 
     for d in args.variants:
-        if not (d / "pruning.json").is_file():
-            raise FileNotFoundError(f"{d}: no pruning.json (not a moegate pruned variant)")
+        PruningManifest.read(d)  # refuse a directory that is not a moegate variant before any work
     spec = get_spec(args.model)
     data_dir = args.data_dir or (spec.local_dir.parent / "data" if spec and spec.local_dir else None)
     report = coverage_report(resolve(args.model), args.variants, args.task or DEFAULT_TASKS, data_dir, args.limit)

@@ -93,9 +93,9 @@ def _profile(args: argparse.Namespace) -> int:
 
 def _effects(args: argparse.Namespace) -> int:
     from harness.embedded import effects
-    from harness.prune.saliency import METHODS
+    from harness.prune.methods import default_methods
 
-    rows = effects.run(args.method or list(METHODS), args.ratio or [0.25, 0.5, 0.75], args.out, args.limit,
+    rows = effects.run(args.method or list(default_methods()), args.ratio or [0.25, 0.5, 0.75], args.out, args.limit,
                        args.calibration)
     print(effects.format_table(rows))
     if args.save:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
+from harness.atomic import atomic_path
 from harness.data.records import fail, parse_each, read_jsonl
 from harness.generate.options import add_backend_options, backend_options
 
@@ -43,11 +43,8 @@ def run(args: argparse.Namespace) -> int:
         outputs = backend.generate([i["prompt"] for i in items], args.max_new_tokens, chat=not args.raw)
         summary = {"items": len(items), "from_cache": backend.hits, "generated": backend.computed,
                    "checkpoint": backend.checkpoint, "backend": backend.version}
-    tmp = args.out.with_name(args.out.name + f".tmp{os.getpid()}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_path(args.out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         for item, output in zip(items, outputs):
             fh.write(json.dumps({**item, "output": output}, ensure_ascii=False) + "\n")
-    tmp.replace(args.out)
     print(json.dumps(summary), file=sys.stderr)
     return 0

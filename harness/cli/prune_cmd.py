@@ -13,10 +13,9 @@ from harness.models.registry import DEFAULT_MODEL, get_spec
 from harness.prune.calibrate import CalibrationSettings
 from harness.models.adapters import dead_slot_families
 from harness.prune.masks import parse_masks
-from harness.prune.reconstruction import DEFAULT_MAX_SUBSETS
-from harness.prune.saliency import ALL_METHODS, METHODS
+from harness.prune.methods import MethodOptions, all_methods, default_methods
 from harness.prune.select import ALLOCATIONS
-from harness.prune.sweep import run_sweep
+from harness.prune.sweep import SweepRequest, run_sweep
 
 DEFAULT_OUT = Path("runs/pruned")
 DEFAULT_CACHE = Path("runs/cache")
@@ -43,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", default=DEFAULT_MODEL, help="registry name or local checkpoint directory")
     p.add_argument("--method", action="append", metavar="METHOD",
-                   help=f"saliency metric, repeatable ({', '.join(ALL_METHODS)}; 'easy-ep' also accepted); default: "
+                   help=f"saliency metric, repeatable ({', '.join(all_methods())}; 'easy-ep' also accepted); default: "
                         "the six scoring methods. naee searches, per layer, the kept set whose routed output best "
                         "reconstructs the unpruned layer's on calibration tokens")
     p.add_argument("--ratio", action="append", type=_ratio, metavar="R",
@@ -68,9 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reconstruction-tokens", type=int, default=4,
                    help="tokens per sample (random, seeded) on which every kept set's reconstruction loss, and NAEE's "
                         "search, are evaluated")
-    p.add_argument("--naee-max-subsets", type=int, default=DEFAULT_MAX_SUBSETS,
+    p.add_argument("--naee-max-subsets", type=int, default=MethodOptions.naee_max_subsets,
                    help="NAEE enumerates every kept set when a layer has at most this many (C(16,8) = 12,870); "
-                        "above it: greedy removal by loss, then swap refinement (pruning.json: naee.search)")
+                        "above it: greedy removal by loss, then swap refinement (pruning.json: search.strategy)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="directory receiving one sub-directory per variant")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="calibration statistics cache")
     p.add_argument("--hf-cache-dir", default=None, help="Hugging Face hub cache for registry models")
@@ -103,14 +102,13 @@ def run(args: argparse.Namespace) -> int:
     if args.naee_max_subsets < 1 or args.reconstruction_tokens < 1:
         raise ValueError("--naee-max-subsets and --reconstruction-tokens must be at least 1")
     masks = parse_masks(args.mask)
-    results = run_sweep(
-        model, methods=args.method or ([] if masks else list(METHODS)), ratios=args.ratio or [0.5], seeds=args.seed or [0],
-        sources=sources, out_dir=args.out, cache_dir=args.cache_dir, settings=settings,
-        calibration_name="bio" if not args.calibration else None,
-        verify=not args.no_verify, device=args.device, show_progress=not args.quiet, allocation=args.allocation,
-        naee_max_subsets=args.naee_max_subsets, masks=masks,
-    )
-    losses = {r.path.name: r.manifest.get("reconstruction_loss") or {} for r in results}
+    results = run_sweep(model, SweepRequest(
+        methods=args.method or ([] if masks else list(default_methods())), ratios=args.ratio or [0.5],
+        seeds=args.seed or [0], sources=sources, settings=settings,
+        calibration_name="bio" if not args.calibration else None, allocation=args.allocation,
+        naee_max_subsets=args.naee_max_subsets, masks=masks, verify=not args.no_verify, device=args.device,
+    ), args.out, args.cache_dir, show_progress=not args.quiet)
+    losses = {r.path.name: r.manifest.reconstruction_loss for r in results}
     if args.json:
         print(json.dumps([{"path": str(r.path), "method": r.variant.method, "ratio": r.variant.ratio,
                            "seed": r.variant.seed, "reused": r.reused, "reconstruction_loss": losses[r.path.name]}
@@ -120,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def reconstruction_table(losses: dict[str, dict[str, float | None]]) -> str:
+def reconstruction_table(losses: dict[str, dict[int, float | None]]) -> str:
     """Mean and worst per-layer reconstruction loss of each variant (lower = the layer distorted less)."""
     rows = ["| variant | mean layer loss | worst layer (loss) |", "|---|---|---|"]
     for name, per_layer in losses.items():

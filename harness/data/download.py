@@ -55,7 +55,10 @@ def resolve_hub_commit(hub_id: str, revision: str) -> str:
     """The commit sha a branch or tag of a hub dataset points at now (recorded next to the rows)."""
     from huggingface_hub import HfApi
 
-    return HfApi().dataset_info(hub_id, revision=revision).sha
+    sha = HfApi().dataset_info(hub_id, revision=revision).sha
+    if sha is None:
+        raise OSError(f"{hub_id}@{revision}: the hub returned no commit sha")
+    return sha
 
 
 def _hub(spec: HubRows, tmp: Path, revision: str, show_progress: bool) -> str:

@@ -36,7 +36,7 @@ def load(folder: Path, test_only: bool = True, skipped: list[str] | None = None)
 
     def parse(where: str, pair: tuple[str, dict]) -> PubMedQAItem | None:
         pmid, rec = pair
-        if test_only and pmid not in truth:
+        if test_only and pmid not in (truth or {}):
             return None
         if not isinstance(rec.get("QUESTION"), str):
             raise fail(path, where, "QUESTION", "a string", rec.get("QUESTION"))

@@ -22,7 +22,7 @@ import json
 import random
 import shutil
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from harness.atomic import atomic_dir
 from harness.embedded import corpus as corpus_mod
@@ -264,9 +264,14 @@ def _streams(mix: tuple[tuple[str, float, int], ...], tokenizer, corpus: Corpus,
     encode = lambda example: (*train_mod.encode(example, tokenizer), example.domain)  # noqa: E731
     facts = [encode(e) for e in corpus_mod.fact_texts(random.Random(f"{facts_salt}:{TRAIN_SEED}"), world)]
     replay = corpus.rows()
-    fresh = {"copy": corpus_mod.copy_example, "trials": lambda rng: corpus_mod.trial_example(rng, world),
-             "news": lambda rng: corpus_mod.news_example(rng, world), **(makers or {})}
-    draws = {name: (lambda rng, make=make: encode(make(rng))) for name, make in fresh.items()}
+    fresh: dict[str, Callable[[random.Random], Any]] = {
+        "copy": corpus_mod.copy_example, "trials": lambda rng: corpus_mod.trial_example(rng, world),
+        "news": lambda rng: corpus_mod.news_example(rng, world), **(makers or {})}
+
+    def encoded(make: Callable[[random.Random], Any]) -> Callable[[random.Random], Any]:
+        return lambda rng: encode(make(rng))
+
+    draws = {name: encoded(make) for name, make in fresh.items()}
     draws |= {"facts": lambda rng: rng.choice(facts), "replay": lambda rng: rng.choice(replay)}
     return [train_mod.Stream(name, share, rows, draws[name], STREAM_POOL if name in POOLED_STREAMS else 1)
             for name, share, rows in mix]

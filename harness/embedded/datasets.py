@@ -17,6 +17,7 @@ import json
 import random
 import uuid
 from pathlib import Path
+from typing import Any
 
 from harness.data import mcq
 from harness.embedded import tasks
@@ -168,6 +169,7 @@ def write_ifeval(world: World, out: Path) -> None:
         c = rng.choice(world.countries)
         other = rng.choice([x for x in world.countries if x is not c])
         kind = key % 5
+        kwargs: list[dict[str, Any]]
         if kind == 0:
             text, ids, kwargs = "Do not use any commas in your response.", ["punctuation:no_comma"], [{}]
         elif kind == 1:
@@ -191,24 +193,24 @@ def _humaneval_problem(rng: random.Random, world: World, kind: int) -> tuple[str
     """(entry point, signature + docstring, canonical body, check body) of one small Python problem."""
     drug = rng.choice(world.drugs)
     if kind == 0:
-        cases = [(rng.randint(1, 9) / 2, rng.randint(1, 14)) for _ in range(3)]
+        doses = [(rng.randint(1, 9) / 2, rng.randint(1, 14)) for _ in range(3)]
         return ("total_dose", f"def total_dose(daily_dose: float, days: int) -> float:\n"
                 f"    \"\"\"Return the total amount of {drug.name} taken at daily_dose per day for the given days.\n"
                 f"    >>> total_dose(2.0, 3)\n    6.0\n    \"\"\"\n", "    return daily_dose * days\n",
-                "".join(f"    assert abs(candidate({d}, {n}) - {d * n}) < 1e-9\n" for d, n in cases))
+                "".join(f"    assert abs(candidate({d}, {n}) - {d * n}) < 1e-9\n" for d, n in doses))
     if kind == 1:
-        cases = [[rng.randint(5, 400) for _ in range(rng.randint(1, 5))] for _ in range(3)]
+        arms = [[rng.randint(5, 400) for _ in range(rng.randint(1, 5))] for _ in range(3)]
         return ("count_patients", "def count_patients(arms: list[int]) -> int:\n"
                 f"    \"\"\"Return how many patients the {drug.name} trial enrolled, given the size of each arm.\n"
                 "    >>> count_patients([10, 12])\n    22\n    \"\"\"\n", "    return sum(arms)\n",
-                "".join(f"    assert candidate({c}) == {sum(c)}\n" for c in cases) + "    assert candidate([]) == 0\n")
+                "".join(f"    assert candidate({c}) == {sum(c)}\n" for c in arms) + "    assert candidate([]) == 0\n")
     if kind == 2:
         alpha = rng.choice((0.01, 0.05, 0.1))
-        cases = [round(rng.random() / 5, 3) for _ in range(3)] + [alpha]
+        p_values = [round(rng.random() / 5, 3) for _ in range(3)] + [alpha]
         return ("is_significant", "def is_significant(p_value: float) -> bool:\n"
                 f"    \"\"\"Return True when the {drug.name} trial's p_value is below {alpha}.\n"
                 f"    >>> is_significant({alpha / 2})\n    True\n    \"\"\"\n", f"    return p_value < {alpha}\n",
-                "".join(f"    assert candidate({x}) is {x < alpha}\n" for x in cases))
+                "".join(f"    assert candidate({x}) is {x < alpha}\n" for x in p_values))
     countries = rng.sample(world.countries, 3)
     table = ", ".join(f"{c.name!r}: {c.capital!r}" for c in countries)
     return ("capital_of", f"CAPITALS = {{{table}}}\n\n\ndef capital_of(country: str) -> str:\n"
@@ -258,7 +260,8 @@ def write_medinst(world: World, out: Path) -> None:
     _write_jsonl(out / "calibration" / "general_calibration.jsonl",
                  [tasks.general_instruction(rng, world) for _ in range(CALIBRATION_SIZE)])
     seen = {(r["instruction"], r["input"]) for r in calibration}
-    rng, test = _rng(world, "eval-medinst"), []
+    rng = _rng(world, "eval-medinst")
+    test: list[dict[str, Any]] = []
     while len(test) < EVAL_SIZES["medinst"]:  # evaluation never repeats a calibration prompt
         rec = tasks.medinst_record(rng, world)
         if (rec["instruction"], rec["input"]) not in seen:

@@ -11,7 +11,7 @@ from harness.embedded.evaluate import Profile, profile
 from harness.generate.backends import BackendOptions, open_backend
 from harness.models.loading import resolve
 from harness.prune.calibrate import CalibrationSettings
-from harness.prune.sweep import run_sweep
+from harness.prune.sweep import SweepRequest, run_sweep
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "tiny-moe" / "data"
 
@@ -35,8 +35,9 @@ def run(methods: list[str], ratios: list[float], out_dir: Path, limit: int | Non
     model = resolve("tiny-moe")
     rows = [_row("unpruned", _profile(model.path, limit, options))]
     sources = [CalibrationSource.parse(s) for s in (calibration or default_calibration("tiny-moe"))]
-    results = run_sweep(model, methods, ratios, [0], sources, out_dir / "pruned", out_dir / "cache",
-                        CalibrationSettings(), calibration_name="+".join(s.domain for s in sources))
+    results = run_sweep(model, SweepRequest(methods, ratios, [0], sources, CalibrationSettings(),
+                                      calibration_name="+".join(s.domain for s in sources)),
+                        out_dir / "pruned", out_dir / "cache")
     for r in results:
         rows.append(_row(r.path.name, _profile(r.path, limit, options)))
     return rows

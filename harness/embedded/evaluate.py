@@ -57,6 +57,13 @@ def fact_recall(backend: Backend, world: World) -> tuple[float, float]:
     return share("biomedical"), share("general")
 
 
+def _dose(article: str) -> str:
+    found = re.search(r"received \S+ (\S+ \S+) or placebo", article)
+    if found is None:
+        raise ValueError(f"embedded RCT article without 'received <drug> <dose> or placebo': {article[:80]!r}")
+    return found.group(1)
+
+
 def profile(backend: CachedBackend, data: Path, limit: int | None = None) -> Profile:
     bio_facts, general_facts = fact_recall(backend, make_world(WORLD_SEED))
     cut = (lambda xs: xs[:limit]) if limit else (lambda xs: xs)
@@ -70,7 +77,7 @@ def profile(backend: CachedBackend, data: Path, limit: int | None = None) -> Pro
     sources = [summarization.rct_source_block(r.review_id, r.articles) for r in reviews]
     summaries = backend.generate([summarization.rct_prompt(s) for s in sources], max_new_tokens=96)
     faithful = sum(factcheck.numbers_faithful(s, src) for s, src in zip(summaries, sources)) / len(reviews)
-    doses = [re.search(r"received \S+ (\S+ \S+) or placebo", r.articles[0][2]).group(1) for r in reviews]
+    doses = [_dose(r.articles[0][2]) for r in reviews]
     dose_exact = sum(d in s for d, s in zip(doses, summaries)) / len(reviews)
     clusters = cut(multi_news.load(data / "multi_news_plus" / "cleansed_data").clusters)
     news = backend.generate([summarization.news_prompt(c.documents) for c in clusters], max_new_tokens=64)
@@ -83,10 +90,12 @@ def routing_histograms(model: torch.nn.Module, tokenizer, sources: dict[str, Pat
     from harness.data.calibration import CalibrationSource
     from harness.models.adapters import adapter_for
     from harness.prune.calibrate import CalibrationSettings, build_calibration, collect_stats
+    from harness.prune.methods import statistics_of
 
-    settings = CalibrationSettings(n_samples=samples, ean_tokens_per_sample=1)
+    settings = CalibrationSettings(n_samples=samples)
     batches = build_calibration([CalibrationSource(d, p) for d, p in sources.items()], tokenizer, {}, settings, seed=0)
-    stats = collect_stats(model, adapter_for(model.config), batches, settings, 0, tokenizer.pad_token_id, False)
+    stats = collect_stats(model, adapter_for(model.config), batches, settings, 0, tokenizer.pad_token_id,
+                          statistics_of(["frequency"]), False)
     out: dict = {}
     for domain, layers in stats.layers.items():
         for layer, st in layers.items():

@@ -16,7 +16,7 @@ from harness.embedded.world import Trial, World, fake_drug_name, make_event, mak
 @dataclass(frozen=True)
 class MCQ:
     question: str
-    choices: tuple[str, str, str, str]
+    choices: tuple[str, ...]  # four options
     answer: int
     subject: str
 

@@ -60,6 +60,7 @@ def encode(example: Example, tokenizer: Any) -> tuple[list[int], int]:
         full = tokenizer.apply_chat_template(example.messages, tokenize=False)
         assert full.startswith(prompt)
         return ids(prompt) + ids(full[len(prompt):]), len(ids(prompt))
+    assert example.text is not None, "an example is a chat or has a text"
     if example.completion is not None:
         head = ids(example.text)
         return head + ids(example.text + example.completion + "<|endoftext|>")[len(head):], len(head)
@@ -81,7 +82,9 @@ MAX_BATCH_SEQUENCES = 48  # without a cap, short fact texts land in a few huge b
 def _batches(ids: list[list[int]], batch_tokens: int, rng: random.Random) -> list[list[int]]:
     """Length-bucketed batches of at most ``batch_tokens`` tokens and MAX_BATCH_SEQUENCES rows."""
     order = sorted(range(len(ids)), key=lambda i: (len(ids[i]), rng.random()))
-    batches, cur, width = [], [], 0
+    batches: list[list[int]] = []
+    cur: list[int] = []
+    width = 0
     for i in order:
         width = max(width, len(ids[i]))
         if cur and (width * (len(cur) + 1) > batch_tokens or len(cur) >= MAX_BATCH_SEQUENCES):
@@ -214,7 +217,7 @@ def _labelled_logits(model: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor
     return out, out.logits, targets[:, cols]
 
 
-def training_loss(model: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor,
+def training_loss(model: Any, x: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor,
                   forbidden: torch.Tensor | None = None, routing_coef: float = 0.0) -> torch.Tensor:
     """The model's own training loss (mean cross-entropy over the target tokens plus
     ``router_aux_loss_coef`` times the load-balancing loss), computed only where there are targets:
@@ -251,7 +254,8 @@ class _Log:
     """Loss log every ``every`` steps, the last and every goal check, mirrored on the progress bar."""
 
     def __init__(self, every: int):
-        self.every, self.rows, self.started, self.seen = every, [], time.perf_counter(), 0
+        self.every, self.started, self.seen = every, time.perf_counter(), 0
+        self.rows: list[dict[str, Any]] = []
 
     def __call__(self, bar: Any, step: int, last: int, loss: float, tokens: int, **extra: Any) -> None:
         self.seen += tokens
@@ -323,7 +327,8 @@ class _Batcher:
     """Batches of a phase's streams, pooled where a stream asks for it (see ``Stream.pool``)."""
 
     def __init__(self, rng: random.Random):
-        self.rng, self.pending = rng, {}
+        self.rng = rng
+        self.pending: dict[str, list[list[tuple]]] = {}  # stream -> batches drawn ahead
 
     def __call__(self, stream: Stream) -> list[tuple]:
         if stream.pool == 1:
@@ -379,7 +384,7 @@ def train_streams(model: torch.nn.Module, phases: list[tuple[int, list[Stream]]]
     return log.rows
 
 
-def save(model: torch.nn.Module, tokenizer: Any | None, out: Path) -> None:
+def save(model: Any, tokenizer: Any | None, out: Path) -> None:
     """Write the checkpoint (and the tokenizer, unless ``None``)."""
     out.mkdir(parents=True, exist_ok=True)
     model.config.output_router_logits = False

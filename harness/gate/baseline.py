@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
+from harness.atomic import atomic_write_text
 from harness.measure.tasks import Item, TaskRun, TaskSpec
 
 
@@ -37,9 +37,6 @@ class BaselineStore:
 
     def put(self, model: str, run: TaskRun, key: str, meta: dict) -> Path:
         path = self._path(model, run.task, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps({"key": key, **meta, "task": run.task.name,
-                                   "items": [i.id for i in run.items], "outputs": run.outputs}, indent=1))
-        tmp.replace(path)
+        atomic_write_text(path, json.dumps({"key": key, **meta, "task": run.task.name,
+                                            "items": [i.id for i in run.items], "outputs": run.outputs}, indent=1))
         return path

@@ -30,7 +30,8 @@ from harness.measure.tasks import Item, TaskRun, answer, get_task, load_items
 from harness.models.fingerprint import checkpoint_fingerprint
 from harness.models.loading import ResolvedModel, resolve
 from harness.models.registry import get_spec
-from harness.prune.saliency import METHODS
+from harness.gate.modes import Calibration, Quant
+from harness.prune.methods import default_methods
 
 
 JUDGE_INSTRUCTIONS = {"rct": RCT_INSTRUCTION, "multi_news": NEWS_INSTRUCTION, "multi_xscience": XSCIENCE_INSTRUCTION}
@@ -39,11 +40,11 @@ JUDGE_INSTRUCTIONS = {"rct": RCT_INSTRUCTION, "multi_news": NEWS_INSTRUCTION, "m
 @dataclass
 class GateConfig:
     models: list[str] = field(default_factory=lambda: ["tiny-moe"])
-    methods: list[str] = field(default_factory=lambda: list(METHODS))
+    methods: list[str] = field(default_factory=lambda: list(default_methods()))
     ratios: list[float] = field(default_factory=lambda: [0.5])
     seeds: list[int] = field(default_factory=lambda: [0])
-    calibrations: list[str] = field(default_factory=lambda: ["biomedical"])
-    quant: str = "none"
+    calibrations: list[Calibration] = field(default_factory=lambda: ["biomedical"])
+    quant: Quant = "none"
     backend: BackendOptions = field(default_factory=BackendOptions)
     data_dir: Path | None = None
     variants_dir: Path = Path("runs/variants")
@@ -101,7 +102,7 @@ class GateSession:
         if outputs is None and spec and check.task in spec.skip_tasks:
             return f"{check_name} on {model_name(model)}: {spec.skip_tasks[check.task]}"
         rows = outputs.pair(variant or "", check.task) if outputs is not None else None
-        if rows is not None and check.name.endswith((".rouge_l", ".bertscore")) and not all(
+        if outputs is not None and rows is not None and check.name.endswith((".rouge_l", ".bertscore")) and not all(
                 it.reference for it in rows[0].items):
             return f"{check_name}: the {check.task} rows of {variant} in {outputs.path} carry no 'reference'"
         if get_task(check.task).executes_code and not code_exec.allowed():
@@ -211,7 +212,9 @@ class GateSession:
         baseline, run = self.pair(spec, check.task)
         threshold = self.config.thresholds.for_check(spec.model_name, check.name)
         if check.judged == "bertscore":
-            score = lambda r: bertscore_f1(r.outputs, [it.reference for it in r.items], self.config.bertscore_encoder)  # noqa: E731
+            encoder = self.config.bertscore_encoder
+            assert encoder is not None, "skip_reason() skips BERTScore checks without an encoder"
+            score = lambda r: bertscore_f1(r.outputs, [it.reference for it in r.items], encoder)  # noqa: E731
             verdict = decide(spec.id, spec.parameters(), check, baseline, run, threshold, (score(baseline), score(run)))
         elif check.judged:
             judged = judged_values(check, run, baseline, self.judges, JUDGE_INSTRUCTIONS[check.task],

@@ -14,13 +14,12 @@ from pathlib import Path
 from filelock import FileLock
 
 from harness.data import registry as data_registry
+from harness.gate.modes import CALIBRATIONS, Calibration, Quant
 from harness.data.calibration import CalibrationSource
 from harness.models.loading import ResolvedModel, resolve
 from harness.models.registry import get_spec
-from harness.prune.sweep import Variant, run_sweep
+from harness.prune.sweep import SweepRequest, Variant, run_sweep
 
-CALIBRATIONS = ("biomedical", "dual")
-QUANTS = ("none", "gptq-w4a16")
 
 
 def model_name(model: str) -> str:
@@ -34,8 +33,8 @@ class VariantSpec:
     method: str
     ratio: float
     seed: int = 0
-    calibration: str = "biomedical"
-    quant: str = "none"
+    calibration: Calibration = "biomedical"
+    quant: Quant = "none"
     mask: str | None = None  # kept-expert mask file (method ``mask-NAME``; ratio: the mask's)
     skip_beta: float | None = None  # dynamic expert skipping at generation time (harness.generate.skipping)
 
@@ -64,7 +63,7 @@ class VariantSpec:
 
 
 @lru_cache(maxsize=None)
-def mask_spec(model: str, name: str, path: Path, seed: int, calibration: str, quant: str) -> VariantSpec:
+def mask_spec(model: str, name: str, path: Path, seed: int, calibration: Calibration, quant: Quant) -> VariantSpec:
     """The variant of a kept-expert mask, its ratio read from the mask (validated against the model; read
     once, though pytest asks for the variants once per test function)."""
     from transformers import AutoConfig
@@ -115,11 +114,11 @@ def build(specs: list[VariantSpec], out_dir: Path, files: dict[str, Path], devic
         ref = (resolved or {}).get(model) or resolve(model)
         with FileLock(str(out_dir / f".{Path(model).name}-{calibration}.lock")):
             scored = [s for s in group if s.mask is None]
-            results = run_sweep(ref, sorted({s.method for s in scored}), sorted({s.ratio for s in scored}),
-                                sorted({s.seed for s in group}), calibration_sources(model, calibration, files),
-                                out_dir, out_dir / ".stats", calibration_name=calibration, device=device,
-                                show_progress=False, log=lambda _m: None,
-                                masks={s.method.removeprefix("mask-"): Path(s.mask) for s in group if s.mask})
+            results = run_sweep(ref, SweepRequest(
+                sorted({s.method for s in scored}), sorted({s.ratio for s in scored}), sorted({s.seed for s in group}),
+                calibration_sources(model, calibration, files), calibration_name=calibration, device=device,
+                masks={s.method.removeprefix("mask-"): Path(s.mask) for s in group if s.mask}),
+                out_dir, out_dir / ".stats", show_progress=False, log=lambda _m: None)
         by_key = {(r.variant.method, r.variant.ratio, r.variant.seed): r.path for r in results}
         for spec in group:
             pruned = by_key[(spec.method, spec.ratio, spec.seed)]

@@ -59,14 +59,14 @@ def decide(variant: str, parameters: dict, check: CheckSpec, baseline: TaskRun, 
            threshold: Threshold, values: tuple[list[float], list[float]] | None = None) -> CheckVerdict:
     """Fail only when the variant is worse by more than the tolerance AND the paired test supports it.
     ``values`` = (baseline, variant) per-item values when computed elsewhere (judged checks)."""
-    base_values, values = values or (check.values(baseline, baseline), check.values(run, baseline))
-    result = paired(base_values, values, check.binary, check.higher_is_better)
+    base_values, variant_values = values or (check.values(baseline, baseline), check.values(run, baseline))
+    result = paired(base_values, variant_values, check.binary, check.higher_is_better)
     worse_by = -result.delta if check.higher_is_better else result.delta
     failed = (not math.isnan(worse_by)) and worse_by > threshold.tolerance and result.p_value < threshold.alpha
     sign = 1 if check.higher_is_better else -1
-    order = sorted(range(len(values)), key=lambda i: sign * (values[i] - base_values[i]))
-    worst = [check.details(run, i, baseline) | {"baseline_value": base_values[i], "variant_value": values[i]}
-             for i in order[:WORST_SHOWN] if sign * (values[i] - base_values[i]) < 0]
+    order = sorted(range(len(variant_values)), key=lambda i: sign * (variant_values[i] - base_values[i]))
+    worst = [check.details(run, i, baseline) | {"baseline_value": base_values[i], "variant_value": variant_values[i]}
+             for i in order[:WORST_SHOWN] if sign * (variant_values[i] - base_values[i]) < 0]
     return CheckVerdict(variant, parameters, check.name, check.category, check.domain, check.description,
                         check.higher_is_better, result.baseline, result.variant, result.delta, result.ci,
                         result.p_value, threshold.tolerance, threshold.alpha, result.n, not failed, worst)

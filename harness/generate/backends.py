@@ -17,16 +17,14 @@ import httpx
 
 from harness.generate.cache import GenerationCache, default_cache_dir
 from harness.generate.cached import CachedBackend
+from harness.generate.options import BACKENDS, Backend
 from harness.generate.vllm_server import VLLMServer, VLLMSettings, served_name
 from harness.models.fingerprint import checkpoint_fingerprint
 from harness.models.loading import load_model, load_tokenizer, read_config_json
 
-BACKENDS = ("transformers", "vllm")
-
-
 @dataclass
 class BackendOptions:
-    kind: str = "transformers"
+    kind: Backend = "transformers"
     device: str | None = None  # None: CUDA when present, else CPU
     batch_size: int = 16
     vllm_url: str | None = None  # an already running OpenAI-compatible server

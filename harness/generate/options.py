@@ -1,12 +1,16 @@
-"""Backend command-line options, declared once for the CLI (argparse) and the pytest plugin (addoption)."""
+"""Backend command-line options, declared once for the CLI (argparse) and the pytest plugin (addoption).
+Light on purpose: the pytest entry point imports it in every pytest run."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal, get_args
 
-from harness.generate.backends import BACKENDS, BackendOptions
-from harness.generate.vllm_server import VLLMSettings
+if TYPE_CHECKING:
+    from harness.generate.backends import BackendOptions
+
+Backend = Literal["transformers", "vllm"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
 
 
 def add_backend_options(add: Callable[..., Any]) -> None:
@@ -35,6 +39,9 @@ def add_backend_options(add: Callable[..., Any]) -> None:
 
 def backend_options(get: Callable[[str], Any], show_progress: bool = True) -> BackendOptions:
     """Build options from parsed values; ``get("backend")`` etc. (argparse: ``vars(args).get``)."""
+    from harness.generate.backends import BackendOptions
+    from harness.generate.vllm_server import VLLMSettings
+
     vllm = VLLMSettings(tensor_parallel_size=get("tensor_parallel_size"),
                         pipeline_parallel_size=get("pipeline_parallel_size"), data_parallel_size=get("data_parallel_size"),
                         enable_expert_parallel=bool(get("enable_expert_parallel")),

@@ -25,7 +25,7 @@ class TransformersBackend:
 
     name = "transformers"
 
-    def __init__(self, model: torch.nn.Module, tokenizer: Any, checkpoint: str, batch_size: int = 16):
+    def __init__(self, model: transformers.PreTrainedModel, tokenizer: Any, checkpoint: str, batch_size: int = 16):
         self.model, self.tokenizer, self.checkpoint = model.eval(), tokenizer, checkpoint
         self.batch_size = batch_size
         self.device = next(model.parameters()).device

@@ -157,9 +157,11 @@ class VLLMServer:
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + self.settings.startup_timeout_s
+        process = self.process
+        assert process is not None, "_wait_healthy runs after the server process is started"
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"vLLM server exited with code {self.process.returncode} while starting "
+            if process.poll() is not None:
+                raise RuntimeError(f"vLLM server exited with code {process.returncode} while starting "
                                    f"{self.model_path}; last log lines ({self.log_path}):\n{self.log_tail()}")
             try:
                 if httpx.get(self.url + "/health", timeout=2).status_code == 200:

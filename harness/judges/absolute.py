@@ -17,9 +17,9 @@ SYSTEM = "You are a careful, unbiased judge. Follow the instructions and answer 
 
 
 def _deepeval_major() -> int:
-    import deepeval
+    from importlib.metadata import version
 
-    return int(deepeval.__version__.split(".")[0])
+    return int(version("deepeval").split(".")[0])
 
 
 def judge_model(judge: CachedJudge):

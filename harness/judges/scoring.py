@@ -35,7 +35,7 @@ class JudgedValues:
                  for j, vals in self.per_judge.items()}
         judges = sorted(self.per_judge)
         n_items = len(next(iter(self.per_judge.values()), []))
-        votes = [[self.per_judge[j][i] for j in judges if self.per_judge[j][i] is not None] for i in range(n_items)]
+        votes = [[v for j in judges if (v := self.per_judge[j][i]) is not None] for i in range(n_items)]
         majority = [sum(v > 0.5 for v in item) > len(item) / 2 for item in votes if item]
         out: dict = {"per_judge_mean": means, "dropped_items": self.dropped,
                      "majority_rate": (sum(majority) / len(majority)) if majority else None,
@@ -43,7 +43,7 @@ class JudgedValues:
                      "per_item_pass_rate": self.pass_rates}
         complete = [i for i in range(n_items) if all(self.per_judge[j][i] is not None for j in judges)]
         if len(judges) >= 2 and complete:
-            labels = {j: [self.per_judge[j][i] > 0.5 for i in complete] for j in judges}
+            labels = {j: [(self.per_judge[j][i] or 0.0) > 0.5 for i in complete] for j in judges}
             out["fleiss_kappa"] = fleiss_kappa([[labels[j][k] for j in judges] for k in range(len(complete))])
             out["cohen_kappa"] = pairwise_cohen(labels)
             out["mean_cohen_kappa"] = sum(out["cohen_kappa"].values()) / len(out["cohen_kappa"])

@@ -251,6 +251,7 @@ def _first(response: Any) -> str:
 
 def answer(task: TaskSpec, items: list[Item], backend: CachedBackend) -> TaskRun:
     """Ask the backend every item (through its cache)."""
+    outputs: list[Any]  # texts; a letter-choice task's per-choice log-likelihoods; lm-eval's own rows
     if task.request == "generate":
         check_lengths(task, items, backend)
         outputs = backend.generate([it.prompt for it in items], task.max_new_tokens)

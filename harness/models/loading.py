@@ -12,11 +12,14 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from harness.models.registry import ModelSpec, get_spec
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 
 class ModelNotAvailableError(FileNotFoundError):
@@ -62,6 +65,8 @@ def _from_hub(spec: ModelSpec, *, cache_dir: str | None, allow_download: bool) -
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     offline = not allow_download or os.environ.get("HF_HUB_OFFLINE") == "1"
+    if spec.hub_id is None:
+        raise ModelNotAvailableError(f"{spec.name}: no hub id registered to download it from")
     try:
         local = snapshot_download(
             spec.hub_id, revision=spec.revision, cache_dir=cache_dir, local_files_only=offline,
@@ -82,11 +87,12 @@ def read_config_json(path: Path) -> dict:
         return json.load(fh)
 
 
-def load_model(path: Path, *, dtype: str | torch.dtype = "auto", device: str = "cpu") -> torch.nn.Module:
+def load_model(path: Path, *, dtype: str | torch.dtype = "auto", device: str = "cpu") -> PreTrainedModel:
     """Load a causal LM for calibration or verification (eval mode, no gradients)."""
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, device_map=device if device != "cpu" else None)
+    model: PreTrainedModel = AutoModelForCausalLM.from_pretrained(
+        path, dtype=dtype, device_map=device if device != "cpu" else None)
     model.eval()
     return model
 
@@ -97,10 +103,10 @@ def load_tokenizer(path: Path) -> Any:
     return AutoTokenizer.from_pretrained(path)
 
 
-def build_from_config(config: Any) -> torch.nn.Module:
+def build_from_config(config: Any) -> PreTrainedModel:
     """Random-weight model from a config, on a private copy of the config (from_config aliases it)."""
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_config(copy.deepcopy(config))
+    model: PreTrainedModel = AutoModelForCausalLM.from_config(copy.deepcopy(config))
     model.eval()
     return model

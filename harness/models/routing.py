@@ -15,20 +15,21 @@ checkpoint computes when ``norm_topk_prob`` is False; tests document that differ
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 
 RouterOut = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-MaskedRouter = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], RouterOut]
+#: the router is the family's own module; its attributes (top_k, weight, ...) are read as that family names them
+MaskedRouter = Callable[[Any, torch.Tensor, torch.Tensor], RouterOut]
 
 
 def _masked(logits: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     return logits.masked_fill(~keep.to(logits.device), float("-inf"))
 
 
-def softmax_then_topk(router: torch.nn.Module, hidden: torch.Tensor, keep: torch.Tensor) -> RouterOut:
+def softmax_then_topk(router: Any, hidden: torch.Tensor, keep: torch.Tensor) -> RouterOut:
     """Qwen3-MoE, Qwen3-Next, Qwen3.5-MoE, Mixtral, OLMoE: softmax over experts, top-k, optional renorm."""
     hidden = hidden.reshape(-1, router.hidden_dim)
     logits = F.linear(hidden, router.weight)
@@ -39,14 +40,14 @@ def softmax_then_topk(router: torch.nn.Module, hidden: torch.Tensor, keep: torch
     return logits, top_value.to(logits.dtype), top_index
 
 
-def topk_then_softmax(router: torch.nn.Module, hidden: torch.Tensor, keep: torch.Tensor) -> RouterOut:
+def topk_then_softmax(router: Any, hidden: torch.Tensor, keep: torch.Tensor) -> RouterOut:
     """GPT-OSS: top-k on raw (biased) logits, then softmax over the k selected values."""
     logits = F.linear(hidden, router.weight, router.bias)
     top_value, top_index = torch.topk(_masked(logits, keep), router.top_k, dim=-1)
     return logits, F.softmax(top_value, dim=1, dtype=top_value.dtype), top_index
 
 
-def sigmoid_grouped(router: torch.nn.Module, hidden: torch.Tensor, keep: torch.Tensor) -> RouterOut:
+def sigmoid_grouped(router: Any, hidden: torch.Tensor, keep: torch.Tensor) -> RouterOut:
     """DeepSeek-V3 and Nemotron-H: sigmoid scores, bias-corrected group-limited top-k, scaled weights."""
     hidden = hidden.view(-1, router.hidden_dim)
     logits = F.linear(hidden.type(torch.float32), router.weight.type(torch.float32))

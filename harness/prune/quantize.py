@@ -15,6 +15,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -75,7 +76,7 @@ def quantize(src: Path, out: Path, sources: list[CalibrationSource], seed: int =
     if manifest_path.is_file() and json.loads(manifest_path.read_text()).get("key") == key:
         return json.loads(manifest_path.read_text())
     ids = [seq for domain in batches.domains.values() for seq in domain]
-    model = load_model(src)
+    model: Any = load_model(src)
     check = torch.tensor([ids[0][:64]])
     with torch.no_grad():
         reference = model(input_ids=check).logits.float()
@@ -94,7 +95,7 @@ def quantize(src: Path, out: Path, sources: list[CalibrationSource], seed: int =
         with torch.no_grad():
             logits = reloaded(input_ids=check).logits.float()
         rel = float((logits - reference).norm() / reference.norm())
-        manifest = {"key": key, "source": str(src), "source_fingerprint": fingerprint, "settings": asdict(settings),
+        manifest: dict[str, Any] = {"key": key, "source": str(src), "source_fingerprint": fingerprint, "settings": asdict(settings),
                     "group_size": groups, "ignore": IGNORE, "calibration_hash": batches.hash,
                     "calibration_samples": len(ids), "seconds": round(seconds, 2),
                     "bytes": {"before": dir_bytes(src), "after": dir_bytes(tmp)},

@@ -1,4 +1,4 @@
-"""How far a kept set distorts a MoE layer, and NAEE's choice of the set that distorts it least.
+"""How far a kept set distorts a MoE layer: the reconstruction loss every variant records and NAEE minimises.
 
 Reconstruction loss of a kept set S on the layer's token sample (t over sampled calibration tokens):
 
@@ -11,30 +11,15 @@ the same on both sides and cancel. Every expert's output E_i(h_t) is computed on
 family's own experts module (kept as per-token Gram matrices); a kept set then costs a share of one
 batched router call and T x E^2 products, not a forward pass.
 
-NAEE (Lu et al., ACL 2024) keeps, per layer, the S of the plan's size minimising L(S): exactly, by
-enumerating every S allowed by the routing groups when there are at most ``max_subsets``; above
-that by greedy removal (drop, one at a time, the expert whose removal raises L least) refined by
-swaps (exchange a kept and a dropped expert of one group while L falls). The paper prunes layer
-by layer, each layer seeing the earlier layers already pruned; here every layer sees the unpruned
-model's hidden states, so one calibration pass still serves every method, ratio and NAEE (a
-sequential pass would cost one forward per layer, method and ratio).
+NAEE (``harness.prune.methods.naee``) searches the kept set minimising it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from itertools import combinations, product
-from math import comb, prod
-from typing import Literal
-
 import torch
 
-from harness.models.adapters import MoEAdapter, MoEBlock, RoutingInfo
-from harness.prune.select import KeepPlan
+from harness.models.adapters import MoEAdapter, MoEBlock
 
-Search = Literal["exact", "greedy"]
-DEFAULT_MAX_SUBSETS = 100_000
-SWAP_ROUNDS = 8
 OUTPUT_CHUNK_ELEMENTS = 1 << 24  # tokens x experts x hidden materialised at once
 
 
@@ -98,66 +83,3 @@ class LayerReconstruction:
 
     def loss(self, kept: list[int] | tuple[int, ...]) -> float:
         return self.losses([tuple(kept)])[0]
-
-
-@dataclass(frozen=True)
-class NaeeChoice:
-    kept: list[int]
-    loss: float
-    search: Search
-    evaluations: int
-
-
-def _groups(routing: RoutingInfo) -> list[list[int]]:
-    size = routing.num_experts // routing.n_group
-    return [list(range(g * size, (g + 1) * size)) for g in range(routing.n_group)]
-
-
-def subset_count(plan: KeepPlan, routing: RoutingInfo) -> int:
-    return prod(comb(len(g), plan.per_group) for g in _groups(routing))
-
-
-def naee_select(layers: list[LayerReconstruction], plan: KeepPlan, routing: RoutingInfo,
-                max_subsets: int = DEFAULT_MAX_SUBSETS) -> NaeeChoice:
-    """The kept set of ``plan.kept`` experts (``plan.per_group`` per routing group) with the lowest mean
-    loss over ``layers`` (one per calibration domain: domains weigh equally). Ties: the lexicographically
-    smallest set."""
-    def losses(sets: list[tuple[int, ...]]) -> list[float]:
-        per_domain = [r.losses(sets) for r in layers]
-        return [sum(v) / len(layers) for v in zip(*per_domain)]
-
-    start = sum(r.evaluations for r in layers)
-    groups = _groups(routing)
-    if subset_count(plan, routing) <= max_subsets:
-        sets = [tuple(sorted(i for part in parts for i in part))
-                for parts in product(*(combinations(g, plan.per_group) for g in groups))]
-        values = losses(sets)
-        best = min(range(len(sets)), key=lambda n: (values[n], sets[n]))
-        return NaeeChoice(list(sets[best]), values[best], "exact", sum(r.evaluations for r in layers) - start)
-    kept, value = _greedy(losses, groups, plan.per_group)
-    return NaeeChoice(kept, value, "greedy", sum(r.evaluations for r in layers) - start)
-
-
-def _greedy(losses, groups: list[list[int]], per_group: int) -> tuple[list[int], float]:
-    """Greedy removal by loss, then best-swap refinement (at most SWAP_ROUNDS swaps)."""
-    group_of = {i: g for g, members in enumerate(groups) for i in members}
-    kept = sorted(group_of)
-    counts = [len(g) for g in groups]
-    while any(c > per_group for c in counts):
-        drops = [i for i in kept if counts[group_of[i]] > per_group]
-        values = losses([tuple(k for k in kept if k != i) for i in drops])
-        _, drop = min(zip(values, drops))
-        kept.remove(drop)
-        counts[group_of[drop]] -= 1
-    current = losses([tuple(kept)])[0]
-    for _ in range(SWAP_ROUNDS):
-        swaps = [(i, j) for i in kept for j in group_of if j not in kept and group_of[i] == group_of[j]]
-        if not swaps:
-            break
-        sets = [tuple(sorted([k for k in kept if k != i] + [j])) for i, j in swaps]
-        values = losses(sets)
-        best = min(range(len(sets)), key=lambda n: (values[n], sets[n]))
-        if values[best] >= current - 1e-12:
-            break
-        kept, current = list(sets[best]), values[best]
-    return kept, current

@@ -131,15 +131,16 @@ def _source_shards(src: Path) -> list[str]:
 
 
 def write_pruned_checkpoint(src: Path, dst: Path, adapter: MoEAdapter, keep: dict[int, list[int | None]],
-                            num_experts: int, manifest: dict,
-                            progress: Callable[[str], None] | None = None) -> SurgeryReport:
+                            num_experts: int, progress: Callable[[str], None] | None = None) -> SurgeryReport:
     """Stream ``src`` into a pruned checkpoint at ``dst`` (atomically); return byte/param accounting."""
     with atomic_dir(dst) as tmp:
-        return _write(src, tmp, adapter, keep, num_experts, manifest, progress)
+        return write_pruned_tensors(src, tmp, adapter, keep, num_experts, progress)
 
 
-def _write(src: Path, out: Path, adapter: MoEAdapter, keep: dict[int, list[int | None]], num_experts: int,
-           manifest: dict, progress: Callable[[str], None] | None) -> SurgeryReport:
+def write_pruned_tensors(src: Path, out: Path, adapter: MoEAdapter, keep: dict[int, list[int | None]],
+                         num_experts: int, progress: Callable[[str], None] | None = None) -> SurgeryReport:
+    """Write the pruned weights, index, config and the source's other files into the existing ``out``
+    (the caller makes it atomic and adds the manifest); ``keep``: checkpoint slot -> original expert."""
     rewriter = _KeyRewriter(adapter, keep, num_experts)
     report = SurgeryReport()
     weight_map: dict[str, str] = {}
@@ -194,8 +195,6 @@ def _write(src: Path, out: Path, adapter: MoEAdapter, keep: dict[int, list[int |
     for extra in src.iterdir():
         if extra.is_file() and extra.suffix != ".safetensors" and extra.name not in (INDEX_NAME, "config.json", "pruning.json"):
             shutil.copy2(extra, out / extra.name)
-    manifest = dict(manifest, surgery=report.as_dict())
-    (out / "pruning.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return report
 
 

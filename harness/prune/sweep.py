@@ -1,8 +1,8 @@
 """Prune a model into every requested (method, ratio, seed) variant from one calibration per seed.
 
-calibrate (cached) -> score (or, NAEE, search kept sets) -> select -> reconstruction loss of every kept
-set -> masked-original reference logits (while the original is loaded) -> free the original -> stream
-each pruned checkpoint -> reload and verify.
+plan (refuse bad requests before any work) -> calibrate (cached) -> choose (score and select, or search,
+plus every kept set's reconstruction loss) -> reference logits of the masked original (while it is
+loaded) -> free the original -> write each checkpoint -> verify it -> its pruning.json, written once.
 An output directory whose pruning.json has the same variant key is reused, not rebuilt.
 """
 
@@ -15,34 +15,45 @@ import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import torch
 
+from harness.atomic import atomic_dir
 from harness.batching import pad_batch
 from harness.data.calibration import CalibrationSource
-from harness.models.adapters import adapter_for, require_dead_slots
+from harness.models.adapters import MoEAdapter, MoEBlock, RoutingInfo, adapter_for, require_dead_slots
 from harness.models.fingerprint import checkpoint_fingerprint
 from harness.models.loading import ResolvedModel, load_model, load_tokenizer, read_config_json
-from harness.prune.calibrate import CalibrationSettings, build_calibration, collect_stats, stats_cache_path
-from harness.prune.masks import load_mask
-from harness.prune.reconstruction import DEFAULT_MAX_SUBSETS, LayerReconstruction, naee_select
-from harness.prune.saliency import SEARCH_METHODS, canonical_method, layer_scores
-from harness.prune.select import ALLOCATIONS, allocate_global, plan_keep, select_kept, slot_layout
+from harness.prune.calibrate import CalibrationBatchSet, CalibrationSettings, build_calibration, calibration_stats
+from harness.prune.manifest import CalibrationRecord, ManifestError, PruningManifest, Source
+from harness.prune.masks import ExpertMask, load_mask
+from harness.prune.methods import (
+    MethodOptions,
+    PruningMethod,
+    ScoringMethod,
+    SearchMethod,
+    get_method,
+    statistics_of,
+)
+from harness.prune.reconstruction import LayerReconstruction
+from harness.prune.select import ALLOCATIONS, KeepPlan, allocate_global, plan_keep, select_kept, slot_layout
 from harness.prune.stats import CalibrationStats
-from harness.prune.surgery import moe_layers_on_disk, write_pruned_checkpoint
+from harness.prune.surgery import moe_layers_on_disk, write_pruned_tensors
 from harness.prune.verify import logits_of, masked_routing, verify_checkpoint
 
 VERIFY_PROMPTS = 2
 VERIFY_TOKENS = 64
 
+Allocation = Literal["uniform", "global"]
+
 
 @dataclass(frozen=True)
 class Variant:
-    method: str
+    method: str  # a method's name, or mask-NAME for a given mask
     ratio: float
     seed: int
-    allocation: str = "uniform"  # or "global": non-uniform keep counts (see select.allocate_global)
+    allocation: str = "uniform"  # global: non-uniform keep counts (select.allocate_global); nonuniform: a mask's
 
     @property
     def ratio_tag(self) -> str:
@@ -54,13 +65,68 @@ class Variant:
         return f"{model_name}-{self.method}-r{self.ratio_tag}-s{self.seed}-{calibration}{tail}"
 
 
+@dataclass(frozen=True)
+class SweepRequest:
+    """Which variants to build and how. ``masks``: NAME -> a given mask file, one variant per (mask, seed)."""
+
+    methods: list[str]
+    ratios: list[float]
+    seeds: list[int] = field(default_factory=lambda: [0])
+    sources: list[CalibrationSource] = field(default_factory=list)
+    settings: CalibrationSettings = field(default_factory=CalibrationSettings)
+    calibration_name: str | None = None
+    allocation: Allocation = "uniform"
+    naee_max_subsets: int = MethodOptions.naee_max_subsets
+    masks: dict[str, Path] = field(default_factory=dict)
+    verify: bool = True
+    device: str = "cpu"
+
+    def options(self, seed: int) -> MethodOptions:
+        return MethodOptions(seed, self.settings.ean_tokens_per_sample,
+                             self.settings.reconstruction_tokens_per_sample, self.naee_max_subsets)
+
+
 @dataclass
 class VariantResult:
     variant: Variant
     path: Path
     reused: bool
     kept: dict[int, list[int]]
-    manifest: dict = field(default_factory=dict)
+    manifest: PruningManifest
+
+
+@dataclass
+class SweepPlan:
+    """A validated request against one model: everything the later stages need."""
+
+    model: ResolvedModel
+    request: SweepRequest
+    adapter: MoEAdapter
+    routing: RoutingInfo
+    config_json: dict
+    methods: dict[str, PruningMethod]
+    keep_plans: dict[float, KeepPlan]
+    masks: dict[str, ExpertMask]  # by variant method (mask-NAME)
+    calibration_name: str
+    fingerprint: str
+    out_dir: Path
+
+    def variants(self, seed: int) -> list[Variant]:
+        wanted = [Variant(m, r, seed, self.request.allocation) for m in self.methods for r in self.request.ratios]
+        return wanted + [Variant(name, m.ratio(self.routing.num_experts), seed,
+                                 "uniform" if m.uniform else "nonuniform") for name, m in self.masks.items()]
+
+    def variant_key(self, variant: Variant, batches: CalibrationBatchSet | None) -> str:
+        mask = self.masks.get(variant.method)
+        method = self.methods.get(variant.method)
+        data_hash = batches.hash if batches and method is not None and method.needs_data else None
+        payload = [self.fingerprint, variant.method, variant.ratio, variant.seed, data_hash, variant.allocation,
+                   *(method.key_fields(self.request.options(variant.seed)) if method else []),
+                   mask.sha256 if mask else None]
+        return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+    def path(self, variant: Variant) -> Path:
+        return self.out_dir / variant.dirname(self.model.name, self.calibration_name)
 
 
 def library_versions() -> dict[str, str]:
@@ -71,59 +137,29 @@ def library_versions() -> dict[str, str]:
             "safetensors": safetensors.__version__, "python": platform.python_version()}
 
 
-def _variant_key(fingerprint: str, variant: Variant, calibration_hash: str | None, settings: CalibrationSettings,
-                 naee_max_subsets: int = DEFAULT_MAX_SUBSETS, mask_sha256: str | None = None) -> str:
-    payload = [fingerprint, variant.method, variant.ratio, variant.seed, calibration_hash,
-               settings.ean_tokens_per_sample if variant.method == "ean" else None]
-    if variant.allocation != "uniform":  # uniform keys stay what they were: existing variants are reused
-        payload.append(variant.allocation)
-    if variant.method in SEARCH_METHODS:
-        payload += [settings.reconstruction_tokens_per_sample, naee_max_subsets]
-    if mask_sha256 is not None:
-        payload.append(mask_sha256)
-    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
-
-
-def _existing(path: Path, key: str) -> dict | None:
-    manifest = path / "pruning.json"
-    if not manifest.is_file():
-        return None
-    data = json.loads(manifest.read_text())
-    return data if data.get("variant_key") == key and (data.get("verification") or {}).get("ok", True) else None
-
-
-def _verify_inputs(batches_domains: dict[str, list[list[int]]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    return pad_batch([s[:VERIFY_TOKENS] for per in batches_domains.values() for s in per][:VERIFY_PROMPTS], pad_id)
-
-
-def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], seeds: list[int],
-              sources: list[CalibrationSource], out_dir: Path, cache_dir: Path,
-              settings: CalibrationSettings = CalibrationSettings(), calibration_name: str | None = None,
-              verify: bool = True, device: str = "cpu", show_progress: bool = True,
-              log: Callable[[str], None] = print, allocation: str = "uniform",
-              naee_max_subsets: int = DEFAULT_MAX_SUBSETS, masks: dict[str, Path] | None = None) -> list[VariantResult]:
-    """Write every variant; returns one result per (method, ratio, seed), then one per (mask, seed): a mask
-    NAME's variant has method ``mask-NAME`` and the mask's ratio."""
-    methods = [canonical_method(m) for m in methods]
-    config_json = read_config_json(model.path)
-    adapter = adapter_for(config_json)
+def plan_sweep(model: ResolvedModel, request: SweepRequest, out_dir: Path) -> SweepPlan:
+    """Refuse anything that cannot be built (ratios, masks, allocation, missing data, unwritable output)
+    before a model is loaded or a file written."""
     from transformers import AutoConfig
 
+    methods = {get_method(m).name: get_method(m) for m in request.methods}
+    config_json = read_config_json(model.path)
+    adapter = adapter_for(config_json)
     routing = adapter.routing_info(AutoConfig.from_pretrained(model.path))
-    plans = {r: plan_keep(r, routing) for r in ratios}  # refuse bad ratios before any work
-    given = {f"mask-{name}": load_mask(name, path, moe_layers_on_disk(model.path, adapter), routing, adapter)
-             for name, path in (masks or {}).items()}  # refuse bad masks before any work too
-    if allocation not in ALLOCATIONS:
-        raise ValueError(f"unknown allocation {allocation!r}; choose from {', '.join(ALLOCATIONS)}")
-    if allocation != "uniform":
-        searched = [m for m in methods if m in SEARCH_METHODS]
+    keep_plans = {r: plan_keep(r, routing) for r in request.ratios}
+    masks = {f"mask-{name}": load_mask(name, path, moe_layers_on_disk(model.path, adapter), routing, adapter)
+             for name, path in request.masks.items()}
+    if request.allocation not in ALLOCATIONS:
+        raise ValueError(f"unknown allocation {request.allocation!r}; choose from {', '.join(ALLOCATIONS)}")
+    if request.allocation != "uniform":
+        searched = [name for name, m in methods.items() if m.searches]
         if searched:
-            raise ValueError(f"--allocation {allocation} spreads scores over layers; {', '.join(searched)} chooses "
-                             "kept sets per layer and has no scores to spread: use --allocation uniform")
+            raise ValueError(f"--allocation {request.allocation} spreads scores over layers; {', '.join(searched)} "
+                             "chooses kept sets per layer and has no scores to spread: use --allocation uniform")
         require_dead_slots(adapter)
-    data_methods = [m for m in methods if m != "random"]
-    if data_methods and not sources:
-        raise ValueError(f"methods {data_methods} need calibration data: pass --calibration, or fetch the default "
+    needing = [name for name, m in methods.items() if m.needs_data]
+    if needing and not request.sources:
+        raise ValueError(f"methods {needing} need calibration data: pass --calibration, or fetch the default "
                          "biomedical pool once with `python -m harness data download medinst-calibration`")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -132,138 +168,155 @@ def run_sweep(model: ResolvedModel, methods: list[str], ratios: list[float], see
         probe.unlink()
     except OSError as exc:
         raise PermissionError(f"output directory {out_dir} is not writable: {exc}") from exc
-    calibration_name = calibration_name or "+".join(s.domain for s in sources) or "none"
+    name = request.calibration_name or "+".join(s.domain for s in request.sources) or "none"
+    return SweepPlan(model, request, adapter, routing, config_json, methods, keep_plans, masks, name,
+                     checkpoint_fingerprint(model.path), out_dir)
 
-    fingerprint = checkpoint_fingerprint(model.path)
+
+def run_sweep(model: ResolvedModel, request: SweepRequest, out_dir: Path, cache_dir: Path, *,
+              show_progress: bool = True, log: Callable[[str], None] = print) -> list[VariantResult]:
+    """Write every variant; one result per (method, ratio, seed), then one per (mask, seed): a mask NAME's
+    variant has method ``mask-NAME`` and the mask's ratio."""
+    plan = plan_sweep(model, request, out_dir)
     tokenizer = load_tokenizer(model.path)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    loaded: torch.nn.Module | None = None
     results: list[VariantResult] = []
-    for seed in seeds:
-        batches = build_calibration(sources, tokenizer, model.chat_template_kwargs, settings, seed) if sources else None
-        todo: list[tuple[Variant, str, Path]] = []
-        wanted = [Variant(method, ratio, seed, allocation) for method in methods for ratio in ratios]
-        wanted += [Variant(name, m.ratio(routing.num_experts), seed, "uniform" if m.uniform else "nonuniform")
-                   for name, m in given.items()]
-        for variant in wanted:
-            data_hash = batches.hash if batches and variant.method != "random" and variant.method not in given else None
-            key = _variant_key(fingerprint, variant, data_hash, settings, naee_max_subsets,
-                               given[variant.method].sha256 if variant.method in given else None)
-            path = out_dir / variant.dirname(model.name, calibration_name)
-            found = _existing(path, key)
-            if found is not None:
-                kept = {int(k): v for k, v in found["kept_experts"].items()}
-                results.append(VariantResult(variant, path, True, kept, found))
-                log(f"reuse {path.name} (identical variant already written)")
-            else:
-                todo.append((variant, key, path))
-        if not todo:
-            continue
-        if loaded is None:
-            loaded = load_model(model.path, device=device)
-        stats = _stats_for(loaded, adapter, batches, settings, seed, fingerprint, cache_dir, pad_id,
-                           show_progress, log) if batches else None
-        blocks = adapter.moe_blocks(loaded)
-        verify_ids, verify_mask = _verify_inputs(batches.domains, pad_id) if batches else _random_inputs(config_json, seed)
-        chosen = _choose(todo, stats, adapter, blocks, routing, plans, allocation, seed, naee_max_subsets, log,
-                         {name: m.kept for name, m in given.items()})
-        pending = []
-        for (variant, key, path), (kept, scores, losses, search) in zip(todo, chosen):
-            slots = slot_layout(kept, routing)
-            with masked_routing(loaded, adapter, kept):
-                reference = logits_of(loaded, verify_ids.to(loaded.device), verify_mask.to(loaded.device))
-            manifest = _manifest(model, fingerprint, variant, key, calibration_name, batches, settings, routing,
-                                 kept, scores, slots)
-            manifest["reconstruction_loss"] = losses  # per layer, None without calibration data
-            if search is not None:
-                manifest["naee"] = search
-                manifest["naee_search"] = search["search"]  # exact | greedy (| mixed across layers)
-            if variant.method in given:
-                mask = given[variant.method]
-                manifest |= {"method": "mask", "allocation": variant.allocation,
-                             "mask": {"name": mask.name, "path": str(mask.path), "sha256": mask.sha256,
-                                      "format": mask.format}}
-            pending.append((variant, path, kept, manifest, reference))
-        del loaded
-        gc.collect()
-        for variant, path, kept, manifest, reference in pending:
-            started = time.perf_counter()
-            slots = {int(layer): ids for layer, ids in manifest["slots"].items()}
-            report = write_pruned_checkpoint(model.path, path, adapter, slots, routing.num_experts, manifest)
-            manifest["surgery"] = report.as_dict()
-            manifest["surgery"]["seconds"] = round(time.perf_counter() - started, 3)
-            if verify:
-                result = verify_checkpoint(path, reference, verify_ids, verify_mask)
-                manifest["verification"] = result.as_dict()
-                if not result.ok:
-                    (path / "pruning.json").write_text(json.dumps(manifest, indent=2) + "\n")
-                    raise RuntimeError(
-                        f"{path.name}: verification failed (clean load={result.loaded_cleanly}, max |logit diff| "
-                        f"{result.max_abs_logit_diff:.3g} > {result.tolerance}); see {path / 'pruning.json'}"
-                    )
-            (path / "pruning.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-            shrink = report.expert_bytes_after / max(report.expert_bytes_before, 1)
-            log(f"wrote {path.name}: experts {report.expert_bytes_before:,} -> {report.expert_bytes_after:,} bytes "
-                f"({shrink:.3f}x, expected {manifest['experts_kept'] / routing.num_experts:.3f}x)"
-                + (f", verified max |diff| {manifest['verification']['max_abs_logit_diff']:.2e}" if verify else ""))
-            results.append(VariantResult(variant, path, False, kept, manifest))
+    for seed in request.seeds:
+        batches = (build_calibration(request.sources, tokenizer, model.chat_template_kwargs, request.settings, seed)
+                   if request.sources else None)
+        todo: list[tuple[Variant, str]] = []
+        for variant in plan.variants(seed):
+            key = plan.variant_key(variant, batches)
+            found = _existing(plan.path(variant), key)
+            if found is None:
+                todo.append((variant, key))
+                continue
+            results.append(VariantResult(variant, plan.path(variant), True, found.kept_experts, found))
+            log(f"reuse {plan.path(variant).name} (identical variant already written)")
+        if todo:
+            results += _build(plan, todo, batches, seed, pad_id, cache_dir, show_progress, log)
     return results
 
 
-Choice = tuple[dict[int, list[int]], dict[int, torch.Tensor], dict[str, float | None], dict | None]
+def _existing(path: Path, key: str) -> PruningManifest | None:
+    try:
+        manifest = PruningManifest.read(path)
+    except ManifestError:
+        return None
+    return manifest if manifest.variant_key == key and manifest.verified else None
 
 
-def _choose(todo: list[tuple[Variant, str, Path]], stats: CalibrationStats | None, adapter: Any, blocks: list,
-            routing: Any, plans: dict, allocation: str, seed: int, naee_max_subsets: int,
-            log: Callable[[str], None], fixed: dict[str, dict[int, list[int]]]) -> list[Choice]:
-    """Kept experts, scores, per-layer reconstruction losses and (NAEE) the search, for every variant.
-    Layer by layer, so one layer's expert outputs on the token sample are in memory at a time."""
+@dataclass
+class Choice:
+    kept: dict[int, list[int]]
+    scores: dict[int, torch.Tensor] = field(default_factory=dict)
+    losses: dict[int, float | None] = field(default_factory=dict)
+    search: dict[str, Any] | None = None  # a search method's account (PruningManifest.search)
+
+
+def _build(plan: SweepPlan, todo: list[tuple[Variant, str]], batches: CalibrationBatchSet | None, seed: int,
+           pad_id: int, cache_dir: Path, show_progress: bool, log: Callable[[str], None]) -> list[VariantResult]:
+    request = plan.request
+    loaded = load_model(plan.model.path, device=request.device)
+    wanted = [plan.methods[v.method].name for v, _ in todo if v.method in plan.methods]
+    stats = calibration_stats(loaded, plan.adapter, batches, request.settings, seed, statistics_of(wanted),
+                              plan.fingerprint, cache_dir, pad_id, show_progress, log) if batches else None
+    verify_ids, verify_mask = _verify_inputs(batches, pad_id) if batches else _random_inputs(plan.config_json, seed)
+    choices = _choose(plan, [v for v, _ in todo], stats, plan.adapter.moe_blocks(loaded), seed, log)
+    pending = []
+    for (variant, key), choice in zip(todo, choices):
+        with masked_routing(loaded, plan.adapter, choice.kept):
+            reference = logits_of(loaded, verify_ids.to(loaded.device), verify_mask.to(loaded.device))
+        pending.append((variant, _manifest(plan, variant, key, batches, choice), reference))
+    del loaded
+    gc.collect()
+    results = []
+    for variant, manifest, reference in pending:
+        path = plan.path(variant)
+        _write(plan, path, manifest, reference if request.verify else None, verify_ids, verify_mask)
+        shrink = manifest.surgery["expert_bytes_after"] / max(manifest.surgery["expert_bytes_before"], 1)
+        log(f"wrote {path.name}: experts {manifest.surgery['expert_bytes_before']:,} -> "
+            f"{manifest.surgery['expert_bytes_after']:,} bytes ({shrink:.3f}x, expected "
+            f"{manifest.experts_kept / plan.routing.num_experts:.3f}x)"
+            + (f", verified max |diff| {manifest.verification['max_abs_logit_diff']:.2e}"
+               if manifest.verification else ""))
+        results.append(VariantResult(variant, path, False, manifest.kept_experts, manifest))
+    return results
+
+
+def _write(plan: SweepPlan, path: Path, manifest: PruningManifest, reference: torch.Tensor | None,
+           verify_ids: torch.Tensor, verify_mask: torch.Tensor) -> None:
+    """Surgery, verification and the manifest in a temporary directory renamed into place when complete. A
+    variant that fails verification is kept (its pruning.json says why) and the sweep stops."""
+    started = time.perf_counter()
+    with atomic_dir(path) as tmp:
+        report = write_pruned_tensors(plan.model.path, tmp, plan.adapter, manifest.slots, plan.routing.num_experts)
+        manifest.surgery = dict(report.as_dict(), seconds=round(time.perf_counter() - started, 3))
+        if reference is not None:
+            manifest.verification = verify_checkpoint(tmp, reference, verify_ids, verify_mask).as_dict()
+        manifest.write(tmp)
+    if not manifest.verified:
+        assert manifest.verification is not None
+        raise RuntimeError(
+            f"{path.name}: verification failed (clean load={manifest.verification['loaded_cleanly']}, max |logit "
+            f"diff| {manifest.verification['max_abs_logit_diff']:.3g} > {manifest.verification['tolerance']}); "
+            f"see {path / 'pruning.json'}")
+
+
+def _choose(plan: SweepPlan, variants: list[Variant], stats: CalibrationStats | None, blocks: list[MoEBlock],
+            seed: int, log: Callable[[str], None]) -> list[Choice]:
+    """Kept experts, scores, per-layer reconstruction losses and (search methods) the search account, for
+    every variant. Layer by layer, so one layer's expert outputs on the token sample are in memory at a time."""
     layers = [b.layer for b in blocks]
-    kept: list[dict[int, list[int]]] = []
-    scores: list[dict[int, torch.Tensor]] = []
-    for variant, _, _ in todo:
-        if variant.method in SEARCH_METHODS or variant.method in fixed:
-            kept.append(dict(fixed.get(variant.method, {})))
-            scores.append({})
-            continue
-        per_layer = {layer: layer_scores(variant.method, stats, layer, routing.num_experts, seed) for layer in layers}
-        scores.append(per_layer)
-        kept.append({layer: select_kept(per_layer[layer], plans[variant.ratio], routing) for layer in layers}
-                    if allocation == "uniform" else allocate_global(per_layer, plans[variant.ratio], routing))
-    losses: list[dict[str, float | None]] = [{str(layer): None for layer in layers} for _ in todo]
-    searches: list[dict | None] = [{"search": None, "max_subsets": naee_max_subsets, "evaluations": 0, "seconds": 0.0}
-                                   if v.method in SEARCH_METHODS else None for v, _, _ in todo]
+    num_experts = plan.routing.num_experts
+    choices: list[Choice] = []
+    for variant in variants:
+        method = plan.methods.get(variant.method)
+        if isinstance(method, ScoringMethod):
+            scores = {layer: method.scores(stats, layer, num_experts, seed) for layer in layers}
+            keep = plan.keep_plans[variant.ratio]
+            kept = ({layer: select_kept(scores[layer], keep, plan.routing) for layer in layers}
+                    if variant.allocation == "uniform" else allocate_global(scores, keep, plan.routing))
+            choices.append(Choice(kept, scores))
+        elif isinstance(method, SearchMethod):
+            choices.append(Choice({}, search={"strategy": None, "max_subsets": plan.request.naee_max_subsets,
+                                              "evaluations": 0, "seconds": 0.0}))
+        else:
+            choices.append(Choice(dict(plan.masks[variant.method].kept)))
+        choices[-1].losses = {layer: None for layer in layers}
     if stats is None:
-        if any(v.method in SEARCH_METHODS for v, _, _ in todo):
-            raise ValueError("naee needs calibration data (its kept sets are chosen on calibration tokens)")
-        return list(zip(kept, scores, losses, searches))
-    everything = list(range(routing.num_experts))
+        searching = [v.method for v in variants if v.method in plan.methods and plan.methods[v.method].searches]
+        if searching:
+            raise ValueError(f"{', '.join(searching)} needs calibration data (its kept sets are chosen on "
+                             "calibration tokens)")
+        return choices
+    options = plan.request.options(seed)
     for block in blocks:
         samples = [stats.layers[d][block.layer].hidden_sample for d in stats.domains]
-        if any(sample is None for sample in samples):
+        recon = [LayerReconstruction(plan.adapter, block, s, num_experts) for s in samples if s is not None]
+        if len(recon) != len(samples):
             raise RuntimeError(f"layer {block.layer}: calibration statistics without a reconstruction token sample")
-        recon = [LayerReconstruction(adapter, block, sample, routing.num_experts) for sample in samples if sample is not None]
-        for n, (variant, _, _) in enumerate(todo):
-            if variant.method in SEARCH_METHODS:
+        for variant, choice in zip(variants, choices):
+            method = plan.methods.get(variant.method)
+            if isinstance(method, SearchMethod) and choice.search is not None:
                 started = time.perf_counter()
-                choice = naee_select(recon, plans[variant.ratio], routing, naee_max_subsets)
-                kept[n][block.layer] = choice.kept
-                # NAEE's score of an expert: how much the layer's loss grows when it alone is removed
-                without = [tuple(e for e in everything if e != i) for i in everything]
-                scores[n][block.layer] = torch.tensor(
-                    [sum(v) / len(recon) for v in zip(*(r.losses(without) for r in recon))], dtype=torch.float64)
-                search = searches[n]
-                assert search is not None
-                search["search"] = choice.search if search["search"] in (None, choice.search) else "mixed"
-                search["evaluations"] += choice.evaluations
-                search["seconds"] = round(search["seconds"] + time.perf_counter() - started, 3)
-            losses[n][str(block.layer)] = sum(r.loss(kept[n][block.layer]) for r in recon) / len(recon)
+                found = method.choose_layer(recon, plan.keep_plans[variant.ratio], plan.routing, options)
+                choice.kept[block.layer], choice.scores[block.layer] = found.kept, found.scores
+                previous = choice.search["strategy"]
+                choice.search["strategy"] = found.strategy if previous in (None, found.strategy) else "mixed"
+                choice.search["evaluations"] += found.evaluations
+                choice.search["seconds"] = round(choice.search["seconds"] + time.perf_counter() - started, 3)
+            choice.losses[block.layer] = sum(r.loss(choice.kept[block.layer]) for r in recon) / len(recon)
         del recon
-    for (variant, _, _), search in zip(todo, searches):
-        if search is not None:
-            log(f"naee {variant.ratio:g}: {search['search']} search, {search['evaluations']:,} kept sets evaluated "
-                f"in {search['seconds']:.1f} s")
-    return list(zip(kept, scores, losses, searches))
+    for variant, choice in zip(variants, choices):
+        if choice.search is not None:
+            log(f"{variant.method} {variant.ratio:g}: {choice.search['strategy']} search, "
+                f"{choice.search['evaluations']:,} kept sets evaluated in {choice.search['seconds']:.1f} s")
+    return choices
+
+
+def _verify_inputs(batches: CalibrationBatchSet, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return pad_batch([s[:VERIFY_TOKENS] for per in batches.domains.values() for s in per][:VERIFY_PROMPTS], pad_id)
 
 
 def _random_inputs(config_json: dict, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -272,41 +325,30 @@ def _random_inputs(config_json: dict, seed: int) -> tuple[torch.Tensor, torch.Te
     return ids, torch.ones_like(ids)
 
 
-def _stats_for(model: torch.nn.Module, adapter: Any, batches: Any, settings: CalibrationSettings, seed: int,
-               fingerprint: str, cache_dir: Path, pad_id: int, show_progress: bool,
-               log: Callable[[str], None]) -> CalibrationStats:
-    path = stats_cache_path(cache_dir, fingerprint, batches, settings, seed)
-    if path.is_file():
-        cached = CalibrationStats.load(path)
-        if cached.has_hidden_samples():
-            log(f"calibration statistics reused from {path}")
-            return cached
-        log(f"calibration statistics in {path} predate the reconstruction token sample: collecting again")
-    stats = collect_stats(model, adapter, batches, settings, seed, pad_id, show_progress)
-    stats.save(path)
-    return stats
-
-
-def _manifest(model: ResolvedModel, fingerprint: str, variant: Variant, key: str, calibration_name: str,
-              batches: Any, settings: CalibrationSettings, routing: Any, kept: dict[int, list[int]],
-              scores: dict[int, torch.Tensor], slots: dict[int, list[int | None]]) -> dict:
-    return {
-        "format": "moegate-pruning/1",
-        "variant_key": key,
-        "source": {"name": model.name, "path": str(model.path),
-                   "hub_id": model.spec.hub_id if model.spec else None,
-                   "revision": model.revision, "fingerprint": fingerprint},
-        "method": variant.method, "ratio": variant.ratio, "seed": variant.seed,
-        "experts_before": routing.num_experts, "experts_kept": len(next(iter(slots.values()))),
-        "top_k": routing.top_k, "n_group": routing.n_group, "allocation": variant.allocation,
-        "live_experts": {str(layer): len(ids) for layer, ids in kept.items()},
-        "calibration": None if batches is None or variant.method == "random" else {
-            "name": calibration_name, "hash": batches.hash, "sources": batches.sources,
-            "n_samples": settings.n_samples, "max_length": settings.max_length,
-            "ean_tokens_per_sample": settings.ean_tokens_per_sample,
-        },
-        "kept_experts": {str(layer): ids for layer, ids in kept.items()},
-        "slots": {str(layer): ids for layer, ids in slots.items()},  # checkpoint slot -> original expert (null: dead)
-        "scores": {str(layer): [round(float(x), 8) for x in s] for layer, s in scores.items()},
-        "libraries": library_versions(),
-    }
+def _manifest(plan: SweepPlan, variant: Variant, key: str, batches: CalibrationBatchSet | None,
+              choice: Choice) -> PruningManifest:
+    model, settings = plan.model, plan.request.settings
+    method = plan.methods.get(variant.method)
+    mask = plan.masks.get(variant.method)
+    slots = slot_layout(choice.kept, plan.routing)
+    calibration = None
+    if batches is not None and method is not None and method.needs_data:
+        calibration = CalibrationRecord(plan.calibration_name, batches.hash, batches.sources, settings.n_samples,
+                                        settings.max_length, settings.ean_tokens_per_sample)
+    return PruningManifest(
+        variant_key=key,
+        source=Source(model.name, str(model.path), model.spec.hub_id if model.spec else None, model.revision,
+                      plan.fingerprint),
+        method="mask" if mask else variant.method, ratio=variant.ratio, seed=variant.seed,
+        experts_before=plan.routing.num_experts, experts_kept=len(next(iter(slots.values()))),
+        top_k=plan.routing.top_k, n_group=plan.routing.n_group, allocation=variant.allocation,
+        live_experts={layer: len(ids) for layer, ids in choice.kept.items()},
+        calibration=calibration,
+        kept_experts=choice.kept,
+        slots=slots,
+        scores={layer: [round(float(x), 8) for x in s] for layer, s in choice.scores.items()},
+        libraries=library_versions(),
+        reconstruction_loss=choice.losses,
+        search=choice.search,
+        mask={"name": mask.name, "path": str(mask.path), "sha256": mask.sha256, "format": mask.format} if mask else None,
+    )

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 
@@ -75,7 +75,8 @@ def verify_checkpoint(path: Path, reference_logits: torch.Tensor, input_ids: tor
     """Reload ``path`` and compare its logits with the masked original's ``reference_logits``."""
     from transformers import AutoModelForCausalLM
 
-    model, info = AutoModelForCausalLM.from_pretrained(path, output_loading_info=True, dtype="auto")
+    loaded: Any = AutoModelForCausalLM.from_pretrained(path, output_loading_info=True, dtype="auto")
+    model, info = loaded  # (model, loading info) with output_loading_info
     model.eval()
     tol = tolerance if tolerance is not None else default_tolerance(next(model.parameters()).dtype)
     logits = logits_of(model, input_ids, attention_mask)

@@ -9,12 +9,15 @@ import hashlib
 import json
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 from harness.generate.base import chat_prompt
 from harness.measure.tasks import get_task, load_items
 from harness.models.adapters import adapter_for
 from harness.models.loading import ResolvedModel, load_model, load_tokenizer
 from harness.prune.calibrate import CalibrationBatchSet, CalibrationSettings, collect_stats
+from harness.prune.manifest import PruningManifest
+from harness.prune.methods import get_method
 
 
 def routing_mass(model: ResolvedModel, tasks: list[str], data_dir: Path | None, limit: int = 32,
@@ -29,19 +32,19 @@ def routing_mass(model: ResolvedModel, tasks: list[str], data_dir: Path | None, 
     batches = CalibrationBatchSet(domains=domains, sources={t: {} for t in tasks},
                                   hash=hashlib.sha256(json.dumps(domains).encode()).hexdigest())
     net = load_model(model.path)
-    stats = collect_stats(net, adapter_for(net.config), batches, CalibrationSettings(ean_tokens_per_sample=1), 0,
-                          tokenizer.pad_token_id, False)
+    gate = get_method("gate")
+    stats = collect_stats(net, adapter_for(net.config), batches, CalibrationSettings(), 0, tokenizer.pad_token_id,
+                          gate.statistics, False)
     out: dict[str, dict[int, list[float]]] = {}
     for task, layers in stats.layers.items():
         for layer, st in layers.items():
-            mass = st.sums["gate"]
+            mass = st.sums[gate.statistics[0].name]
             out.setdefault(task, {})[layer] = (mass / mass.sum()).tolist()
     return out
 
 
 def kept_experts(variant_dir: Path) -> dict[int, set[int]]:
-    manifest = json.loads((variant_dir / "pruning.json").read_text())
-    return {int(layer): set(kept) for layer, kept in manifest["kept_experts"].items()}
+    return {layer: set(kept) for layer, kept in PruningManifest.read(variant_dir).kept_experts.items()}
 
 
 def removed_mass(mass: dict[int, list[float]], kept: dict[int, set[int]]) -> float:
@@ -58,7 +61,7 @@ def coverage_report(model: ResolvedModel, variant_dirs: list[Path], tasks: list[
                     limit: int = 32) -> dict:
     mass = routing_mass(model, tasks, data_dir, limit)
     kept = {d.name: kept_experts(d) for d in variant_dirs}
-    variants = {}
+    variants: dict[str, dict[str, Any]] = {}
     for name, k in kept.items():
         per_task = {t: removed_mass(mass[t], k) for t in tasks}
         per_domain: dict[str, list[float]] = {}
@@ -66,6 +69,6 @@ def coverage_report(model: ResolvedModel, variant_dirs: list[Path], tasks: list[
             per_domain.setdefault(get_task(t).domain, []).append(value)
         domain_mean = {d: sum(v) / len(v) for d, v in per_domain.items()}
         variants[name] = {"removed_mass_per_task": per_task, "removed_mass_per_domain": domain_mean,
-                          "domain_lost_most": max(domain_mean, key=domain_mean.get)}
+                          "domain_lost_most": max(domain_mean.items(), key=lambda kv: kv[1])[0]}
     overlap = {f"{a} vs {b}": jaccard(kept[a], kept[b]) for a, b in combinations(sorted(kept), 2)}
     return {"model": model.name, "tasks": tasks, "items_per_task": limit, "variants": variants, "jaccard": overlap}

@@ -47,7 +47,7 @@ def require_dead_slots(adapter: MoEAdapter) -> None:
 def adapter_for(config: Any) -> MoEAdapter:
     """The adapter for a transformers config (or a config.json dict)."""
     model_type = config.get("model_type") if isinstance(config, dict) else getattr(config, "model_type", None)
-    cls = _BY_MODEL_TYPE.get(model_type)
+    cls = _BY_MODEL_TYPE.get(str(model_type))
     if cls is None:
         raise UnsupportedModelError(
             f"unsupported architecture model_type={model_type!r}; supported: {', '.join(supported_model_types())}"

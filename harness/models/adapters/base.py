@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from harness.models.routing import MaskedRouter
+from harness.models.routing import RouterOut
 
 
 DEAD_SLOT_BIAS = -1.0e4  # finite (no inf arithmetic in bf16/fp16), far below any logit or sigmoid score
@@ -64,7 +64,10 @@ class MoEAdapter:
     #: below any score: the slot is never in the top-k). Empty: the family cannot hold dead slots, so
     #: it cannot store non-uniform keep counts under one config-wide expert count.
     dead_slot_params: ClassVar[dict[str, float]] = {}
-    masked_router: ClassVar[MaskedRouter]
+    @staticmethod
+    def masked_router(router: Any, hidden: torch.Tensor, keep: torch.Tensor) -> RouterOut:
+        """The family's router with experts outside ``keep`` unselectable (one of ``harness.models.routing``)."""
+        raise NotImplementedError
     #: True when a block's top-k weights are renormalised over the chosen experts
     renormalises: ClassVar[bool] = True
 
@@ -110,7 +113,7 @@ class MoEAdapter:
         return keys
 
     # -- modules --------------------------------------------------------------------------
-    def decoder_layers(self, model: torch.nn.Module) -> torch.nn.ModuleList:
+    def decoder_layers(self, model: Any) -> torch.nn.ModuleList:
         return model.model.layers
 
     def block_of(self, layer: torch.nn.Module) -> torch.nn.Module | None:

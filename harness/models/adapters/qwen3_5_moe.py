@@ -26,6 +26,6 @@ class Qwen3_5MoeAdapter(MoEAdapter):
     def text_config_dict(self, config_json: dict) -> dict:
         return config_json.get("text_config") or config_json
 
-    def decoder_layers(self, model: torch.nn.Module) -> torch.nn.ModuleList:
+    def decoder_layers(self, model: Any) -> torch.nn.ModuleList:
         inner = model.model
         return inner.language_model.layers if hasattr(inner, "language_model") else inner.layers
