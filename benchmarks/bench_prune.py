@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from timing import best  # benchmarks/timing.py: a script's own folder is on sys.path
 
 from harness.batching import pad_batch
 from harness.cli.prune_cmd import default_calibration
@@ -26,7 +27,6 @@ from harness.models.loading import load_model, load_tokenizer, resolve
 from harness.prune.calibrate import CalibrationSettings, build_calibration, collect_stats
 from harness.prune.methods import default_methods, statistics_of
 from harness.prune.sweep import SweepRequest, run_sweep
-from timing import best  # benchmarks/timing.py: a script's own folder is on sys.path
 
 RATIOS = [0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875]
 
@@ -36,12 +36,13 @@ def _plain_pass(model, batches, settings, pad_id) -> None:
         for samples in batches.domains.values():
             order = sorted(range(len(samples)), key=lambda i: len(samples[i]))
             for start in range(0, len(order), settings.batch_size):
-                ids, mask = pad_batch([samples[i] for i in order[start:start + settings.batch_size]], pad_id)
+                ids, mask = pad_batch([samples[i] for i in order[start : start + settings.batch_size]], pad_id)
                 model(input_ids=ids, attention_mask=mask, use_cache=False)
 
 
-def _calibration_cost(resolved: Any, sources: list[CalibrationSource], tokenizer: Any,
-                      samples: int) -> list[tuple[str, str]]:
+def _calibration_cost(
+    resolved: Any, sources: list[CalibrationSource], tokenizer: Any, samples: int
+) -> list[tuple[str, str]]:
     """Calibration pass (every default method's statistics) against a plain forward over the same batches."""
     model = load_model(resolved.path)
     adapter = adapter_for(model.config)
@@ -49,9 +50,21 @@ def _calibration_cost(resolved: Any, sources: list[CalibrationSource], tokenizer
     for label, ean in (("EAN on 256 tokens/sample (default)", 256), ("EAN on 16 tokens/sample", 16)):
         settings = CalibrationSettings(n_samples=samples, ean_tokens_per_sample=ean)
         batches = build_calibration(sources, tokenizer, resolved.chat_template_kwargs, settings, seed=0)
-        plain = best(lambda: _plain_pass(model, batches, settings, tokenizer.pad_token_id))
-        calib = best(lambda: collect_stats(model, adapter, batches, settings, 0, tokenizer.pad_token_id,
-                                           statistics_of(list(default_methods())), False))
+        plain = best(
+            lambda batches=batches, settings=settings: _plain_pass(model, batches, settings, tokenizer.pad_token_id)
+        )
+        calib = best(
+            lambda batches=batches, settings=settings: collect_stats(
+                model,
+                adapter,
+                batches,
+                settings,
+                0,
+                tokenizer.pad_token_id,
+                statistics_of(list(default_methods())),
+                False,
+            )
+        )
         rows.append((f"calibration / plain forward, {label}", f"{calib / plain:.2f}x  ({calib:.2f}s vs {plain:.2f}s)"))
     return rows
 
@@ -73,32 +86,63 @@ def main() -> None:
         tmp = Path(tmp)
         settings = CalibrationSettings(n_samples=args.samples)
         start = time.perf_counter()
-        results = run_sweep(resolved, SweepRequest(list(default_methods()), RATIOS, [0], sources, settings, verify=False),
-                            tmp / "sweep", tmp / "cache", show_progress=False, log=lambda _m: None)
+        results = run_sweep(
+            resolved,
+            SweepRequest(list(default_methods()), RATIOS, [0], sources, settings, verify=False),
+            tmp / "sweep",
+            tmp / "cache",
+            show_progress=False,
+            log=lambda _m: None,
+        )
         one_pass = time.perf_counter() - start
         n_variants = len(results)
         surgery = [r.manifest.surgery for r in results]
         written = sum(s["total_bytes_after"] for s in surgery)
-        expected = sum(s["total_bytes_before"] - s["expert_bytes_before"] * r.variant.ratio for s, r in zip(surgery, results))
+        expected = sum(
+            s["total_bytes_before"] - s["expert_bytes_before"] * r.variant.ratio for s, r in zip(surgery, results)
+        )
 
         naive_runs = min(args.naive_variants, n_variants)
         start = time.perf_counter()
         for i, r in enumerate(results[:naive_runs]):
-            run_sweep(resolved, SweepRequest([r.variant.method], [r.variant.ratio], [0], sources, settings, verify=False),
-                      tmp / f"naive{i}", tmp / f"naive-cache{i}", show_progress=False, log=lambda _m: None)
+            run_sweep(
+                resolved,
+                SweepRequest([r.variant.method], [r.variant.ratio], [0], sources, settings, verify=False),
+                tmp / f"naive{i}",
+                tmp / f"naive-cache{i}",
+                show_progress=False,
+                log=lambda _m: None,
+            )
             shutil.rmtree(tmp / f"naive{i}")
         naive = (time.perf_counter() - start) * n_variants / naive_runs
-        rows.append((f"sweep of {n_variants} variants: naive (1 calibration each) / one pass",
-                     f"{naive / one_pass:.1f}x  ({naive:.1f}s vs {one_pass:.1f}s"
-                     + ("" if naive_runs == n_variants else f"; naive extrapolated from {naive_runs}") + ")"))
+        rows.append(
+            (
+                f"sweep of {n_variants} variants: naive (1 calibration each) / one pass",
+                f"{naive / one_pass:.1f}x  ({naive:.1f}s vs {one_pass:.1f}s"
+                + ("" if naive_runs == n_variants else f"; naive extrapolated from {naive_runs}")
+                + ")",
+            )
+        )
         seconds = [s["seconds"] for s in surgery]
-        rows.append(("surgery: seconds per pruned checkpoint (mean, max)", f"{sum(seconds) / len(seconds):.3f}s, {max(seconds):.3f}s"))
-        rows.append(("surgery: bytes written / bytes expected (all variants)", f"{written / expected:.4f}  ({written:,} B)"))
-        shrink = [s["expert_bytes_after"] / s["expert_bytes_before"] / (1 - r.variant.ratio) for s, r in zip(surgery, results)]
+        rows.append(
+            (
+                "surgery: seconds per pruned checkpoint (mean, max)",
+                f"{sum(seconds) / len(seconds):.3f}s, {max(seconds):.3f}s",
+            )
+        )
+        rows.append(
+            ("surgery: bytes written / bytes expected (all variants)", f"{written / expected:.4f}  ({written:,} B)")
+        )
+        shrink = [
+            s["expert_bytes_after"] / s["expert_bytes_before"] / (1 - r.variant.ratio) for s, r in zip(surgery, results)
+        ]
         rows.append(("surgery: expert bytes kept / (1 - ratio), min..max", f"{min(shrink):.4f}..{max(shrink):.4f}"))
 
     width = max(len(k) for k, _ in rows)
-    print(f"\nmodel: {resolved.name} ({resolved.path}), calibration samples/domain: {args.samples}, threads: {torch.get_num_threads()}")
+    print(
+        f"\nmodel: {resolved.name} ({resolved.path}), calibration samples/domain: {args.samples}, "
+        f"threads: {torch.get_num_threads()}"
+    )
     print(f"{'measure'.ljust(width)}  result")
     print(f"{'-' * width}  {'-' * 40}")
     for key, value in rows:

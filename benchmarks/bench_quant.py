@@ -30,8 +30,14 @@ def main() -> None:
     sources = [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]
     prompts = [f"Tell me about drug number {i} and its dose." for i in range(args.prompts)]
     with tempfile.TemporaryDirectory() as tmp:
-        pruned = run_sweep(resolve("tiny-moe"), SweepRequest([args.method], [args.ratio], [0], sources), Path(tmp) / "v",
-                           Path(tmp) / "s", show_progress=False, log=lambda _m: None)[0].path
+        pruned = run_sweep(
+            resolve("tiny-moe"),
+            SweepRequest([args.method], [args.ratio], [0], sources),
+            Path(tmp) / "v",
+            Path(tmp) / "s",
+            show_progress=False,
+            log=lambda _m: None,
+        )[0].path
         quantized = pruned.with_name(pruned.name + "-gptq-w4a16")
         manifest = quantize(pruned, quantized, sources)
         speed = {}
@@ -41,12 +47,19 @@ def main() -> None:
                 start = time.perf_counter()
                 b.generate(prompts, args.max_new_tokens)
                 speed[name] = len(prompts) / (time.perf_counter() - start)
-    print(f"tiny-moe {args.method} r{args.ratio}: GPTQ W4A16 group {manifest['group_size']}, "
-          f"{manifest['calibration_samples']} calibration samples, {manifest['seconds']} s")
-    print(f"size on disk   pruned {manifest['bytes']['before']:,} B   "
-          f"pruned+gptq {manifest['bytes']['after']:,} B   ratio {manifest['bytes']['after'] / manifest['bytes']['before']:.3f}")
-    print(f"generation     pruned {speed['pruned']:.1f} prompts/s   pruned+gptq {speed['pruned+gptq']:.1f} prompts/s   "
-          f"ratio {speed['pruned+gptq'] / speed['pruned']:.2f}x")
+    print(
+        f"tiny-moe {args.method} r{args.ratio}: GPTQ W4A16 group {manifest['group_size']}, "
+        f"{manifest['calibration_samples']} calibration samples, {manifest['seconds']} s"
+    )
+    print(
+        f"size on disk   pruned {manifest['bytes']['before']:,} B   "
+        f"pruned+gptq {manifest['bytes']['after']:,} B   "
+        f"ratio {manifest['bytes']['after'] / manifest['bytes']['before']:.3f}"
+    )
+    print(
+        f"generation     pruned {speed['pruned']:.1f} prompts/s   pruned+gptq {speed['pruned+gptq']:.1f} prompts/s   "
+        f"ratio {speed['pruned+gptq'] / speed['pruned']:.2f}x"
+    )
     print(f"logits rel. L2 error vs pruned: {manifest['verification']['logits_rel_l2']:.4f}")
 
 

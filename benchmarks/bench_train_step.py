@@ -59,11 +59,22 @@ def main() -> None:
     model.train()
     world, pad = make_world(WORLD_SEED), tokenizer.pad_token_id
     corpus = build._encoded(tokenizer, corpus_mod.training_examples(world, build.TRAIN_SEED))
-    streams = {s.name: s for s in build._streams((("replay", 1, 16), ("facts", 1, 48), ("mcq", 1, 64)), tokenizer, corpus,
-                                                  world, "bench-facts",
-                                                  {"mcq": build._question_makers(world, DATA_DIR)["mcq"]})}
+    streams = {
+        s.name: s
+        for s in build._streams(
+            (("replay", 1, 16), ("facts", 1, 48), ("mcq", 1, 64)),
+            tokenizer,
+            corpus,
+            world,
+            "bench-facts",
+            {"mcq": build._question_makers(world, DATA_DIR)["mcq"]},
+        )
+    }
     streams["mcq"] = train_mod.Stream("mcq", 1.0, 64, streams["mcq"].draw, build.STREAM_POOL)
-    print(f"{'stream':8} {'rows':>4} {'loss: head at targets / own':>28} {'padding one / pooled':>21} {'step pooled / one':>18}")
+    print(
+        f"{'stream':8} {'rows':>4} {'loss: head at targets / own':>28} {'padding one / pooled':>21} "
+        f"{'step pooled / one':>18}"
+    )
     for name, stream in streams.items():
         one = train_mod.Stream(name, 1.0, stream.batch_size, stream.draw)
         plain = [train_mod._Batcher(random.Random(k))(one) for k in range(args.steps)]
@@ -73,15 +84,19 @@ def main() -> None:
         own = sum(_step(model, b, pad, True) for b in plain)
         ours = sum(_step(model, b, pad, False) for b in plain)
         pooled_time = sum(_step(model, b, pad, False) for b in pooled)
-        print(f"{name:8} {stream.batch_size:>4} {ours / own:>28.2f} {_padding(plain):>10.0%} / {_padding(pooled):<8.0%}"
-              f" {pooled_time / ours:>18.2f}")
+        print(
+            f"{name:8} {stream.batch_size:>4} {ours / own:>28.2f} {_padding(plain):>10.0%} / {_padding(pooled):<8.0%}"
+            f" {pooled_time / ours:>18.2f}"
+        )
     goal = build._goal(build.LAYOUTS_GOAL, tokenizer, world, DATA_DIR)
     start = time.perf_counter()
     goal.check(model, pad)
     check = time.perf_counter() - start
     step = sum(_step(model, b, pad, False) for b in plain) / len(plain)
-    print(f"one layouts goal check ({sum(len(rows) for rows, _ in goal.probes.values())} probe rows) = "
-          f"{check / step:.1f} steps of the {name} stream; checked every {build.GOAL_EVERY} steps")
+    print(
+        f"one layouts goal check ({sum(len(rows) for rows, _ in goal.probes.values())} probe rows) = "
+        f"{check / step:.1f} steps of the {name} stream; checked every {build.GOAL_EVERY} steps"
+    )
 
 
 if __name__ == "__main__":

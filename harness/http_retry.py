@@ -7,8 +7,8 @@ exponential backoff, honouring ``Retry-After``; any other non-200 status fails a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import httpx
 
@@ -25,8 +25,15 @@ class RetryPolicy:
     timeout_s: float = 120.0
 
 
-def post_with_retries(client: httpx.Client, url: str, body: dict, headers: dict | None, policy: RetryPolicy,
-                      label: str, sleep: Callable[[float], None] = time.sleep) -> httpx.Response:
+def post_with_retries(
+    client: httpx.Client,
+    url: str,
+    body: dict,
+    headers: dict | None,
+    policy: RetryPolicy,
+    label: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> httpx.Response:
     """The first 200 response; ``HTTPFailure`` on a non-retryable status or when the attempts run out."""
     problem = ""
     for attempt in range(1, policy.attempts + 1):

@@ -30,35 +30,70 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("moegate", "moegate: gate pruned MoE variants against the unpruned baseline")
     g.addoption("--model", action="append", help="registry name or checkpoint dir (repeatable; default tiny-moe)")
     g.addoption("--method", action="append", help="saliency method (repeatable; default all six)")
-    g.addoption("--ratio", action="append", type=float, help="pruning ratio, a multiple of 0.125 (repeatable; default 0.5)")
+    g.addoption(
+        "--ratio", action="append", type=float, help="pruning ratio, a multiple of 0.125 (repeatable; default 0.5)"
+    )
     g.addoption("--seed", action="append", type=int, help="calibration seed (repeatable; default 0)")
     g.addoption("--calibration", action="append", choices=CALIBRATIONS, help="calibration domains (default biomedical)")
-    g.addoption("--calibration-file", action="append", default=[], metavar="DOMAIN=PATH",
-                help="calibration set for a domain (biomedical, general); embedded models ship theirs")
-    g.addoption("--mask", action="append", default=[], metavar="NAME=FILE",
-                help="a variant from given kept experts (repeatable): the study's expert_mask.json or a pruning.json; "
-                     "id <model>-mask-NAME-r<ratio>-s<seed>")
-    g.addoption("--skip-beta", action="append", type=float, metavar="B",
-                help="dynamic expert skipping at generation (NAEE): drop a routed expert whose weight is below B x the "
-                     "top-1 weight; a variant axis (repeatable), ids end in -skipB; transformers backend only")
+    g.addoption(
+        "--calibration-file",
+        action="append",
+        default=[],
+        metavar="DOMAIN=PATH",
+        help="calibration set for a domain (biomedical, general); embedded models ship theirs",
+    )
+    g.addoption(
+        "--mask",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="a variant from given kept experts (repeatable): the study's expert_mask.json or a pruning.json; "
+        "id <model>-mask-NAME-r<ratio>-s<seed>",
+    )
+    g.addoption(
+        "--skip-beta",
+        action="append",
+        type=float,
+        metavar="B",
+        help="dynamic expert skipping at generation (NAEE): drop a routed expert whose weight is below B x the "
+        "top-1 weight; a variant axis (repeatable), ids end in -skipB; transformers backend only",
+    )
     g.addoption("--quant", choices=QUANTS, default="none", help="quantize each pruned variant (default none)")
     g.addoption("--judge", action="append", default=[], help="LLM judge (provider:model), repeatable")
-    g.addoption("--judge-repeats", type=int, default=1,
-                help="ask every judge N times (separately cached) to measure judge noise: per-item pass rates")
+    g.addoption(
+        "--judge-repeats",
+        type=int,
+        default=1,
+        help="ask every judge N times (separately cached) to measure judge noise: per-item pass rates",
+    )
     g.addoption("--bertscore-encoder", type=Path, help="local encoder directory for the BERTScore checks")
-    g.addoption("--data-dir", type=Path, help="datasets in the fixture layout (default: the model's own or the registry's)")
-    g.addoption("--variants-dir", type=Path, default=REPO_ROOT / "runs" / "variants", help="where pruned variants are written")
+    g.addoption(
+        "--data-dir", type=Path, help="datasets in the fixture layout (default: the model's own or the registry's)"
+    )
+    g.addoption(
+        "--variants-dir", type=Path, default=REPO_ROOT / "runs" / "variants", help="where pruned variants are written"
+    )
     g.addoption("--baseline-dir", type=Path, default=REPO_ROOT / "runs" / "baselines", help="stored baseline answers")
     g.addoption("--refresh-baseline", action="store_true", help="re-evaluate the baseline even when stored")
     g.addoption("--thresholds", type=Path, help="tolerances YAML (default: the shipped thresholds.yaml)")
     g.addoption("--limit", type=int, help="items per task (quick runs)")
     g.addoption("--verdict", type=Path, default=REPO_ROOT / "reports" / "verdict.json", help="machine-readable verdict")
-    g.addoption("--outputs", type=Path, metavar="FILE.jsonl",
-                help="gate outputs generated elsewhere (rows of task, item_id, variant, baseline_output, variant_output, "
-                     "source / reference / choices; see harness/gate/outputs.py) instead of building variants")
-    g.addoption("--lenient", action="store_true", help="with --outputs: skip malformed rows (counted) instead of failing")
-    g.addoption("--save-outputs", type=Path, metavar="FILE.jsonl",
-                help="write every checked (variant, task) pair as output rows, to re-gate later with --outputs")
+    g.addoption(
+        "--outputs",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="gate outputs generated elsewhere (rows of task, item_id, variant, baseline_output, variant_output, "
+        "source / reference / choices; see harness/gate/outputs.py) instead of building variants",
+    )
+    g.addoption(
+        "--lenient", action="store_true", help="with --outputs: skip malformed rows (counted) instead of failing"
+    )
+    g.addoption(
+        "--save-outputs",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="write every checked (variant, task) pair as output rows, to re-gate later with --outputs",
+    )
     add_backend_options(g.addoption)
 
 

@@ -3,7 +3,7 @@
 # constraints.txt are unchanged since the last successful install, it does nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS="${MOEGATE_EXTRAS:-test,eval,quant}"
+EXTRAS="${MOEGATE_EXTRAS:-test,eval,quant,lint}"
 PY="${PYTHON:-python3}"
 stamp_input="$(cat pyproject.toml constraints.txt; echo "$EXTRAS")"
 stamp="$(printf '%s' "$stamp_input" | sha256sum | cut -c1-16)"

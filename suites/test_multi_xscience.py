@@ -6,8 +6,15 @@ import pytest
 from harness.gate.pytest_gate import assert_check
 
 
-@pytest.mark.parametrize("check", ["multi_xscience.number_fidelity", "multi_xscience.no_leakage",
-                                   "multi_xscience.length_agreement", "multi_xscience.repetition",
-                                   "multi_xscience.rouge_l"])
+@pytest.mark.parametrize(
+    "check",
+    [
+        "multi_xscience.number_fidelity",
+        "multi_xscience.no_leakage",
+        "multi_xscience.length_agreement",
+        "multi_xscience.repetition",
+        "multi_xscience.rouge_l",
+    ],
+)
 def test_multi_xscience(gate, variant, check):
     assert_check(gate, variant, check)

@@ -6,7 +6,9 @@ import pytest
 from harness.gate.pytest_gate import assert_check
 
 
-@pytest.mark.parametrize("check", ["rct.number_fidelity", "rct.no_leakage", "rct.length_agreement", "rct.bertscore",
-                                   "rct.repetition", "rct.rouge_l"])
+@pytest.mark.parametrize(
+    "check",
+    ["rct.number_fidelity", "rct.no_leakage", "rct.length_agreement", "rct.bertscore", "rct.repetition", "rct.rouge_l"],
+)
 def test_rct(gate, variant, check):
     assert_check(gate, variant, check)

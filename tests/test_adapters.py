@@ -54,8 +54,9 @@ def test_unknown_architecture_lists_supported():
 
 def test_composite_qwen3_5_config_and_disk_keys():
     text = tiny_config("qwen3_5_moe")
-    composite = T.Qwen3_5MoeConfig(text_config=text.to_dict(), vision_config={"depth": 1, "hidden_size": 16,
-                                                                               "num_heads": 2, "out_hidden_size": 32})
+    composite = T.Qwen3_5MoeConfig(
+        text_config=text.to_dict(), vision_config={"depth": 1, "hidden_size": 16, "num_heads": 2, "out_hidden_size": 32}
+    )
     adapter = adapter_for(composite)
     assert adapter.num_experts(composite) == 8
     as_json = composite.to_dict()

@@ -12,8 +12,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_train_step_benchmark_runs_on_the_current_build_code():
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_train_step.py"), "--steps", "1"],
-                         capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_train_step.py"), "--steps", "1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     lines = run.stdout.splitlines()
     assert [line.split()[0] for line in lines[1:4]] == ["replay", "facts", "mcq"], run.stdout

@@ -18,15 +18,27 @@ def encoder(tmp_path_factory):
     tok = load_tokenizer(resolve("tiny-moe").path)
     tok.model_max_length = 512
     torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=len(tok), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=128, max_position_embeddings=512, pad_token_id=tok.pad_token_id)).save_pretrained(out)
+    BertModel(
+        BertConfig(
+            vocab_size=len(tok),
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=128,
+            max_position_embeddings=512,
+            pad_token_id=tok.pad_token_id,
+        )
+    ).save_pretrained(out)
     tok.save_pretrained(out)
     return out
 
 
 def test_identical_text_scores_one_and_edits_score_less(encoder):
-    same, edited = bertscore_f1(["The dose was 3.8 ng/ml.", "The dose was 3.8 mg/ml in 70 patients."],
-                                ["The dose was 3.8 ng/ml.", "The dose was 3.8 ng/ml."], encoder)
+    same, edited = bertscore_f1(
+        ["The dose was 3.8 ng/ml.", "The dose was 3.8 mg/ml in 70 patients."],
+        ["The dose was 3.8 ng/ml.", "The dose was 3.8 ng/ml."],
+        encoder,
+    )
     assert same == pytest.approx(1.0, abs=1e-5) and edited < same
 
 
@@ -39,8 +51,14 @@ def test_gate_bertscore_check(encoder, tmp_path):
     from harness.gate.session import GateConfig, GateSession
     from harness.generate.backends import BackendOptions
 
-    config = GateConfig(methods=["reap"], ratios=[0.125], limit=3, variants_dir=tmp_path / "v",
-                        baseline_dir=tmp_path / "b", backend=BackendOptions(cache_dir=tmp_path / "c"),
-                        bertscore_encoder=encoder)
+    config = GateConfig(
+        methods=["reap"],
+        ratios=[0.125],
+        limit=3,
+        variants_dir=tmp_path / "v",
+        baseline_dir=tmp_path / "b",
+        backend=BackendOptions(cache_dir=tmp_path / "c"),
+        bertscore_encoder=encoder,
+    )
     verdict = GateSession(config, {"rct.bertscore"}).check(config.specs()[0], "rct.bertscore")
     assert verdict.n == 3 and 0.0 < verdict.baseline <= 1.0 + 1e-6 and 0.0 < verdict.value <= 1.0 + 1e-6  # fp32 cosine

@@ -38,8 +38,10 @@ def test_malformed_line_names_file_and_line(tmp_path):
 
 def test_instruction_records_follow_the_study_template():
     rec = parse_record({"instruction": "Summarize.", "input": "Abstract text", "output": "Short."}, "x")
-    assert rec.messages() == [{"role": "user", "content": "Summarize.\n\nInput: Abstract text"},
-                              {"role": "assistant", "content": "Short."}]
+    assert rec.messages() == [
+        {"role": "user", "content": "Summarize.\n\nInput: Abstract text"},
+        {"role": "assistant", "content": "Short."},
+    ]
     no_input = parse_record({"instruction": "Say hi.", "input": "", "output": "Hi."}, "x")
     assert no_input.messages()[0]["content"] == "Say hi."
     with_history = parse_record({"instruction": "Q", "output": "A", "history": [["q0", "a0"]]}, "x")

@@ -15,20 +15,57 @@ def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     model = save_tiny_checkpoint(root / "tiny")
     cal = root / "bio.jsonl"
-    cal.write_text("".join(json.dumps({"instruction": f"Summarize trial {i}.", "input": f"{i} patients got {i}.5 mg/ml",
-                                       "output": f"Dose {i}.5 mg/ml."}) + "\n" for i in range(20)))
+    cal.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "instruction": f"Summarize trial {i}.",
+                    "input": f"{i} patients got {i}.5 mg/ml",
+                    "output": f"Dose {i}.5 mg/ml.",
+                }
+            )
+            + "\n"
+            for i in range(20)
+        )
+    )
     return root, model, cal
 
 
 def _args(root, model, cal, *extra):
-    return ["prune", "--model", str(model), "--calibration", f"bio={cal}", "--samples", "8", "--quiet",
-            "--out", str(root / "out"), "--cache-dir", str(root / "cache"), *extra]
+    return [
+        "prune",
+        "--model",
+        str(model),
+        "--calibration",
+        f"bio={cal}",
+        "--samples",
+        "8",
+        "--quiet",
+        "--out",
+        str(root / "out"),
+        "--cache-dir",
+        str(root / "cache"),
+        *extra,
+    ]
 
 
 def test_sweep_writes_verified_variants_then_reuses_them(setup, capsys):
     root, model, cal = setup
-    args = _args(root, model, cal, "--method", "reap", "--method", "easy-ep", "--method", "random",
-                 "--ratio", "0.25", "--ratio", "0.5")
+    args = _args(
+        root,
+        model,
+        cal,
+        "--method",
+        "reap",
+        "--method",
+        "easy-ep",
+        "--method",
+        "random",
+        "--ratio",
+        "0.25",
+        "--ratio",
+        "0.5",
+    )
     assert main(args) == 0
     dirs = sorted(p.name for p in (root / "out").iterdir())
     assert dirs == sorted(f"tiny-{m}-r{r}-s0-bio" for m in ("reap", "easy_ep", "random") for r in ("0.25", "0.50"))
@@ -84,6 +121,8 @@ def test_unknown_model_and_method(setup, capsys):
 
 
 def test_help_documents_every_option():
-    out = subprocess.run([sys.executable, "-m", "harness", "prune", "--help"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "harness", "prune", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     for flag in ("--model", "--method", "--ratio", "--seed", "--calibration", "--out", "--no-verify", "easy_ep"):
         assert flag in out

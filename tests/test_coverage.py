@@ -24,9 +24,22 @@ def test_frequency_pruning_removes_less_in_domain_mass_than_random(tmp_path, cap
     from harness.prune.sweep import SweepRequest, run_sweep
 
     model = resolve("tiny-moe")
-    dirs = [r.path for r in run_sweep(model, SweepRequest(["frequency", "random"], [0.5], [0],
-                                      [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]),
-                                      tmp_path / "v", tmp_path / "s", show_progress=False, log=lambda _m: None)]
+    dirs = [
+        r.path
+        for r in run_sweep(
+            model,
+            SweepRequest(
+                ["frequency", "random"],
+                [0.5],
+                [0],
+                [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")],
+            ),
+            tmp_path / "v",
+            tmp_path / "s",
+            show_progress=False,
+            log=lambda _m: None,
+        )
+    ]
     report = coverage_report(model, dirs, ["medinst", "mmlu"], model.path.parent / "data", limit=16)
     freq, rand = (report["variants"][d.name] for d in dirs)
     for v in (freq, rand):

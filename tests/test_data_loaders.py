@@ -43,17 +43,20 @@ def test_real_rct_reconstructed_inputs_with_multiline_abstracts():
 
 def test_medhalt_bad_options_names_file_row_field(tmp_path):
     path = tmp_path / "reasoning_nota.csv"
-    path.write_text("id,dataset,question,options,correct_answer,correct_index,split_type\n"
-                    "a,x,Q1?,\"{'0': 'A', '1': 'None of the above'}\",None of the above,1,test\n"
-                    "b,x,Q2?,\"{'0': 'A', '1':}\",None of the above,1,test\n")
+    path.write_text(
+        "id,dataset,question,options,correct_answer,correct_index,split_type\n"
+        "a,x,Q1?,\"{'0': 'A', '1': 'None of the above'}\",None of the above,1,test\n"
+        "b,x,Q2?,\"{'0': 'A', '1':}\",None of the above,1,test\n"
+    )
     with pytest.raises(DataFormatError, match=r"reasoning_nota\.csv: row 2: field 'options'"):
         medhalt.load("nota", path)
 
 
 def test_medhalt_index_must_point_at_answer(tmp_path):
     path = tmp_path / "f.csv"
-    path.write_text("id,question,options,correct_answer,correct_index,split_type\n"
-                    "a,Q?,\"{'0': 'A', '1': 'B'}\",B,0,test\n")
+    path.write_text(
+        "id,question,options,correct_answer,correct_index,split_type\na,Q?,\"{'0': 'A', '1': 'B'}\",B,0,test\n"
+    )
     with pytest.raises(DataFormatError, match="row 1: field 'correct_index'"):
         medhalt.load("nota", path)
 
@@ -79,9 +82,11 @@ def test_multi_news_skips_empty_clusters_and_counts_them(tmp_path):
 
     folder = tmp_path / "cleansed_data"
     folder.mkdir()
-    rows = [{"idx": 1, "document_num": 2, "summary": "s", "split": "test", "cleansed_document": ["a", ""]},
-            {"idx": 2, "document_num": 0, "summary": "s", "split": "test", "cleansed_document": []},
-            {"idx": 3, "document_num": 1, "summary": "s", "split": "val", "cleansed_document": ["b"]}]
+    rows = [
+        {"idx": 1, "document_num": 2, "summary": "s", "split": "test", "cleansed_document": ["a", ""]},
+        {"idx": 2, "document_num": 0, "summary": "s", "split": "test", "cleansed_document": []},
+        {"idx": 3, "document_num": 1, "summary": "s", "split": "val", "cleansed_document": ["b"]},
+    ]
     (folder / "cleansed_data_cot_0_3.json").write_text(json.dumps(rows, indent=4))
     report = multi_news.load(folder)
     assert [c.idx for c in report.clusters] == [1] and report.skipped_empty == 1
@@ -113,12 +118,27 @@ def test_multi_xscience_gz_and_medinst_records(tmp_path):
 
     path = tmp_path / "test.json.gz"
     with gzip.open(path, "wt") as fh:
-        json.dump([{"aid": "1", "mid": "m", "abstract": "A.", "related_work": "R.",
-                    "ref_abstract": {"@cite_1": {"mid": "x", "abstract": "B."}, "@cite_2": {"mid": "y", "abstract": ""}}}], fh)
+        json.dump(
+            [
+                {
+                    "aid": "1",
+                    "mid": "m",
+                    "abstract": "A.",
+                    "related_work": "R.",
+                    "ref_abstract": {
+                        "@cite_1": {"mid": "x", "abstract": "B."},
+                        "@cite_2": {"mid": "y", "abstract": ""},
+                    },
+                }
+            ],
+            fh,
+        )
     rec = multi_xscience.load(path)[0]
     assert rec.to_medinst_input() == "Abstract: A.\nReferences: @cite_1: B. @cite_2: "
     bad = tmp_path / "m.jsonl"
-    bad.write_text('{"instruction": "i", "input": "x", "output": "o"}\n{"instruction": "i", "input": 5, "output": "o"}\n')
+    bad.write_text(
+        '{"instruction": "i", "input": "x", "output": "o"}\n{"instruction": "i", "input": 5, "output": "o"}\n'
+    )
     with pytest.raises(DataFormatError, match="line 2: field 'input'"):
         medinst.load(bad)
 
@@ -142,11 +162,13 @@ def test_lenient_mode_skips_and_counts_malformed_rows(tmp_path, capsys):
     from harness.cli.main import main
 
     path = tmp_path / "reasoning_fake.csv"
-    path.write_text("id,question,options,split_type\n"
-                    "a,Q1?,\"{'0': 'x', '1': 'I do not know'}\",train\n"
-                    "b,Q2?,broken,train\n"
-                    "c,,\"{'0': 'x'}\",train\n"
-                    "d,Q4?,\"{'0': 'y'}\",train\n")
+    path.write_text(
+        "id,question,options,split_type\n"
+        "a,Q1?,\"{'0': 'x', '1': 'I do not know'}\",train\n"
+        "b,Q2?,broken,train\n"
+        "c,,\"{'0': 'x'}\",train\n"
+        "d,Q4?,\"{'0': 'y'}\",train\n"
+    )
     skipped: list[str] = []
     records = medhalt.load("fake", path, skipped)
     assert [r.id for r in records] == ["a", "d"]
@@ -168,5 +190,6 @@ def test_mmlu_rows_split_into_multimedqa_medical_and_general_tasks():
     assert len(medical) == sum(r.subject in mcq.MEDICAL_SUBJECTS for r in rows) > 0
     assert len(general) + len(medical) == len(rows)
     assert {it.prompt.split(".")[0].rsplit("about ", 1)[1] for it in medical} == {
-        s.replace("_", " ") for s in mcq.MEDICAL_SUBJECTS}
+        s.replace("_", " ") for s in mcq.MEDICAL_SUBJECTS
+    }
     assert not {it.id for it in medical} & {it.id for it in general}

@@ -33,15 +33,20 @@ def _reference_penalty(router_logits, mask, domains, reserved, layers):
 
 
 @settings(max_examples=40, deadline=None)
-@given(rows=st.integers(1, 4), cols=st.integers(1, 6), experts=st.integers(2, 8), layers=st.integers(1, 3),
-       seed=st.integers(0, 10_000))
+@given(
+    rows=st.integers(1, 4),
+    cols=st.integers(1, 6),
+    experts=st.integers(2, 8),
+    layers=st.integers(1, 3),
+    seed=st.integers(0, 10_000),
+)
 def test_the_routing_penalty_equals_a_loop_over_layers_tokens_and_experts(rows, cols, experts, layers, seed):
     rng = random.Random(seed)
     gen = torch.Generator().manual_seed(seed)
     logits = tuple(torch.randn(rows * cols, experts, generator=gen) * 3 for _ in range(layers))
     mask = torch.ones(rows, cols, dtype=torch.long)
     for r in range(rows):
-        mask[r, rng.randint(1, cols):] = 0  # right padding, at least one real token per row
+        mask[r, rng.randint(1, cols) :] = 0  # right padding, at least one real token per row
     layer_ids = list(range(layers))
     pool = list(range(experts))
     reserved = {}
@@ -75,8 +80,10 @@ def _epochs(model, rows, **routing) -> None:
 
 def _streams(model, rows, **routing) -> None:
     bio, general = [r for r in rows if r[2] == "biomedical"], [r for r in rows if r[2] == "general"]
-    streams = [train_mod.Stream("bio", 0.5, 4, lambda rng: rng.choice(bio)),
-               train_mod.Stream("general", 0.5, 4, lambda rng: rng.choice(general))]
+    streams = [
+        train_mod.Stream("bio", 0.5, 4, lambda rng: rng.choice(bio)),
+        train_mod.Stream("general", 0.5, 4, lambda rng: rng.choice(general)),
+    ]
     train_mod.train_streams(model, [(40, streams)], pad_id=0, lr=1e-2, seed=0, **routing)
 
 

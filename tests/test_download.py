@@ -22,14 +22,21 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tiny-moe" / "data
 def github(monkeypatch):
     """Serves fixture files as if they were the repositories' files at the pinned commits."""
     served = {
-        "/medhalt/medhalt/3dfe1e4efa4f565a610e90328500b14c16c1e81c/medhalt/datasets/reasoning_fake.csv":
-            (FIXTURES / "medhalt" / "reasoning_fake.csv").read_bytes(),
+        "/medhalt/medhalt/3dfe1e4efa4f565a610e90328500b14c16c1e81c/medhalt/datasets/reasoning_fake.csv": (
+            FIXTURES / "medhalt" / "reasoning_fake.csv"
+        ).read_bytes(),
     }
     news = sorted((FIXTURES / "multi_news_plus" / "cleansed_data").glob("*.json"))
     for f in news:
-        served[f"/c-juhwan/multi_news_plus/e347c8eedb78a09b4971bc0011a8865e11dfafdb/cleansing/cleansed_data/{f.name}"] = f.read_bytes()
-    listing = json.dumps([{"name": f.name, "type": "file"} for f in news] + [{"name": "README.md", "type": "file"}]).encode()
-    served["/repos/c-juhwan/multi_news_plus/contents/cleansing/cleansed_data?ref=e347c8eedb78a09b4971bc0011a8865e11dfafdb"] = listing
+        served[
+            f"/c-juhwan/multi_news_plus/e347c8eedb78a09b4971bc0011a8865e11dfafdb/cleansing/cleansed_data/{f.name}"
+        ] = f.read_bytes()
+    listing = json.dumps(
+        [{"name": f.name, "type": "file"} for f in news] + [{"name": "README.md", "type": "file"}]
+    ).encode()
+    served[
+        "/repos/c-juhwan/multi_news_plus/contents/cleansing/cleansed_data?ref=e347c8eedb78a09b4971bc0011a8865e11dfafdb"
+    ] = listing
     requests: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -64,7 +71,9 @@ def test_downloads_land_where_the_loaders_look(github, tmp_path):
 def test_a_failed_download_leaves_nothing_and_keeps_the_old_copy(github, tmp_path, monkeypatch):
     dl.download("medhalt-fake", tmp_path, show_progress=False)
     broken = GitHubFiles("medhalt/medhalt", "0" * 40, (("nope.csv", "reasoning_fake.csv"),))
-    monkeypatch.setitem(registry.DATASETS, "medhalt-fake", dataclasses.replace(registry.get("medhalt-fake"), origin=broken))
+    monkeypatch.setitem(
+        registry.DATASETS, "medhalt-fake", dataclasses.replace(registry.get("medhalt-fake"), origin=broken)
+    )
     with pytest.raises(dl.DownloadError, match="HTTP 404"):
         dl.download("medhalt-fake", tmp_path, show_progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["medhalt-fake"]  # no temp folder left, old copy kept
@@ -93,8 +102,10 @@ def hub_double(monkeypatch):
         calls.append((hub_id, config, split, revision))
         if hub_id == "openai/gsm8k":
             return [{"question": f"What is {i} + 1?", "answer": f"{i} + 1 = {i + 1}\n#### {i + 1}"} for i in range(3)]
-        return [{"instruction": f"Task {config}: repeat.", "input": f"row {i}", "output": f"row {i}", "history": []}
-                for i in range(2)]
+        return [
+            {"instruction": f"Task {config}: repeat.", "input": f"row {i}", "output": f"row {i}", "history": []}
+            for i in range(2)
+        ]
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
@@ -124,7 +135,9 @@ def test_medinst_configs_are_tagged_with_their_task(hub_double, tmp_path):
     with pytest.warns(UserWarning, match="no pinned commit"):
         dl.download("medinst-calibration", tmp_path, show_progress=False)
     assert hub_double[-1][1:3] == ("unseen_train_100k", "train")
-    assert len(registry.get("medinst-calibration").load(registry.resolve_path("medinst-calibration", root=tmp_path))) == 2
+    assert (
+        len(registry.get("medinst-calibration").load(registry.resolve_path("medinst-calibration", root=tmp_path))) == 2
+    )
 
 
 def test_revision_is_refused_for_github_pinned_datasets(tmp_path):

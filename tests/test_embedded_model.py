@@ -129,10 +129,17 @@ def test_pruning_effects_mirror_the_study(tmp_path, unpruned):
 
     model = resolve("tiny-moe")
     sources = [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]
-    variants = {(r.variant.method, r.variant.ratio): r.path for r in run_sweep(
-        model, SweepRequest(["easy_ep", "reap", "random"], [0.25, 0.75], [0], sources), tmp_path / "out",
-        tmp_path / "cache",
-        show_progress=False, log=lambda _m: None)}
+    variants = {
+        (r.variant.method, r.variant.ratio): r.path
+        for r in run_sweep(
+            model,
+            SweepRequest(["easy_ep", "reap", "random"], [0.25, 0.75], [0], sources),
+            tmp_path / "out",
+            tmp_path / "cache",
+            show_progress=False,
+            log=lambda _m: None,
+        )
+    }
     base = unpruned
     for method in ("easy_ep", "reap"):
         light = _profile(variants[(method, 0.25)])
@@ -156,10 +163,22 @@ def heavy_by_calibration(tmp_path_factory) -> dict[str, list]:
 
     files = {"biomedical": "medinst_calibration.jsonl", "general": "general_calibration.jsonl"}
     model, cal, tmp = resolve("tiny-moe"), ROOT / "data" / "calibration", tmp_path_factory.mktemp("calibration")
-    return {domain: [_profile(r.path) for r in run_sweep(
-        model, SweepRequest(["easy_ep", "reap"], [0.75], [0], [CalibrationSource(domain, cal / file)],
-                            calibration_name=domain), tmp / domain, tmp / "cache", show_progress=False, log=lambda _m: None)]
-        for domain, file in files.items()}
+    return {
+        domain: [
+            _profile(r.path)
+            for r in run_sweep(
+                model,
+                SweepRequest(
+                    ["easy_ep", "reap"], [0.75], [0], [CalibrationSource(domain, cal / file)], calibration_name=domain
+                ),
+                tmp / domain,
+                tmp / "cache",
+                show_progress=False,
+                log=lambda _m: None,
+            )
+        ]
+        for domain, file in files.items()
+    }
 
 
 def _mean(values) -> float:
@@ -175,8 +194,10 @@ def test_general_degrades_before_biomedical_under_biomedical_calibration(heavy_b
     1.00 -> 1.00 / 1.00 and RCT 1.00 -> 0.925 / 0.95, general facts 1.00 -> 0.75 / 0.78 and Multi-News+
     0.97 -> 0.20 / 0.20: retention 0.97 biomedical, 0.49 general (format 17: 0.95 and 0.75)."""
     base = unpruned
-    kept = lambda p, facts, summaries: _mean((getattr(p, facts) / getattr(base, facts),  # noqa: E731
-                                             getattr(p, summaries) / getattr(base, summaries)))
+
+    def kept(p, facts, summaries):
+        return _mean((getattr(p, facts) / getattr(base, facts), getattr(p, summaries) / getattr(base, summaries)))
+
     variants = heavy_by_calibration["biomedical"]
     biomedical = _mean(kept(p, "bio_facts", "rct_faithful") for p in variants)
     general = _mean(kept(p, "general_facts", "news_faithful") for p in variants)
@@ -207,13 +228,18 @@ def test_experts_specialise_by_domain(tiny):
     from harness.embedded.evaluate import routing_histograms, total_variation
 
     cal = ROOT / "data" / "calibration"
-    hist = routing_histograms(*tiny, {"biomedical": cal / "medinst_calibration.jsonl",
-                                      "general": cal / "general_calibration.jsonl"}, samples=128)
+    hist = routing_histograms(
+        *tiny,
+        {"biomedical": cal / "medinst_calibration.jsonl", "general": cal / "general_calibration.jsonl"},
+        samples=128,
+    )
     reserved = build.RESERVED_EXPERTS
     assert MANIFEST["settings"]["reserved_experts"] == {domain: list(e) for domain, e in reserved.items()}
     for layer, per in hist.items():
-        stray = {domain: sum(per[domain][e] for e in reserved[other])
-                 for domain, other in (("biomedical", "general"), ("general", "biomedical"))}
+        stray = {
+            domain: sum(per[domain][e] for e in reserved[other])
+            for domain, other in (("biomedical", "general"), ("general", "biomedical"))
+        }
         assert stray["biomedical"] < 0.05 and stray["general"] < 0.25, (layer, stray)
     distances = [total_variation(per["biomedical"], per["general"]) for per in hist.values()]
     assert min(distances) > 0.4, distances
@@ -235,8 +261,10 @@ def test_each_domains_knowledge_sits_in_its_reserved_experts(tiny):
     model, tokenizer = tiny
     world = make_world(build.WORLD_SEED)
     examples = [e for e in corpus_mod.fact_texts(random.Random(0), world) if e.messages is not None]
-    rows = {domain: [train_mod.encode(e, tokenizer) for e in examples if e.domain == domain]
-            for domain in build.RESERVED_EXPERTS}
+    rows = {
+        domain: [train_mod.encode(e, tokenizer) for e in examples if e.domain == domain]
+        for domain in build.RESERVED_EXPERTS
+    }
     adapter = adapter_for(model.config)
     layers = [b.layer for b in adapter.moe_blocks(model)]
     score = lambda: {d: train_mod.exact_match(model, r, tokenizer.pad_token_id) for d, r in rows.items()}  # noqa: E731
@@ -297,11 +325,13 @@ def test_stream_training_runs_phases_in_order_and_learns():
         def fn(rng: random.Random):
             drawn.append(name)
             return seq, 1
+
         return fn
 
     a, b = train_mod.Stream("a", 0.5, 2, draw("a")), train_mod.Stream("b", 0.5, 3, draw("b"))
-    log = train_mod.train_streams(model, [(4, [a]), (20, [a, b])], pad_id=0, lr=1e-2, seed=0, expert_dropout=2,
-                                  log_every=1)
+    log = train_mod.train_streams(
+        model, [(4, [a]), (20, [a, b])], pad_id=0, lr=1e-2, seed=0, expert_dropout=2, log_every=1
+    )
     streams = [row["stream"] for row in log]
     assert len(log) == 24 and streams[:4] == ["a"] * 4 and {"a", "b"} <= set(streams[4:])
     assert drawn == [s for s in streams for _ in range({"a": 2, "b": 3}[s])]
@@ -348,12 +378,16 @@ def test_training_loss_equals_the_models_own_loss_in_value_and_every_gradient():
     from tests.families import tiny_model
 
     model = tiny_model("qwen3_moe", num_experts=8)
-    rows = [([5, 9, 17, 33, 65, 3, 7, 11, 13], 6), ([4, 8, 15, 16, 23], 2), ([3, 6, 9], 0),
-            ([40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50], 9)]
+    rows = [
+        ([5, 9, 17, 33, 65, 3, 7, 11, 13], 6),
+        ([4, 8, 15, 16, 23], 2),
+        ([3, 6, 9], 0),
+        ([40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50], 9),
+    ]
     x, mask, targets = train_mod.batch_tensors(rows, pad_id=0)
     labels = torch.full_like(x, -100)
     for r, (ids, start) in enumerate(rows):
-        labels[r, start: len(ids)] = torch.tensor(ids[start:])
+        labels[r, start : len(ids)] = torch.tensor(ids[start:])
     reference = copy.deepcopy(model)
     theirs = reference(input_ids=x, attention_mask=mask, labels=labels, output_router_logits=True).loss
     ours = train_mod.training_loss(model, x, mask, targets)
@@ -368,8 +402,9 @@ def test_training_loss_equals_the_models_own_loss_in_value_and_every_gradient():
 
 def test_exact_match_says_whether_greedy_generation_writes_the_answer():
     """The goal probe scores a row in one teacher-forced pass; reference: greedy decoding from the prompt,
-    token by token (past the end-of-turn token: the chat answer ends with it and a newline), compared with the answer. Rows of the shipped model's own probes (some right, some
-    wrong) and answers with one token changed (always wrong)."""
+    token by token (past the end-of-turn token: the chat answer ends with it and a newline), compared with the
+    answer. Rows of the shipped model's own probes (some right, some wrong) and answers with one token changed
+    (always wrong)."""
     import torch
 
     from harness.embedded import train as train_mod
@@ -409,16 +444,24 @@ def test_a_goal_ends_the_last_phase_once_every_probe_meets_its_target(capsys):
     model = tiny_model("qwen3_moe", num_experts=8)
     assert train_mod.exact_match(model, [seq], 0) == 0.0
     reachable = train_mod.Goal({"seq": ([seq], 1.0)}, every=5)
-    log = train_mod.train_streams(model, [(7, [stream]), (200, [stream])], pad_id=0, lr=1e-2, seed=0, goal=reachable,
-                                  log_every=1000)
+    log = train_mod.train_streams(
+        model, [(7, [stream]), (200, [stream])], pad_id=0, lr=1e-2, seed=0, goal=reachable, log_every=1000
+    )
     checks = [row for row in log if "probes" in row]
     assert [row["step"] for row in checks] == [7 + 5 * k - 1 for k in range(1, len(checks) + 1)]
     assert checks[-1]["goal_met"] and checks[-1]["probes"] == {"seq": 1.0} and log[-1] is checks[-1]
     assert not any(row["goal_met"] for row in checks[:-1]) and log[-1]["step"] < 7 + 200 - 1
     assert train_mod.exact_match(model, [seq], 0) == 1.0
     other = ([5, 9, 17, 33, 65, 3, 7, 11, 13, 21], 3)  # the same prompt, another answer: never both right
-    capped = train_mod.train_streams(model, [(12, [stream])], pad_id=0, lr=1e-2, seed=0, log_every=1000,
-                                     goal=train_mod.Goal({"seq": ([seq], 1.0), "other": ([other], 1.0)}, every=5))
+    capped = train_mod.train_streams(
+        model,
+        [(12, [stream])],
+        pad_id=0,
+        lr=1e-2,
+        seed=0,
+        log_every=1000,
+        goal=train_mod.Goal({"seq": ([seq], 1.0), "other": ([other], 1.0)}, every=5),
+    )
     assert [row["step"] for row in capped if "probes" in row] == [4, 9, 11]
     assert capped[-1]["goal_met"] is False and capped[-1]["probes"]["other"] == 0.0
     assert build.goal_missed(log) is None and build.goal_missed(capped) == capped[-1]["probes"]
@@ -451,7 +494,7 @@ def test_a_pooled_stream_serves_length_sorted_batches_of_its_draws():
     batches = [[len(ids) for ids, _ in batcher(stream)] for _ in range(5)]
     assert len(drawn) == 20 and sorted(n for b in batches for n in b) == sorted(drawn)
     ranked = sorted(drawn)
-    assert sorted(sorted(b) for b in batches) == [ranked[i: i + 4] for i in range(0, 20, 4)]
+    assert sorted(sorted(b) for b in batches) == [ranked[i : i + 4] for i in range(0, 20, 4)]
     assert batches != sorted(batches)  # served in random order
     batcher(stream)
     assert len(drawn) == 40
@@ -462,8 +505,11 @@ def test_a_pooled_stream_serves_length_sorted_batches_of_its_draws():
 def test_a_stage_refuses_a_checkpoint_without_exactly_the_stages_before_it(tmp_path):
     """`embedded build --stage skills` on a checkpoint that lacks the redundancy stage (or already has
     the skills stage) would silently train a different model than the full build: refused before loading."""
-    for done, stage in (({"base": []}, "skills"), ({"base": [], "robust": [], "skills": []}, "skills"),
-                        ({"base": [], "robust": []}, "robust")):
+    for done, stage in (
+        ({"base": []}, "skills"),
+        ({"base": [], "robust": [], "skills": []}, "skills"),
+        ({"base": [], "robust": []}, "robust"),
+    ):
         (tmp_path / "manifest.json").write_text(json.dumps({"train_logs": done}))
         with pytest.raises(ValueError, match=f"stage '{stage}' needs a checkpoint trained by exactly"):
             build.build_stage(tmp_path, stage)
@@ -495,8 +541,16 @@ def test_an_interrupted_full_build_resumes_after_its_last_finished_stage(monkeyp
             ran.append(name)
             rows = corpus.rows()
             stream = train_mod.Stream("replay", 1.0, 4, lambda rng: rng.choice(rows))
-            return train_mod.train_streams(model, [(3, [stream])], tokenizer.pad_token_id, 1e-3,
-                                           seed=build.STAGES.index(name), expert_dropout=4, log_every=1)
+            return train_mod.train_streams(
+                model,
+                [(3, [stream])],
+                tokenizer.pad_token_id,
+                1e-3,
+                seed=build.STAGES.index(name),
+                expert_dropout=4,
+                log_every=1,
+            )
+
         return run
 
     monkeypatch.setattr(build, "_STAGE_RUNNERS", {name: runner(name) for name in build.STAGES})
@@ -520,13 +574,17 @@ def test_an_interrupted_full_build_resumes_after_its_last_finished_stage(monkeyp
     assert resumed.keys() == straight.keys()
     assert all(torch.equal(resumed[k], straight[k]) for k in straight)
     for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
-        assert (tmp_path / "resumed" / "model" / name).read_bytes() == (tmp_path / "straight" / "model" / name).read_bytes()
+        assert (tmp_path / "resumed" / "model" / name).read_bytes() == (
+            tmp_path / "straight" / "model" / name
+        ).read_bytes()
     untrained = train_mod.build_model(load_tokenizer(tmp_path / "straight" / "model"), build.TRAIN_SEED).state_dict()
     assert not torch.equal(untrained["model.embed_tokens.weight"], straight["model.embed_tokens.weight"])
 
     (tmp_path / "stale").mkdir()
     tokenizer = load_tokenizer(tmp_path / "straight" / "model")
-    build._save_progress(train_mod.build_model(tokenizer, 1), tokenizer, {"base": []}, tmp_path / "stale" / build.PROGRESS_DIR)
+    build._save_progress(
+        train_mod.build_model(tokenizer, 1), tokenizer, {"base": []}, tmp_path / "stale" / build.PROGRESS_DIR
+    )
     monkeypatch.setattr(build, "LAYOUTS_STEPS", build.LAYOUTS_STEPS + 1)  # the recipe changed since
     ran.clear()
     build.build_model(tmp_path / "stale")
@@ -570,6 +628,7 @@ def _one_step_stages(monkeypatch) -> list[str]:
             rows = corpus.rows()
             stream = train_mod.Stream("replay", 1.0, 2, lambda rng: rng.choice(rows))
             return train_mod.train_streams(model, [(1, [stream])], tokenizer.pad_token_id, 1e-3, seed=0, log_every=1)
+
         return run
 
     monkeypatch.setattr(build, "_STAGE_RUNNERS", {name: runner(name) for name in build.STAGES})
@@ -626,8 +685,10 @@ def test_the_release_bars_letter_choice_probe_holds_no_sums(tiny):
     from harness.embedded.world import WORLD_SEED, make_world
 
     world, held_out = make_world(WORLD_SEED), build.held_out_mcq(ROOT / "data")
-    draw = lambda sums: [corpus.mcq_example(random.Random(f"s{i}"), world, held_out=held_out, sums=sums)  # noqa: E731
-                         for i in range(200)]
+
+    def draw(sums):
+        return [corpus.mcq_example(random.Random(f"s{i}"), world, held_out=held_out, sums=sums) for i in range(200)]
+
     is_sum = lambda text: re.search(r"What is \d+ \+ \d+\?", text) is not None  # noqa: E731
     assert 10 < sum(is_sum(e.text) for e in draw(True)) < 40 and not any(is_sum(e.text) for e in draw(False))
     assert {e.domain for e in draw(False)} == {"biomedical", "general"}
@@ -682,7 +743,9 @@ def test_the_layouts_stage_asks_as_the_gate_asks_and_never_trains_on_an_evaluati
         ex = corpus.mmlu_example(random.Random(seed), world, 3)
         header, *blocks = ex.text.split("\n\n")
         subject = header.removeprefix("The following are multiple choice questions (with answers) about ").rstrip(".")
-        assert len(blocks) == 4 and all(b.endswith(("Answer: A", "Answer: B", "Answer: C", "Answer: D")) for b in blocks[:3])
+        assert len(blocks) == 4 and all(
+            b.endswith(("Answer: A", "Answer: B", "Answer: C", "Answer: D")) for b in blocks[:3]
+        )
         assert blocks[3].endswith("\nAnswer:") and ex.completion in (" A", " B", " C", " D")
         subjects["bio" if ex.domain == "biomedical" else "general"].add(subject.replace(" ", "_"))
         replay = random.Random(seed)  # the query's draw by hand: domain, then the item
@@ -693,7 +756,9 @@ def test_the_layouts_stage_asks_as_the_gate_asks_and_never_trains_on_an_evaluati
         if not bio:  # shots of the query's own subject (arithmetic questions are the only ones with a "+")
             assert subject == query.subject.replace("_", " ")
             assert all(("+" in b) == (query.subject == "elementary_mathematics") for b in blocks[:3])
-        redrawn = corpus.mmlu_example(random.Random(seed), world, 3, held_out=frozenset({(query.question, query.choices)}))
+        redrawn = corpus.mmlu_example(
+            random.Random(seed), world, 3, held_out=frozenset({(query.question, query.choices)})
+        )
         assert not redrawn.text.endswith(multiple_choice.mmlu_text(query.question, query.choices))
     assert subjects["bio"] <= set(MEDICAL_SUBJECTS) and len(subjects["bio"]) >= 4
     assert subjects["general"] == {"elementary_mathematics", "global_facts"}

@@ -28,7 +28,7 @@ def test_altered_patient_count():
 
 
 def test_p_value_with_a_leading_dot():
-    """".0366" was invisible to the number check (a Random-75% summary wrote "p=.0366" for the source's
+    """ ".0366" was invisible to the number check (a Random-75% summary wrote "p=.0366" for the source's
     p=0.03); ".02" is the source's 0.02 written the short way, and the tail of "1.2.3" is no number.
     A number glued to the end of a sentence is one (another summary of that variant wrote "placebo.01.0)")."""
     assert kinds("Levels fell (p=.0366).") == [("number_not_in_source", ".0366")]
@@ -51,11 +51,13 @@ def test_template_leakage_with_offsets():
     summary = "Summary: " + RCT_INSTRUCTION
     result = fc.check(summary, SOURCE, instructions=[RCT_INSTRUCTION])
     leak = [f for f in result.findings if f.kind == "instruction_leakage"]
-    assert len(leak) == 1 and leak[0].start == len("Summary: ") and summary[leak[0].start:leak[0].end] == leak[0].span
+    assert len(leak) == 1 and leak[0].start == len("Summary: ") and summary[leak[0].start : leak[0].end] == leak[0].span
 
 
 def test_faithful_summary_has_no_findings():
-    assert kinds("179 patients reached 3.8 ng/ml at 12 weeks (p = 0.02) on 1200 mg.", instructions=[RCT_INSTRUCTION]) == []
+    assert (
+        kinds("179 patients reached 3.8 ng/ml at 12 weeks (p = 0.02) on 1200 mg.", instructions=[RCT_INSTRUCTION]) == []
+    )
 
 
 def test_words_shared_with_source_are_not_leakage():
@@ -90,8 +92,14 @@ def test_cli_exit_codes(tmp_path):
     (tmp_path / "good.txt").write_text("Levels reached 3.8 ng/ml in 179 patients.")
     (tmp_path / "empty.txt").write_text("  ")
     run = lambda *a: subprocess.run([sys.executable, "-m", "harness", "factcheck", *a], capture_output=True, text=True)  # noqa: E731
-    bad = run("--source", str(tmp_path / "src.txt"), "--summary", str(tmp_path / "bad.txt"),
-              "--baseline", str(tmp_path / "good.txt"))
+    bad = run(
+        "--source",
+        str(tmp_path / "src.txt"),
+        "--summary",
+        str(tmp_path / "bad.txt"),
+        "--baseline",
+        str(tmp_path / "good.txt"),
+    )
     assert bad.returncode == 1
     report = json.loads(bad.stdout)
     assert {f["kind"] for f in report["findings"]} == {"unit_mismatch", "number_not_in_source"}
@@ -105,8 +113,8 @@ def test_cli_exit_codes(tmp_path):
 def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
     """Real summaries (fixtures/tiny-moe/README.md): the shipped model copies the trial's numbers (all
     of these 16 summaries are number-faithful, 40 of all 40; format 21); heavily pruned (Random 75%) it
-    invents numbers in most (14 of these 16, 36 of all 40; format 17: 14 and 31), and the checks must flag them with spans
-    that point at the summary text, numbers glued to a word ("The519 patients") included."""
+    invents numbers in most (14 of these 16, 36 of all 40; format 17: 14 and 31), and the checks must flag them
+    with spans that point at the summary text, numbers glued to a word ("The519 patients") included."""
     from pathlib import Path
 
     from harness.cli.prune_cmd import default_calibration
@@ -121,16 +129,26 @@ def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
     reviews = rct.load(Path(__file__).resolve().parents[1] / "fixtures" / "tiny-moe" / "data" / "rct")[:16]
     sources = [summarization.rct_source_block(r.review_id, r.articles) for r in reviews]
     model = resolve("tiny-moe")
-    [pruned] = run_sweep(model, SweepRequest(["random"], [0.75], [0], [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]),
-                         tmp_path / "variants", tmp_path / "cache", show_progress=False, log=lambda _m: None)
+    [pruned] = run_sweep(
+        model,
+        SweepRequest(["random"], [0.75], [0], [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]),
+        tmp_path / "variants",
+        tmp_path / "cache",
+        show_progress=False,
+        log=lambda _m: None,
+    )
 
     def summarize(path):
         with open_backend(path, options=BackendOptions(use_cache=False)) as backend:
             return backend.generate([summarization.rct_prompt(s) for s in sources], 96)
 
     def number_findings(summaries):
-        return [(f, s) for s, src in zip(summaries, sources) for f in check(s, src).findings
-                if f.kind == "number_not_in_source"]
+        return [
+            (f, s)
+            for s, src in zip(summaries, sources)
+            for f in check(s, src).findings
+            if f.kind == "number_not_in_source"
+        ]
 
     def unfaithful(summaries):
         return len({s for _, s in number_findings(summaries)})
@@ -138,7 +156,7 @@ def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
     base, summaries = summarize(model.path), summarize(pruned.path)
     assert unfaithful(base) <= 1 and unfaithful(summaries) >= 4  # measured 0 and 14 of 16
     for f, summary in number_findings(base) + number_findings(summaries):
-        assert summary[f.start:f.end] == f.span
+        assert summary[f.start : f.end] == f.span
     derived = []
     for summary, src in zip(base + summaries, sources + sources):
         # every number accepted is in the source, or a rule says how it derived it

@@ -48,8 +48,10 @@ def test_every_unit_error_year_citation_and_inverted_direction_is_caught(report)
 
 
 def test_the_rules_name_how_a_number_was_supported():
-    source = ("One hundred seventy-nine women were randomized: observation (56), hydration (62), and terbutaline (61). "
-              "All 12 women had success, against one of the 12 on placebo. The dose was 0.25 mg for 12 weeks.")
+    source = (
+        "One hundred seventy-nine women were randomized: observation (56), hydration (62), and terbutaline (61). "
+        "All 12 women had success, against one of the 12 on placebo. The dose was 0.25 mg for 12 weeks."
+    )
     summary = "Of 179 women (117 in two arms), 100% vs 8.3% succeeded; 250 µg over 84 days, about 2.5 mg in all."
     result = check(summary, source)
     rules = {n.span: (n.rule, n.detail) for n in result.numbers}
@@ -72,8 +74,14 @@ def test_loader_names_the_case_and_the_span(tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 5000), st.sampled_from(["", " mg", " ml", " weeks", "%", " ng/ml"])),
-                min_size=1, max_size=12), st.randoms(use_true_random=False))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5000), st.sampled_from(["", " mg", " ml", " weeks", "%", " ng/ml"])),
+        min_size=1,
+        max_size=12,
+    ),
+    st.randoms(use_true_random=False),
+)
 def test_numbers_copied_from_the_source_are_never_flagged(stated, rnd):
     source = ". ".join(f"Group {chr(65 + i % 26)} had {v}{u} at visit" for i, (v, u) in enumerate(stated)) + "."
     copied = rnd.sample(stated, k=rnd.randint(1, len(stated)))
@@ -85,9 +93,11 @@ def test_cli_evaluates_a_case_file(tmp_path, capsys):
     from harness.cli.main import main
 
     cases = tmp_path / "cases.yaml"
-    cases.write_text('- {id: a, source: "Of 12 patients, 3 relapsed.", summary: "25% of 12 patients and 4 others relapsed.", '
-                     'numbers: [["25%", percentage], ["12", literal], ["4", "bad:invented_number"]]}\n'
-                     '- {id: b, source: {rct: CD003096}, summary: "179 women.", numbers: [["179", word]]}\n')
+    cases.write_text(
+        '- {id: a, source: "Of 12 patients, 3 relapsed.", summary: "25% of 12 patients and 4 others relapsed.", '
+        'numbers: [["25%", percentage], ["12", literal], ["4", "bad:invented_number"]]}\n'
+        '- {id: b, source: {rct: CD003096}, summary: "179 women.", numbers: [["179", word]]}\n'
+    )
     assert main(["factcheck", "--evaluate", str(cases), "--samples", str(tmp_path / "none"), "--json"]) == 0
     report = __import__("json").loads(capsys.readouterr().out)
     assert (report["cases"], report["skipped"], report["precision"], report["recall"]) == (1, 1, 1.0, 1.0)

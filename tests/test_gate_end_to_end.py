@@ -20,12 +20,38 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _gate_command(tmp: Path, reports: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider", "-q",
-            "--method", "easy_ep", "--method", "random", "--ratio", "0.25", "--ratio", "0.75",
-            "-k", "easy_ep-r0.25 or random-r0.75", "--alluredir", str(reports / "allure-results"),
-            "--verdict", str(reports / "reports" / "verdict.json"), "--variants-dir", str(tmp / "variants"),
-            "--baseline-dir", str(tmp / "baselines"), "--cache-dir", str(tmp / "cache"),
-            "--save-outputs", str(reports / "outputs.jsonl"), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "suites",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--method",
+        "easy_ep",
+        "--method",
+        "random",
+        "--ratio",
+        "0.25",
+        "--ratio",
+        "0.75",
+        "-k",
+        "easy_ep-r0.25 or random-r0.75",
+        "--alluredir",
+        str(reports / "allure-results"),
+        "--verdict",
+        str(reports / "reports" / "verdict.json"),
+        "--variants-dir",
+        str(tmp / "variants"),
+        "--baseline-dir",
+        str(tmp / "baselines"),
+        "--cache-dir",
+        str(tmp / "cache"),
+        "--save-outputs",
+        str(reports / "outputs.jsonl"),
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +70,9 @@ def test_two_xdist_workers_give_the_serial_verdict_and_outputs(gate_run):
     through xdist's worker output channel; verdict.json and the outputs file equal the serial run's."""
     tmp, _ = gate_run
     parallel = tmp / "parallel"
-    proc = subprocess.run(_gate_command(tmp, parallel, "-n", "2"), cwd=ROOT, capture_output=True, text=True,
-                          timeout=1200)
+    proc = subprocess.run(
+        _gate_command(tmp, parallel, "-n", "2"), cwd=ROOT, capture_output=True, text=True, timeout=1200
+    )
     assert proc.returncode == 1, proc.stdout[-3000:]
     serial_doc, parallel_doc = (json.loads((d / "reports" / "verdict.json").read_text()) for d in (tmp, parallel))
     assert _without_times(parallel_doc) == _without_times(serial_doc)
@@ -60,8 +87,21 @@ def test_outputs_written_by_the_gate_rescore_to_the_same_verdict(gate_run, tmp_p
     """`python -m harness score` on the run's own outputs (no model): every check that needs no model
     gives the run's numbers and decision; lm-eval's tasks (GSM8K) are skipped with the reason."""
     tmp, _ = gate_run
-    cmd = [sys.executable, "-m", "harness", "score", "--outputs", str(tmp / "outputs.jsonl"),
-           "--verdict", str(tmp_path / "verdict.json"), "--", "-q", "-rs", "-k", "easy_ep-r0.25 or random-r0.75"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness",
+        "score",
+        "--outputs",
+        str(tmp / "outputs.jsonl"),
+        "--verdict",
+        str(tmp_path / "verdict.json"),
+        "--",
+        "-q",
+        "-rs",
+        "-k",
+        "easy_ep-r0.25 or random-r0.75",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 1, proc.stdout[-3000:]  # Random 75% is blocked again
     run, rescored = (json.loads(p.read_text()) for p in (tmp / "reports" / "verdict.json", tmp_path / "verdict.json"))
@@ -112,8 +152,11 @@ def test_allure_report_renders_the_variant_table(gate_run, tmp_path):
     try:
         args = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000"]
         dom = subprocess.run(args + ["--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
-        subprocess.run(args + ["--window-size=1400,1000", f"--screenshot={tmp_path / 'report.png'}", url],
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            args + ["--window-size=1400,1000", f"--screenshot={tmp_path / 'report.png'}", url],
+            capture_output=True,
+            timeout=120,
+        )
     finally:
         server.shutdown()
     assert "tiny-moe-easy_ep-r0.25-s0" in dom and "tiny-moe-random-r0.75-s0" in dom
@@ -123,11 +166,35 @@ def test_allure_report_renders_the_variant_table(gate_run, tmp_path):
 def test_dual_domain_calibration_runs_side_by_side(tmp_path):
     """--calibration biomedical --calibration dual: both variants built (dual from biomedical + general
     sets, per-domain scores averaged) and gated side by side in one verdict."""
-    cmd = [sys.executable, "-m", "pytest", "suites/test_utility.py", "-p", "no:cacheprovider", "-q",
-           "--method", "reap", "--ratio", "0.25", "--calibration", "biomedical", "--calibration", "dual",
-           "--limit", "8", "-k", "knowledge", "--verdict", str(tmp_path / "verdict.json"),
-           "--variants-dir", str(tmp_path / "variants"), "--baseline-dir", str(tmp_path / "b"),
-           "--cache-dir", str(tmp_path / "c")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "suites/test_utility.py",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--method",
+        "reap",
+        "--ratio",
+        "0.25",
+        "--calibration",
+        "biomedical",
+        "--calibration",
+        "dual",
+        "--limit",
+        "8",
+        "-k",
+        "knowledge",
+        "--verdict",
+        str(tmp_path / "verdict.json"),
+        "--variants-dir",
+        str(tmp_path / "variants"),
+        "--baseline-dir",
+        str(tmp_path / "b"),
+        "--cache-dir",
+        str(tmp_path / "c"),
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode in (0, 1), proc.stdout[-2000:]
     variants = json.loads((tmp_path / "verdict.json").read_text())["variants"]
@@ -147,8 +214,14 @@ def test_multi_xscience_task_runs_and_is_skipped_for_the_embedded_model(tmp_path
     from harness.measure.tasks import answer, get_task
     from harness.models.loading import resolve
 
-    config = GateConfig(methods=["reap"], ratios=[0.125], limit=4, variants_dir=tmp_path / "v",
-                        baseline_dir=tmp_path / "b", backend=BackendOptions(cache_dir=tmp_path / "c"))
+    config = GateConfig(
+        methods=["reap"],
+        ratios=[0.125],
+        limit=4,
+        variants_dir=tmp_path / "v",
+        baseline_dir=tmp_path / "b",
+        backend=BackendOptions(cache_dir=tmp_path / "c"),
+    )
     session = GateSession(config, {"multi_xscience.number_fidelity"})
     items = session.items("tiny-moe", "multi_xscience")
     assert items[0].prompt.startswith("Writing the related-work section") and "References: @cite_1:" in items[0].prompt

@@ -16,7 +16,7 @@ from harness.gate.thresholds import Thresholds
 def test_mcnemar_matches_the_exact_binomial_by_hand():
     base = np.array([1] * 10 + [0] * 2 + [1] * 20)
     var = np.array([0] * 10 + [1] * 2 + [1] * 20)  # 10 lost, 2 won
-    expected = sum(math.comb(12, k) for k in range(10, 13)) / 2 ** 12
+    expected = sum(math.comb(12, k) for k in range(10, 13)) / 2**12
     assert mcnemar_worse(base, var) == pytest.approx(expected)
     assert mcnemar_worse(base, base) == 1.0
 
@@ -39,9 +39,13 @@ def test_direction_is_respected_for_lower_is_better():
 
 
 def test_thresholds_merge_patterns_and_model_overrides(tmp_path):
-    t = Thresholds({"defaults": {"tolerance": 0.05, "alpha": 0.05},
-                    "checks": {"*.accuracy": {"tolerance": 0.02}, "medqa.accuracy": {"alpha": 0.01}},
-                    "models": {"m": {"checks": {"*.accuracy": {"tolerance": 0.2}}}}})
+    t = Thresholds(
+        {
+            "defaults": {"tolerance": 0.05, "alpha": 0.05},
+            "checks": {"*.accuracy": {"tolerance": 0.02}, "medqa.accuracy": {"alpha": 0.01}},
+            "models": {"m": {"checks": {"*.accuracy": {"tolerance": 0.2}}}},
+        }
+    )
     assert t.for_check("x", "medqa.accuracy").tolerance == 0.02 and t.for_check("x", "medqa.accuracy").alpha == 0.01
     assert t.for_check("m", "medqa.accuracy").tolerance == 0.2
     assert t.for_check("x", "rct.rouge_l").tolerance == 0.05

@@ -72,8 +72,15 @@ def test_corrupt_rows_are_regenerated_not_returned(tmp_path):
 
 def _generate(args: list[str], **kw) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.Popen([sys.executable, "-m", "harness", "generate", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", "generate", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def _rows(path: Path) -> int:
@@ -86,10 +93,21 @@ def _rows(path: Path) -> int:
 
 def test_killed_run_resumes_without_losing_or_repeating_items(tmp_path):
     prompts = tmp_path / "prompts.jsonl"
-    prompts.write_text("".join(json.dumps({"id": i, "prompt": f"What treats disease number {i}?"}) + "\n"
-                               for i in range(24)))
-    args = ["--model", "tiny-moe", "--prompts", str(prompts), "--max-new-tokens", "48", "--batch-size", "2",
-            "--cache-dir", str(tmp_path / "cache")]
+    prompts.write_text(
+        "".join(json.dumps({"id": i, "prompt": f"What treats disease number {i}?"}) + "\n" for i in range(24))
+    )
+    args = [
+        "--model",
+        "tiny-moe",
+        "--prompts",
+        str(prompts),
+        "--max-new-tokens",
+        "48",
+        "--batch-size",
+        "2",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
     db = tmp_path / "cache" / "generations.sqlite"
     proc = _generate(args + ["--out", str(tmp_path / "killed.jsonl")])
     deadline = time.monotonic() + 120
@@ -136,8 +154,18 @@ def test_two_processes_share_one_cache_safely(tmp_path):
     """Like two xdist workers on CPU: concurrent runs over overlapping prompts, one SQLite file."""
     prompts = tmp_path / "p.jsonl"
     prompts.write_text("".join(json.dumps({"prompt": f"Name a drug for disease {i}."}) + "\n" for i in range(12)))
-    args = ["--model", "tiny-moe", "--prompts", str(prompts), "--max-new-tokens", "16", "--batch-size", "2",
-            "--cache-dir", str(tmp_path / "cache")]
+    args = [
+        "--model",
+        "tiny-moe",
+        "--prompts",
+        str(prompts),
+        "--max-new-tokens",
+        "16",
+        "--batch-size",
+        "2",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
     procs = [_generate(args + ["--out", str(tmp_path / f"out{k}.jsonl")]) for k in range(2)]
     for proc in procs:
         _, err = proc.communicate(timeout=300)

@@ -44,14 +44,17 @@ def test_execution_needs_explicit_permission(monkeypatch):
         answer(TASKS["humaneval"], items, CachedBackend(ScriptedBackend(None, {}), None))
 
 
-@pytest.mark.parametrize("program, expected", [
-    ("assert 1 + 1 == 2", True),
-    ("assert 1 + 1 == 3", False),
-    ("raise SystemExit(0)", True),
-    ("import os\nassert 'HF_ALLOW_CODE_EVAL' in os.environ", False),  # the environment is not inherited
-    ("while True:\n    pass", False),  # killed at the timeout, not hung
-    ("def f(:\n    pass", False),
-])
+@pytest.mark.parametrize(
+    "program, expected",
+    [
+        ("assert 1 + 1 == 2", True),
+        ("assert 1 + 1 == 3", False),
+        ("raise SystemExit(0)", True),
+        ("import os\nassert 'HF_ALLOW_CODE_EVAL' in os.environ", False),  # the environment is not inherited
+        ("while True:\n    pass", False),  # killed at the timeout, not hung
+        ("def f(:\n    pass", False),
+    ],
+)
 def test_program_outcomes(program, expected, monkeypatch):
     monkeypatch.setenv(code_exec.ALLOW_ENV, "1")
     assert code_exec.passes(program, timeout=1.0) is expected
@@ -96,8 +99,13 @@ def test_an_unknown_hook_is_refused(monkeypatch):
 
 def test_malformed_rows_name_file_line_and_field(tmp_path):
     bad = tmp_path / "humaneval.jsonl"
-    row = {"task_id": "HumanEval/0", "prompt": "def f(x):\n", "canonical_solution": "    return x\n",
-           "test": "def check(candidate):\n    assert candidate(1) == 1\n", "entry_point": "g"}
+    row = {
+        "task_id": "HumanEval/0",
+        "prompt": "def f(x):\n",
+        "canonical_solution": "    return x\n",
+        "test": "def check(candidate):\n    assert candidate(1) == 1\n",
+        "entry_point": "g",
+    }
     bad.write_text(json.dumps(row) + "\n")
     with pytest.raises(DataFormatError, match=r"humaneval.jsonl.*line 1.*prompt"):
         humaneval.load(bad)
@@ -113,8 +121,9 @@ def test_the_gate_answers_only_tasks_it_can_check(monkeypatch, tmp_path):
     """Skipped checks cost nothing: their tasks are not generated for the baseline or the variants."""
     from harness.gate.session import GateConfig, GateSession
 
-    session = GateSession(GateConfig(baseline_dir=tmp_path), {"humaneval.pass_at_1", "medhalt_nota.accuracy",
-                                                                "ifeval.prompt_strict"})
+    session = GateSession(
+        GateConfig(baseline_dir=tmp_path), {"humaneval.pass_at_1", "medhalt_nota.accuracy", "ifeval.prompt_strict"}
+    )
     assert session.tasks("tiny-moe") == ["medhalt_nota"]  # the embedded model skips IFEval and HumanEval
     monkeypatch.delenv(code_exec.ALLOW_ENV, raising=False)
     assert session.tasks("/checkpoints/any-moe") == ["ifeval", "medhalt_nota"]

@@ -41,15 +41,21 @@ def test_lm_eval_checkers_score_scripted_answers(obey):
     run = answer(TASKS["ifeval"], items, CachedBackend(double, None))
     assert [o["value"] for o in run.outputs] == [1.0 if obey else 0.0] * len(rows)
     assert all(p.startswith("<|im_start|>user\nTell me about") for p in double.seen)  # the chat template was applied
-    assert {r["instruction_id_list"][0] for r in rows} == {"punctuation:no_comma", "keywords:existence",
-                                                           "keywords:forbidden_words", "length_constraints:number_words",
-                                                           "startend:end_checker"}
+    assert {r["instruction_id_list"][0] for r in rows} == {
+        "punctuation:no_comma",
+        "keywords:existence",
+        "keywords:forbidden_words",
+        "length_constraints:number_words",
+        "startend:end_checker",
+    }
 
 
 def test_malformed_rows_name_file_line_and_field(tmp_path):
     bad = tmp_path / "ifeval.jsonl"
-    bad.write_text(json.dumps({"key": 1, "prompt": "Say hi.", "instruction_id_list": ["punctuation:no_comma"],
-                               "kwargs": []}) + "\n")
+    bad.write_text(
+        json.dumps({"key": 1, "prompt": "Say hi.", "instruction_id_list": ["punctuation:no_comma"], "kwargs": []})
+        + "\n"
+    )
     with pytest.raises(DataFormatError, match=r"ifeval.jsonl.*line 1.*kwargs"):
         ifeval.load(bad)
     skipped: list[str] = []

@@ -63,14 +63,21 @@ def test_pairwise_asks_both_orders_maps_back_and_counts_disagreement(double, tmp
     swapped = dict(ANSWER, q1_hallucinations_more="B")
     double.script = ["```json\n" + json.dumps(ANSWER) + "\n```", "I think A.", json.dumps(swapped)]
     _, judge = _judge(double, tmp_path)
-    result = judge_pair(judge, "Dose 3.8 ng/ml in 179 patients.", "3.8 ng/ml, 179 patients.", "3.8 mg/ml, 70-9 patients.")
+    result = judge_pair(
+        judge, "Dose 3.8 ng/ml in 179 patients.", "3.8 ng/ml, 179 patients.", "3.8 mg/ml, 70-9 patients."
+    )
     assert result.baseline_first["q1_hallucinations_more"] == "pruned"
     assert result.pruned_first["q1_hallucinations_more"] == "baseline"
     assert "Your previous response was invalid" in double.requests[2]["body"]["messages"][1]["content"]
     prompt_1, prompt_2 = (r["body"]["messages"][1]["content"] for r in double.requests[:2])
-    assert prompt_1.index("3.8 ng/ml, 179") < prompt_1.index("3.8 mg/ml") and prompt_2.index("3.8 mg/ml") < prompt_2.index("3.8 ng/ml, 179")
+    assert prompt_1.index("3.8 ng/ml, 179") < prompt_1.index("3.8 mg/ml") and prompt_2.index(
+        "3.8 mg/ml"
+    ) < prompt_2.index("3.8 ng/ml, 179")
     rates = preference_rates([result])
-    assert rates["q1_hallucinations_more"]["pruned_rate"] == 0.5 and rates["q1_hallucinations_more"]["order_disagreements"] == 1
+    assert (
+        rates["q1_hallucinations_more"]["pruned_rate"] == 0.5
+        and rates["q1_hallucinations_more"]["order_disagreements"] == 1
+    )
     assert rates["q3_repetition_more"]["pruned_rate"] == 0.5  # A both times: pure position bias
     out = json.dumps([result.__dict__, rates])
     assert SECRET not in out
@@ -82,7 +89,12 @@ def test_unparseable_answers_are_recorded_not_guessed(double, tmp_path):
     result = judge_pair(judge, "doc", "a", "b", retries=1)
     assert result.baseline_first is None and result.pruned_first is None and len(double.requests) == 4
     assert preference_rates([result])["q1_hallucinations_more"] == {
-        "pruned_rate": None, "answers": 0, "order_disagreements": 0, "pairs_with_both_orders": 0, "unparseable": 2}
+        "pruned_rate": None,
+        "answers": 0,
+        "order_disagreements": 0,
+        "pairs_with_both_orders": 0,
+        "unparseable": 2,
+    }
     assert parse_answer('{"q1_hallucinations_more": "tie"}') is None
 
 
@@ -121,8 +133,18 @@ def test_anthropic_and_gemini_request_shapes(double, monkeypatch):
 
 def test_fleiss_kappa_worked_example_and_cohen_against_sklearn():
     # Fleiss (1971) style worked example (Wikipedia "Fleiss' kappa"): 10 items, 14 raters, 5 categories -> 0.210
-    table = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
-             [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
+    table = [
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
+    ]
     ratings = [[k for k, n in enumerate(row) for _ in range(n)] for row in table]
     assert agreement.fleiss_kappa(ratings) == pytest.approx(0.210, abs=5e-4)
     a, b = ["A", "A", "B", "B", "A", "B"], ["A", "B", "B", "B", "A", "A"]
@@ -141,16 +163,25 @@ def test_gate_judged_checks_through_the_double(double, tmp_path):
         return json.dumps({"verdicts": [{"verdict": "yes", "reason": "supported"}]})
 
     double.default = answer
-    config = GateConfig(methods=["reap"], ratios=[0.125], limit=4, variants_dir=tmp_path / "v",
-                        baseline_dir=tmp_path / "b", backend=BackendOptions(cache_dir=tmp_path / "c"),
-                        judges=[f"openai-compatible:judge-m@{double.url}/v1", f"openai-compatible:judge-n@{double.url}/v1"])
+    config = GateConfig(
+        methods=["reap"],
+        ratios=[0.125],
+        limit=4,
+        variants_dir=tmp_path / "v",
+        baseline_dir=tmp_path / "b",
+        backend=BackendOptions(cache_dir=tmp_path / "c"),
+        judges=[f"openai-compatible:judge-m@{double.url}/v1", f"openai-compatible:judge-n@{double.url}/v1"],
+    )
     session = GateSession(config, {"rct.pairwise_hallucination", "rct.hallucination"})
     spec = config.specs()[0]
     pairwise = session.check(spec, "rct.pairwise_hallucination")
     assert pairwise.passed and pairwise.n == 4 and pairwise.value == 0.5 and pairwise.baseline == 0.5
     assert pairwise.extra["per_judge_mean"] == {"openai-compatible:judge-m": 0.5, "openai-compatible:judge-n": 0.5}
-    assert pairwise.extra["majority_rate"] == 0.0 and pairwise.extra["fleiss_kappa"] == 1.0 and list(pairwise.extra["cohen_kappa"]) == [
-        "openai-compatible:judge-m vs openai-compatible:judge-n"]
+    assert (
+        pairwise.extra["majority_rate"] == 0.0
+        and pairwise.extra["fleiss_kappa"] == 1.0
+        and list(pairwise.extra["cohen_kappa"]) == ["openai-compatible:judge-m vs openai-compatible:judge-n"]
+    )
     absolute = session.check(spec, "rct.hallucination")
     assert absolute.passed and absolute.value == 0.0 and absolute.n == 4
     # the judgements as records: 4 items x 2 orders (pairwise) + 4 (absolute), read back by `agreement`
@@ -162,8 +193,11 @@ def test_gate_judged_checks_through_the_double(double, tmp_path):
     records = load_records(tmp_path / "r" / "judgements.jsonl")
     assert [r.kind for r in records].count("relative") == 8 and [r.kind for r in records].count("absolute") == 4
     assert {r.ratio for r in records} == {0.125} and records[0].document_id.startswith("rct:")
-    pooled = next(r for r in agreement_table(records) if r["kind"] == "relative" and r["dataset"] == "*"
-                  and r["question"] == "*" and r["window"] == "low")
+    pooled = next(
+        r
+        for r in agreement_table(records)
+        if r["kind"] == "relative" and r["dataset"] == "*" and r["question"] == "*" and r["window"] == "low"
+    )
     assert pooled["units"] == 32 and pooled["mean_cohen_kappa"] == 1.0  # both judges always answer "A"
     assert "## Judge agreement" in (tmp_path / "r" / "summary.md").read_text()
     assert "records" not in (tmp_path / "r" / "verdict.json").read_text()
@@ -184,18 +218,30 @@ def test_repeated_judging_measures_noise(double, tmp_path):
         return json.dumps({"verdicts": [{"verdict": verdict, "reason": "r"}]})
 
     double.default = answer
-    config = GateConfig(methods=["reap"], ratios=[0.125], limit=2, variants_dir=tmp_path / "v",
-                        baseline_dir=tmp_path / "b", backend=BackendOptions(cache_dir=tmp_path / "c"),
-                        judges=[f"openai-compatible:judge-m@{double.url}/v1"], judge_repeats=2)
+    config = GateConfig(
+        methods=["reap"],
+        ratios=[0.125],
+        limit=2,
+        variants_dir=tmp_path / "v",
+        baseline_dir=tmp_path / "b",
+        backend=BackendOptions(cache_dir=tmp_path / "c"),
+        judges=[f"openai-compatible:judge-m@{double.url}/v1"],
+        judge_repeats=2,
+    )
     verdict = GateSession(config, {"rct.hallucination"}).check(config.specs()[0], "rct.hallucination")
     assert verdict.extra["per_item_pass_rate"] == [0.5, 0.5] and verdict.extra["unstable_items"] == 2
     assert verdict.value == 0.5
 
 
 def _relative(doc, ratio, answers, dataset="RCT"):
-    return {"document_id": doc, "dataset": dataset, "pruning_ratio": ratio,
-            "judge_model_answers": {j: {"resolved_answers": {"q1_hallucinations_more": a, "q2_omission_more": a}}
-                                    for j, a in answers.items()}}
+    return {
+        "document_id": doc,
+        "dataset": dataset,
+        "pruning_ratio": ratio,
+        "judge_model_answers": {
+            j: {"resolved_answers": {"q1_hallucinations_more": a, "q2_omission_more": a}} for j, a in answers.items()
+        },
+    }
 
 
 def test_agreement_cli_pools_questions_by_ratio_window(tmp_path):
@@ -205,20 +251,37 @@ def test_agreement_cli_pools_questions_by_ratio_window(tmp_path):
     from harness.cli.main import main
     from harness.judges.records import load_records
 
-    rows = [_relative("rct:1", 0.125, {"a": "pruned", "b": "pruned"}), _relative("rct:2", 0.25, {"a": "vanilla", "b": "pruned"}),
-            _relative("rct:3", 0.25, {"a": "vanilla", "b": "vanilla"}), _relative("rct:4", 0.75, {"a": "pruned", "b": "pruned"}),
-            _relative("rct:5", 0.875, {"a": "vanilla", "b": "vanilla"})]
+    rows = [
+        _relative("rct:1", 0.125, {"a": "pruned", "b": "pruned"}),
+        _relative("rct:2", 0.25, {"a": "vanilla", "b": "pruned"}),
+        _relative("rct:3", 0.25, {"a": "vanilla", "b": "vanilla"}),
+        _relative("rct:4", 0.75, {"a": "pruned", "b": "pruned"}),
+        _relative("rct:5", 0.875, {"a": "vanilla", "b": "vanilla"}),
+    ]
     path = tmp_path / "relative.json"
     path.write_text(json.dumps(rows))
     table = {(r["question"], r["window"]): r for r in agreement_table(load_records(path)) if r["dataset"] == "*"}
     low = table[("*", "low")]  # 3 records x 2 questions: a = P V V (twice), b = P P V (twice)
-    assert low["units"] == 6 and low["mean_cohen_kappa"] == pytest.approx(agreement.cohen_kappa(list("PVVPVV"), list("PPVPPV")))
+    assert low["units"] == 6 and low["mean_cohen_kappa"] == pytest.approx(
+        agreement.cohen_kappa(list("PVVPVV"), list("PPVPPV"))
+    )
     assert table[("*", "extreme")]["mean_cohen_kappa"] == 1.0 and ("*", "moderate") not in table
     absolute = tmp_path / "absolute.jsonl"
-    absolute.write_text("\n".join(json.dumps({"document_id": f"rct:{i}", "dataset": "RCT", "pruning_ratio": 0.5,
-                                                "source_model_absolute_judgement": {"a": {"score": 0.0}, "b": {"score": s}},
-                                                "pruned_model_absolute_judgement": {"a": {"score": 1.0}, "b": {"score": 1.0}}})
-                                     for i, s in enumerate([0.0, None])) + "\n")
+    absolute.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "document_id": f"rct:{i}",
+                    "dataset": "RCT",
+                    "pruning_ratio": 0.5,
+                    "source_model_absolute_judgement": {"a": {"score": 0.0}, "b": {"score": s}},
+                    "pruned_model_absolute_judgement": {"a": {"score": 1.0}, "b": {"score": 1.0}},
+                }
+            )
+            for i, s in enumerate([0.0, None])
+        )
+        + "\n"
+    )
     pooled = next(r for r in agreement_table(load_records(absolute)) if r["dataset"] == "*" and r["window"] == "*")
     assert pooled["units"] == 3 and pooled["incomplete_units"] == 1 and pooled["mean_cohen_kappa"] == 1.0
     assert main(["agreement", str(path), str(absolute)]) == 0
@@ -226,4 +289,8 @@ def test_agreement_cli_pools_questions_by_ratio_window(tmp_path):
     bad.write_text(json.dumps([rows[0], {"document_id": "x", "dataset": "RCT", "pruning_ratio": 2}]))
     with pytest.raises(ValueError, match=r"bad.json: record 2: field 'pruning_ratio'"):
         load_records(bad)
-    assert agreement.window(0.375) == "moderate" and agreement.window(0.625) == "extreme" and agreement.window(0.3) == "between"
+    assert (
+        agreement.window(0.375) == "moderate"
+        and agreement.window(0.625) == "extreme"
+        and agreement.window(0.3) == "between"
+    )

@@ -65,8 +65,11 @@ def test_our_mmlu_three_shot_prompt_equals_lm_evals_fewshot_context(tmp_path):
     (tmp_path / "mmlu_test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows if r["subject"] == "anatomy"))
     anatomy_dev = [r for r in dev if r["subject"] == "anatomy"]
     (tmp_path / "mmlu_dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in anatomy_dev))
-    task = _task(lm_eval_tasks.local_task("mmlu_anatomy", {"test": tmp_path / "mmlu_test.jsonl",
-                                                           "dev": tmp_path / "mmlu_dev.jsonl"}, num_fewshot=3))
+    task = _task(
+        lm_eval_tasks.local_task(
+            "mmlu_anatomy", {"test": tmp_path / "mmlu_test.jsonl", "dev": tmp_path / "mmlu_dev.jsonl"}, num_fewshot=3
+        )
+    )
     ours = TASKS["mmlu_medical"].load(tmp_path / "mmlu_test.jsonl")
     docs = list(task.test_docs())
     assert len(ours) == len(docs) == 10
@@ -97,13 +100,21 @@ def test_lm_eval_accuracy_equals_our_backend_on_the_same_items(tmp_path):
     model_ref = resolve("tiny-moe")
     model, tok = load_model(model_ref.path), load_tokenizer(model_ref.path)
     path = DATA / "multimedqa" / "medqa_4options_test.jsonl"
-    out = lm_eval_tasks.evaluate(model, tok, [lm_eval_tasks.local_task("medqa_4options", {"test": path})], limit=24,
-                                 checkpoint="f" * 64, cache_dir=tmp_path)
+    out = lm_eval_tasks.evaluate(
+        model,
+        tok,
+        [lm_eval_tasks.local_task("medqa_4options", {"test": path})],
+        limit=24,
+        checkpoint="f" * 64,
+        cache_dir=tmp_path,
+    )
     assert list((tmp_path / "lm-eval").glob("f" * 32 + "*"))  # requests cached under the checkpoint's hash
     lm_acc = out["results"]["medqa_4options"]["acc,none"]
     items = mcq.load_medqa(path)[:24]
     backend = TransformersBackend(model, tok, checkpoint_fingerprint(model_ref.path))
-    picks = choose_many(backend, [(multiple_choice.medqa_text(i.question, i.choices), multiple_choice.LETTERS) for i in items])
+    picks = choose_many(
+        backend, [(multiple_choice.medqa_text(i.question, i.choices), multiple_choice.LETTERS) for i in items]
+    )
     ours = sum(p == i.answer for p, i in zip(picks, items)) / len(items)
     assert lm_acc == pytest.approx(ours)
     assert len(out["samples"]["medqa_4options"]) == 24
@@ -139,10 +150,10 @@ def test_lm_eval_through_the_harness_backend_uses_its_cache(tmp_path):
         full = backend.generate([prompt], 24, chat=False)[0]
         assert len(full) > 6, f"the stop string needs a longer continuation than {full!r}"
         cut = lm.generate_until([req(prompt, until=[full[3:6]], max_gen_toks=24)])[0]
-        assert cut == full[:full.find(full[3:6])] and backend.hits == 1
+        assert cut == full[: full.find(full[3:6])] and backend.hits == 1
         with pytest.raises(ValueError, match="greedily"):
             lm.generate_until([req("x", do_sample=True)])
-        (ll, greedy), = lm.loglikelihood([SimpleNamespace(args=("The capital of Varnia is", " Tolk."))])
+        ((ll, greedy),) = lm.loglikelihood([SimpleNamespace(args=("The capital of Varnia is", " Tolk."))])
         assert ll < 0 and greedy is False
 
 

@@ -10,7 +10,11 @@ from harness.metrics import medinst as m
 
 
 def test_entities_are_outermost_spans_with_nesting_and_stray_brackets():
-    assert m.entities("x [Aspirin] y [the [nested] one] ] z [Kelmar syndrome]") == ["aspirin", "nested one", "kelmar syndrome"]
+    assert m.entities("x [Aspirin] y [the [nested] one] ] z [Kelmar syndrome]") == [
+        "aspirin",
+        "nested one",
+        "kelmar syndrome",
+    ]
 
 
 def test_entity_f1_is_multiset_and_empty_scores_zero():
@@ -54,7 +58,10 @@ def test_score_task_routes_metrics_and_checks_lengths():
         m.score_task("MedQA", ["a", "b"], ["a"])
 
 
-@given(st.lists(st.sampled_from(["[x]", "[y]", "[z]", "w"]), max_size=6), st.lists(st.sampled_from(["[x]", "[y]"]), max_size=6))
+@given(
+    st.lists(st.sampled_from(["[x]", "[y]", "[z]", "w"]), max_size=6),
+    st.lists(st.sampled_from(["[x]", "[y]"]), max_size=6),
+)
 def test_entity_f1_is_symmetric_and_bounded(pred, gold):
     a, b = " ".join(pred), " ".join(gold)
     assert 0.0 <= m.entity_f1(a, b) <= 1.0

@@ -53,8 +53,19 @@ def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("methods")
     model = resolve(str(save_tiny_checkpoint(root / "tiny")))
     cal = root / "bio.jsonl"
-    cal.write_text("".join(json.dumps({"instruction": f"Summarize trial {i}.", "input": f"{i} patients, {i}.5 mg",
-                                       "output": f"Dose {i}.5 mg."}) + "\n" for i in range(12)))
+    cal.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "instruction": f"Summarize trial {i}.",
+                    "input": f"{i} patients, {i}.5 mg",
+                    "output": f"Dose {i}.5 mg.",
+                }
+            )
+            + "\n"
+            for i in range(12)
+        )
+    )
     return model, [CalibrationSource("bio", cal)]
 
 
@@ -72,8 +83,10 @@ def test_registry_defaults_aliases_and_unknown_names():
 def test_a_method_added_in_one_place_runs_through_the_sweep(routed_norm, tiny, tmp_path):
     model, sources = tiny
     request = SweepRequest(["test_routed_norm", "frequency"], [0.5], [0], sources, CalibrationSettings(n_samples=8))
-    results = {r.variant.method: r for r in run_sweep(model, request, tmp_path / "v", tmp_path / "c",
-                                                      show_progress=False, log=lambda _m: None)}
+    results = {
+        r.variant.method: r
+        for r in run_sweep(model, request, tmp_path / "v", tmp_path / "c", show_progress=False, log=lambda _m: None)
+    }
     mine = results["test_routed_norm"].manifest
     assert mine.verified and mine.verification is not None
     config = load_model(model.path).config
@@ -123,8 +136,9 @@ def test_statistics_cache_is_reused_for_a_subset_and_grows_by_union(tiny, tmp_pa
     logs: list[str] = []
 
     def stats_for(methods):
-        return calibration_stats(net, adapter, batches, settings, 0, statistics_of(methods), "fp", tmp_path, 0,
-                                 False, logs.append)
+        return calibration_stats(
+            net, adapter, batches, settings, 0, statistics_of(methods), "fp", tmp_path, 0, False, logs.append
+        )
 
     first = stats_for(["frequency"])
     both = stats_for(["ean"])
@@ -138,8 +152,14 @@ def test_statistics_cache_is_reused_for_a_subset_and_grows_by_union(tiny, tmp_pa
 
 def test_manifest_round_trips_and_refuses_foreign_files(tiny, tmp_path):
     model, sources = tiny
-    [result] = run_sweep(model, SweepRequest(["gate"], [0.25], [0], sources, CalibrationSettings(n_samples=4)),
-                         tmp_path / "v", tmp_path / "c", show_progress=False, log=lambda _m: None)
+    [result] = run_sweep(
+        model,
+        SweepRequest(["gate"], [0.25], [0], sources, CalibrationSettings(n_samples=4)),
+        tmp_path / "v",
+        tmp_path / "c",
+        show_progress=False,
+        log=lambda _m: None,
+    )
     again = PruningManifest.read(result.path)
     assert again == result.manifest
     on_disk = json.loads((result.path / "pruning.json").read_text())

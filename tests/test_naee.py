@@ -29,6 +29,7 @@ def _collect(model, adapter, seed=5):
 
 def _reference_losses(block, hidden, e, top_k, renorm, kept_count):
     """Every kept subset's loss, one token and one expert at a time (softmax-first routing)."""
+
     def out(h, i):
         return block.experts(h[None], torch.tensor([[i]]), torch.ones(1, 1))[0].double()
 
@@ -41,7 +42,8 @@ def _reference_losses(block, hidden, e, top_k, renorm, kept_count):
         for subset in combinations(range(e), kept_count):
             total = 0.0
             for logits, outs in per_token:
-                def routed(allowed):
+
+                def routed(allowed, logits=logits, outs=outs):
                     masked = torch.full_like(logits, float("-inf"))
                     masked[list(allowed)] = logits[list(allowed)]
                     probs = torch.softmax(masked, dim=0)
@@ -49,13 +51,15 @@ def _reference_losses(block, hidden, e, top_k, renorm, kept_count):
                     if renorm:
                         value = value / value.sum()
                     return sum(float(v) * outs[int(i)] for v, i in zip(value, index))
+
                 total += float(((routed(range(e)) - routed(subset)) ** 2).sum())
             losses[subset] = total / len(per_token)
     return losses
 
 
-@pytest.mark.parametrize("family, renorm", [("mixtral", True), ("qwen3_moe", True), ("qwen3_moe", False),
-                                            ("olmoe", False)])
+@pytest.mark.parametrize(
+    "family, renorm", [("mixtral", True), ("qwen3_moe", True), ("qwen3_moe", False), ("olmoe", False)]
+)
 def test_exact_naee_equals_brute_force_over_every_subset(family, renorm):
     kwargs = {} if family == "mixtral" else {"norm_topk_prob": renorm}
     model = tiny_model(family, seed=2, **kwargs)
@@ -128,5 +132,11 @@ def test_sweep_records_every_methods_loss_and_naee_search(tmp_path):
             for layer, loss in m.reconstruction_loss.items():
                 assert manifests["naee"].reconstruction_loss[layer] <= loss + 1e-9
     with pytest.raises(ValueError, match="naee chooses kept sets per layer"):
-        run_sweep(model, SweepRequest(["naee"], [0.5], [0], sources, allocation="global"), tmp_path / "v",
-                  tmp_path / "c", show_progress=False, log=lambda _m: None)
+        run_sweep(
+            model,
+            SweepRequest(["naee"], [0.5], [0], sources, allocation="global"),
+            tmp_path / "v",
+            tmp_path / "c",
+            show_progress=False,
+            log=lambda _m: None,
+        )

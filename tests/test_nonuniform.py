@@ -26,8 +26,12 @@ from tests.families import save_tiny_checkpoint, tiny_model, tokens
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(2, 5), st.sampled_from([(8, 2, 1, 1), (16, 2, 1, 1), (16, 4, 2, 1), (16, 4, 4, 2)]),
-       st.integers(1, 7), st.data())
+@given(
+    st.integers(2, 5),
+    st.sampled_from([(8, 2, 1, 1), (16, 2, 1, 1), (16, 4, 2, 1), (16, 4, 4, 2)]),
+    st.integers(1, 7),
+    st.data(),
+)
 def test_global_allocation_keeps_the_budget_and_routing_valid(layers, shape, eighths, data):
     num_experts, top_k, n_group, topk_group = shape
     routing = RoutingInfo(num_experts, top_k, n_group, topk_group)
@@ -35,12 +39,16 @@ def test_global_allocation_keeps_the_budget_and_routing_valid(layers, shape, eig
         plan = plan_keep(eighths / 8, routing)
     except PruningConfigError:
         return
-    scores = {layer: torch.tensor(data.draw(st.lists(st.floats(0.0, 10.0), min_size=num_experts, max_size=num_experts)),
-                                  dtype=torch.float64) for layer in range(layers)}
+    scores = {
+        layer: torch.tensor(
+            data.draw(st.lists(st.floats(0.0, 10.0), min_size=num_experts, max_size=num_experts)), dtype=torch.float64
+        )
+        for layer in range(layers)
+    }
     live = allocate_global(scores, plan, routing)
     assert sum(len(ids) for ids in live.values()) == plan.kept * layers  # same total as uniform
     group_size = num_experts // n_group
-    for layer, ids in live.items():
+    for ids in live.values():
         assert len(set(ids)) == len(ids) and all(0 <= e < num_experts for e in ids)
         per_group = [sum(e // group_size == g for e in ids) for g in range(n_group)]
         assert min(per_group) >= (top_k if n_group == 1 else 2)
@@ -97,9 +105,10 @@ def uneven(draw):
     num_experts = draw(st.sampled_from([8, 16]))
     top_k = draw(st.integers(2, 3))
     layers = 3 if family == "nemotron_h" else 2  # tiny nemotron has MoE at layers 1 and 3; deepseek 1, 2
-    sets = [sorted(draw(st.permutations(range(num_experts)))[:draw(st.integers(top_k, num_experts - 1))])
-            for _ in range(2)]
-    return family, num_experts, top_k, sets[: layers], draw(st.integers(0, 2**16))
+    sets = [
+        sorted(draw(st.permutations(range(num_experts)))[: draw(st.integers(top_k, num_experts - 1))]) for _ in range(2)
+    ]
+    return family, num_experts, top_k, sets[:layers], draw(st.integers(0, 2**16))
 
 
 @settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -132,8 +141,9 @@ def test_dead_slots_are_zero_and_switched_off(family, param):
 
 def test_two_group_padding_keeps_groups_aligned():
     """DeepSeek-V3 with two routing groups: group 0 keeps 2, group 1 keeps 4 -> 4 slots per group."""
-    diff, out = _masked_vs_padded("deepseek_v3", [[0, 1, 4, 5, 6, 7], [1, 3, 4, 6]], seed=5, num_experts=8, top_k=2,
-                                  n_group=2, topk_group=1)
+    diff, out = _masked_vs_padded(
+        "deepseek_v3", [[0, 1, 4, 5, 6, 7], [1, 3, 4, 6]], seed=5, num_experts=8, top_k=2, n_group=2, topk_group=1
+    )
     assert diff < 1e-4
     assert list(out["slots"].values())[0] == [0, 1, None, None, 4, 5, 6, 7]
 
@@ -142,8 +152,9 @@ def test_families_without_router_bias_refuse_dead_slots(tmp_path):
     model = tiny_model("qwen3_moe")
     model.save_pretrained(tmp_path / "src")
     with pytest.raises(UnsupportedModelError, match="need a router bias.*gpt_oss"):
-        write_pruned_checkpoint(tmp_path / "src", tmp_path / "out", adapter_for(model.config),
-                                {0: [0, 1, None], 1: [0, 1, 2]}, 8)
+        write_pruned_checkpoint(
+            tmp_path / "src", tmp_path / "out", adapter_for(model.config), {0: [0, 1, None], 1: [0, 1, 2]}, 8
+        )
     assert not (tmp_path / "out").exists()
 
 
@@ -153,16 +164,44 @@ def gpt_oss_checkpoint(tmp_path_factory):
     save_tiny_checkpoint(root / "gptoss", family="gpt_oss", num_experts=8, top_k=2)
     save_tiny_checkpoint(root / "qwen", family="qwen3_moe")
     cal = root / "bio.jsonl"
-    cal.write_text("".join(json.dumps({"instruction": f"Summarize trial {i}.", "input": f"{i} patients got {i}.5 mg",
-                                       "output": f"Dose {i}.5 mg."}) + "\n" for i in range(12)))
+    cal.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "instruction": f"Summarize trial {i}.",
+                    "input": f"{i} patients got {i}.5 mg",
+                    "output": f"Dose {i}.5 mg.",
+                }
+            )
+            + "\n"
+            for i in range(12)
+        )
+    )
     return root, cal
 
 
 def test_cli_global_allocation_writes_a_verified_padded_variant(gpt_oss_checkpoint, capsys):
     root, cal = gpt_oss_checkpoint
-    args = ["prune", "--model", str(root / "gptoss"), "--calibration", f"bio={cal}", "--samples", "8", "--quiet",
-            "--method", "reap", "--ratio", "0.5", "--allocation", "global", "--out", str(root / "out"),
-            "--cache-dir", str(root / "cache")]
+    args = [
+        "prune",
+        "--model",
+        str(root / "gptoss"),
+        "--calibration",
+        f"bio={cal}",
+        "--samples",
+        "8",
+        "--quiet",
+        "--method",
+        "reap",
+        "--ratio",
+        "0.5",
+        "--allocation",
+        "global",
+        "--out",
+        str(root / "out"),
+        "--cache-dir",
+        str(root / "cache"),
+    ]
     assert main(args) == 0
     manifest = json.loads((root / "out" / "gptoss-reap-r0.50-s0-bio-global" / "pruning.json").read_text())
     assert manifest["allocation"] == "global" and manifest["verification"]["ok"]
@@ -177,8 +216,22 @@ def test_cli_global_allocation_writes_a_verified_padded_variant(gpt_oss_checkpoi
 
 def test_cli_global_allocation_refuses_bias_free_routers_before_any_work(gpt_oss_checkpoint, capsys):
     root, cal = gpt_oss_checkpoint
-    args = ["prune", "--model", str(root / "qwen"), "--calibration", f"bio={cal}", "--quiet", "--ratio", "0.5",
-            "--allocation", "global", "--out", str(root / "refused"), "--cache-dir", str(root / "cache")]
+    args = [
+        "prune",
+        "--model",
+        str(root / "qwen"),
+        "--calibration",
+        f"bio={cal}",
+        "--quiet",
+        "--ratio",
+        "0.5",
+        "--allocation",
+        "global",
+        "--out",
+        str(root / "refused"),
+        "--cache-dir",
+        str(root / "cache"),
+    ]
     assert main(args) != 0
     err = capsys.readouterr().err
     assert "qwen3_moe" in err and "router bias" in err and "deepseek_v3" in err
@@ -189,6 +242,7 @@ def test_uneven_slot_counts_are_refused_before_anything_is_written(tmp_path):
     model = tiny_model("gpt_oss")
     model.save_pretrained(tmp_path / "src")
     with pytest.raises(UnsupportedModelError, match=r"same number of slots, got \[2, 3\]"):
-        write_pruned_checkpoint(tmp_path / "src", tmp_path / "out", adapter_for(model.config),
-                                {0: [0, 1], 1: [0, 1, 2]}, 8)
+        write_pruned_checkpoint(
+            tmp_path / "src", tmp_path / "out", adapter_for(model.config), {0: [0, 1], 1: [0, 1, 2]}, 8
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]

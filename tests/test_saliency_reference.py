@@ -32,6 +32,7 @@ def reference_scores(model, adapter, ids, mask, ean_mask):
     def record(layer):
         def hook(_module, args):
             inputs[layer] = args[0].detach()  # returns None: the inputs pass through unchanged
+
         return hook
 
     hooks = [blk.experts.register_forward_pre_hook(record(blk.layer)) for blk in adapter.moe_blocks(model)]

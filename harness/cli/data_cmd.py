@@ -14,21 +14,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="datasets: list them, check a local file or folder")
     cmds = p.add_subparsers(dest="data_command", required=True)
     ls = cmds.add_parser("list", help="each dataset, its source, whether it is cached here and its size")
-    ls.add_argument("--data-dir", type=Path, default=None, help="cache root (default $MOEGATE_DATA_DIR or ~/.cache/moegate/datasets)")
+    ls.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="cache root (default $MOEGATE_DATA_DIR or ~/.cache/moegate/datasets)",
+    )
     ls.set_defaults(run=_list)
     ck = cmds.add_parser("check", help="parse PATH with the named loader; print the count and the first record")
     ck.add_argument("name", choices=sorted(registry.DATASETS))
     ck.add_argument("path", type=Path)
-    ck.add_argument("--lenient", action="store_true", help="skip malformed records (counted and listed) instead of failing")
+    ck.add_argument(
+        "--lenient", action="store_true", help="skip malformed records (counted and listed) instead of failing"
+    )
     ck.set_defaults(run=_check)
-    dl = cmds.add_parser("download", help="fetch a dataset from its official source into the cache (network)",
-                         description="The only command that touches the network for data: GitHub files at the "
-                                     "pinned commit, hub rows exported to JSONL. Parsed before it is kept.")
+    dl = cmds.add_parser(
+        "download",
+        help="fetch a dataset from its official source into the cache (network)",
+        description="The only command that touches the network for data: GitHub files at the "
+        "pinned commit, hub rows exported to JSONL. Parsed before it is kept.",
+    )
     dl.add_argument("name", choices=sorted(registry.DATASETS))
-    dl.add_argument("--data-dir", type=Path, default=None, help="cache root (default $MOEGATE_DATA_DIR or ~/.cache/moegate/datasets)")
-    dl.add_argument("--revision", default=None,
-                    help="hub datasets: branch, tag or commit to fetch instead of the pinned commit (the commit actually "
-                         "fetched is recorded in SOURCE.json). GitHub datasets are pinned to a commit already")
+    dl.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="cache root (default $MOEGATE_DATA_DIR or ~/.cache/moegate/datasets)",
+    )
+    dl.add_argument(
+        "--revision",
+        default=None,
+        help="hub datasets: branch, tag or commit to fetch instead of the pinned commit (the commit actually "
+        "fetched is recorded in SOURCE.json). GitHub datasets are pinned to a commit already",
+    )
     dl.set_defaults(run=_download)
 
 
@@ -47,7 +65,10 @@ def _check(args: argparse.Namespace) -> int:
     skipped: list[str] | None = [] if args.lenient else None
     records = spec.load(registry.resolve_path(args.name, args.path), skipped=skipped)
     first = records[0] if records else None
-    print(f"{args.name}: {len(records)} records from {args.path}" + (f", {len(skipped)} malformed skipped" if skipped else ""))
+    print(
+        f"{args.name}: {len(records)} records from {args.path}"
+        + (f", {len(skipped)} malformed skipped" if skipped else "")
+    )
     for reason in (skipped or [])[:20]:
         print(f"  skipped: {reason}")
     if first is not None:

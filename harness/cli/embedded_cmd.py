@@ -15,22 +15,36 @@ STAGE_NAMES = ("base", "robust", "skills", "choices", "fct", "layouts")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("embedded", help="the embedded tiny MoE: rebuild, profile, pruning effects")
     cmds = p.add_subparsers(dest="embedded_command", required=True)
-    b = cmds.add_parser("build", help="regenerate the synthetic world's data and retrain the model (32-38 min on 2 "
-                        "cores, by host; resumes an interrupted build after its last finished stage; says whether the "
-                        "weights reproduce the shipped checkpoint byte for byte)")
+    b = cmds.add_parser(
+        "build",
+        help="regenerate the synthetic world's data and retrain the model (32-38 min on 2 "
+        "cores, by host; resumes an interrupted build after its last finished stage; says whether the "
+        "weights reproduce the shipped checkpoint byte for byte)",
+    )
     b.add_argument("--out", type=Path, default=FIXTURES_DIR / "tiny-moe")
     b.add_argument("--data-only", action="store_true", help="only rewrite the datasets (seconds)")
-    b.add_argument("--fresh", action="store_true",
-                   help="start from scratch even if an interrupted build left its stage checkpoint in OUT/.build-progress")
-    b.add_argument("--stage", choices=STAGE_NAMES[1:], default=None,
-                   help="only run this training stage on the checkpoint already in --out, which must have every "
-                        "earlier stage (robust ~4 min, skills ~3 min, choices ~10 min, fct ~9 min, layouts 2-9 min; "
-                        "stages 3-6 stop early once their goals are met)")
-    b.add_argument("--stop-after", choices=STAGE_NAMES, default=None,
-                   help="train only up to this stage: OUT/model and manifest.json hold the partly trained model and "
-                        "OUT/.build-progress its checkpoint, so a later plain build resumes from it and --stage runs "
-                        "the next stages on it (on a copy of OUT, also under a changed recipe: how to try recipe "
-                        "changes on the later stages without retraining the first)")
+    b.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start from scratch even if an interrupted build left its stage checkpoint in OUT/.build-progress",
+    )
+    b.add_argument(
+        "--stage",
+        choices=STAGE_NAMES[1:],
+        default=None,
+        help="only run this training stage on the checkpoint already in --out, which must have every "
+        "earlier stage (robust ~4 min, skills ~3 min, choices ~10 min, fct ~9 min, layouts 2-9 min; "
+        "stages 3-6 stop early once their goals are met)",
+    )
+    b.add_argument(
+        "--stop-after",
+        choices=STAGE_NAMES,
+        default=None,
+        help="train only up to this stage: OUT/model and manifest.json hold the partly trained model and "
+        "OUT/.build-progress its checkpoint, so a later plain build resumes from it and --stage runs "
+        "the next stages on it (on a copy of OUT, also under a changed recipe: how to try recipe "
+        "changes on the later stages without retraining the first)",
+    )
     b.set_defaults(run=_build)
     pr = cmds.add_parser("profile", help="accuracy and summary fidelity of a model on the synthetic sets")
     pr.add_argument("--model", default="tiny-moe", help="registry name or checkpoint directory")
@@ -53,14 +67,21 @@ def _build(args: argparse.Namespace) -> int:
     from harness.embedded.build import build, compare_checkpoint
 
     if args.stop_after is not None and (args.stage is not None or args.data_only):
-        raise SystemExit("embedded build: --stop-after is for a from-scratch build; it cannot go with --stage or --data-only")
+        raise SystemExit(
+            "embedded build: --stop-after is for a from-scratch build; it cannot go with --stage or --data-only"
+        )
     full = not args.data_only and args.stage is None and args.stop_after is None  # only a full build is comparable
     shipped = FIXTURES_DIR / "tiny-moe" / "manifest.json"
     # read before building: --out may be the fixture itself
     reference = json.loads(shipped.read_text()) if full and shipped.is_file() else {}
-    manifest = build(args.out, skip_model=args.data_only, stage=args.stage, fresh=args.fresh, stop_after=args.stop_after)
-    summary = {"out": str(args.out), "settings_sha256": manifest["settings_sha256"],
-               "data_files": len(manifest["data"])}
+    manifest = build(
+        args.out, skip_model=args.data_only, stage=args.stage, fresh=args.fresh, stop_after=args.stop_after
+    )
+    summary = {
+        "out": str(args.out),
+        "settings_sha256": manifest["settings_sha256"],
+        "data_files": len(manifest["data"]),
+    }
     if full:
         summary["against_shipped_checkpoint"] = comparison = compare_checkpoint(manifest, reference)
     print(json.dumps(summary, indent=2))
@@ -72,8 +93,8 @@ def _build(args: argparse.Namespace) -> int:
 _COMPARISON = {
     "identical": "the built model is byte-identical to the shipped checkpoint ({shipped})",
     "differs": "the built model differs from the shipped checkpoint ({shipped}): expected on a CPU whose floating "
-               "point differs from the one that built it; the release-bar line above says whether this build met its "
-               "targets",
+    "point differs from the one that built it; the release-bar line above says whether this build met its "
+    "targets",
     "other-settings": "built with other generator settings than the shipped checkpoint ({shipped}): not compared",
     "unknown": "the shipped manifest ({shipped}) records no model hashes: not compared",
 }
@@ -95,8 +116,9 @@ def _effects(args: argparse.Namespace) -> int:
     from harness.embedded import effects
     from harness.prune.methods import default_methods
 
-    rows = effects.run(args.method or list(default_methods()), args.ratio or [0.25, 0.5, 0.75], args.out, args.limit,
-                       args.calibration)
+    rows = effects.run(
+        args.method or list(default_methods()), args.ratio or [0.25, 0.5, 0.75], args.out, args.limit, args.calibration
+    )
     print(effects.format_table(rows))
     if args.save:
         effects.save(rows, args.save)
@@ -110,10 +132,15 @@ def _routing(args: argparse.Namespace) -> int:
 
     model = resolve(args.model)
     cal = DATA_DIR / "calibration"
-    hist = routing_histograms(load_model(model.path), load_tokenizer(model.path),
-                              {"biomedical": cal / "medinst_calibration.jsonl", "general": cal / "general_calibration.jsonl"})
+    hist = routing_histograms(
+        load_model(model.path),
+        load_tokenizer(model.path),
+        {"biomedical": cal / "medinst_calibration.jsonl", "general": cal / "general_calibration.jsonl"},
+    )
     for layer, per in sorted(hist.items()):
-        print(f"layer {layer}  total variation bio vs general: {total_variation(per['biomedical'], per['general']):.3f}")
+        print(
+            f"layer {layer}  total variation bio vs general: {total_variation(per['biomedical'], per['general']):.3f}"
+        )
         for domain, shares in per.items():
             bars = " ".join(f"{s:4.2f}" for s in shares)
             print(f"  {domain:10s} {bars}")

@@ -14,20 +14,34 @@ from harness.metrics.factcheck import check
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "factcheck", help="deterministic fact checks of a summary against its source (JSON; exit 1 on findings)",
+        "factcheck",
+        help="deterministic fact checks of a summary against its source (JSON; exit 1 on findings)",
         description="Numbers and units not supported by the source, instruction leakage, length vs the baseline, "
-                    "repetition and type-token ratio. Exit code 0: no findings, 1: findings, 2: bad input.")
+        "repetition and type-token ratio. Exit code 0: no findings, 1: findings, 2: bad input.",
+    )
     p.add_argument("--source", type=Path, help="text file with the source document")
     p.add_argument("--summary", type=Path, help="text file with the summary to check")
     p.add_argument("--baseline", type=Path, help="the unpruned model's summary of the same source")
-    p.add_argument("--instructions", type=Path, action="append",
-                   help="text file with prompt instructions to detect leakage of (default: the study's prompts)")
-    p.add_argument("--evaluate", type=Path, metavar="CASES.yaml",
-                   help="instead: precision and recall of the checks on labelled cases (format: "
-                        "tests/data/factcheck_labelled.yaml); exit 0")
-    p.add_argument("--samples", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data" /
-                   "real-format-samples", help="real-format samples folder for cases with {rct: ID} / {news: SPLIT/IDX} "
-                   "sources (default: ../shared/data/real-format-samples beside the checkout)")
+    p.add_argument(
+        "--instructions",
+        type=Path,
+        action="append",
+        help="text file with prompt instructions to detect leakage of (default: the study's prompts)",
+    )
+    p.add_argument(
+        "--evaluate",
+        type=Path,
+        metavar="CASES.yaml",
+        help="instead: precision and recall of the checks on labelled cases (format: "
+        "tests/data/factcheck_labelled.yaml); exit 0",
+    )
+    p.add_argument(
+        "--samples",
+        type=Path,
+        default=Path(__file__).resolve().parents[3] / "shared" / "data" / "real-format-samples",
+        help="real-format samples folder for cases with {rct: ID} / {news: SPLIT/IDX} "
+        "sources (default: ../shared/data/real-format-samples beside the checkout)",
+    )
     p.add_argument("--json", action="store_true", help="with --evaluate: the report as JSON")
     p.set_defaults(run=run)
 

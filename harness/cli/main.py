@@ -5,11 +5,24 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.cli import agreement_cmd, cache_cmd, coverage_cmd, data_cmd, embedded_cmd, factcheck_cmd, generate_cmd, prune_cmd, report_cmd, score_cmd
+from harness.cli import (
+    agreement_cmd,
+    cache_cmd,
+    coverage_cmd,
+    data_cmd,
+    embedded_cmd,
+    factcheck_cmd,
+    generate_cmd,
+    prune_cmd,
+    report_cmd,
+    score_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m harness", description="moegate: prune MoE models and gate their release")
+    parser = argparse.ArgumentParser(
+        prog="python -m harness", description="moegate: prune MoE models and gate their release"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     prune_cmd.register(sub)
     embedded_cmd.register(sub)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from harness.data import registry as data_registry
 from harness.data.calibration import CalibrationSource
+from harness.models.adapters import dead_slot_families
 from harness.models.loading import resolve
 from harness.models.registry import DEFAULT_MODEL, get_spec
 from harness.prune.calibrate import CalibrationSettings
-from harness.models.adapters import dead_slot_families
 from harness.prune.masks import parse_masks
 from harness.prune.methods import MethodOptions, all_methods, default_methods
 from harness.prune.select import ALLOCATIONS
@@ -41,35 +41,69 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--model", default=DEFAULT_MODEL, help="registry name or local checkpoint directory")
-    p.add_argument("--method", action="append", metavar="METHOD",
-                   help=f"saliency metric, repeatable ({', '.join(all_methods())}; 'easy-ep' also accepted); default: "
-                        "the six scoring methods. naee searches, per layer, the kept set whose routed output best "
-                        "reconstructs the unpruned layer's on calibration tokens")
-    p.add_argument("--ratio", action="append", type=_ratio, metavar="R",
-                   help="fraction of experts removed per layer, repeatable; default 0.5")
+    p.add_argument(
+        "--method",
+        action="append",
+        metavar="METHOD",
+        help=f"saliency metric, repeatable ({', '.join(all_methods())}; 'easy-ep' also accepted); default: "
+        "the six scoring methods. naee searches, per layer, the kept set whose routed output best "
+        "reconstructs the unpruned layer's on calibration tokens",
+    )
+    p.add_argument(
+        "--ratio",
+        action="append",
+        type=_ratio,
+        metavar="R",
+        help="fraction of experts removed per layer, repeatable; default 0.5",
+    )
     p.add_argument("--seed", action="append", type=int, metavar="S", help="calibration seed, repeatable; default 0")
-    p.add_argument("--calibration", action="append", metavar="[DOMAIN=]PATH",
-                   help="calibration JSONL/JSON file, repeatable; two or more files = multi-domain calibration "
-                        "(per-domain scores averaged). Default: the model's own calibration set if it ships one")
-    p.add_argument("--allocation", choices=ALLOCATIONS, default="uniform",
-                   help="uniform: the same keep count in every layer; global: the same total, spread over layers "
-                        "by each expert's share of its layer's saliency (padded dead slots; only families whose "
-                        "router has a bias: " + ", ".join(dead_slot_families()) + ")")
+    p.add_argument(
+        "--calibration",
+        action="append",
+        metavar="[DOMAIN=]PATH",
+        help="calibration JSONL/JSON file, repeatable; two or more files = multi-domain calibration "
+        "(per-domain scores averaged). Default: the model's own calibration set if it ships one",
+    )
+    p.add_argument(
+        "--allocation",
+        choices=ALLOCATIONS,
+        default="uniform",
+        help="uniform: the same keep count in every layer; global: the same total, spread over layers "
+        "by each expert's share of its layer's saliency (padded dead slots; only families whose "
+        "router has a bias: " + ", ".join(dead_slot_families()) + ")",
+    )
     p.add_argument("--samples", type=int, default=128, help="calibration samples per domain")
     p.add_argument("--max-length", type=int, default=2048, help="calibration tokens per sample")
     p.add_argument("--batch-size", type=int, default=4, help="calibration batch size")
-    p.add_argument("--ean-tokens", type=int, default=256,
-                   help="tokens per sample (random, seeded) on which EAN evaluates every expert; 0 = all tokens")
-    p.add_argument("--mask", action="append", default=[], metavar="[NAME=]FILE",
-                   help="build a variant from given kept experts (repeatable): the study's expert_mask.json (a list "
-                        "per MoE layer of kept ids) or a moegate pruning.json; validated against the model first. "
-                        "With --mask and no --method, only the masks are built")
-    p.add_argument("--reconstruction-tokens", type=int, default=4,
-                   help="tokens per sample (random, seeded) on which every kept set's reconstruction loss, and NAEE's "
-                        "search, are evaluated")
-    p.add_argument("--naee-max-subsets", type=int, default=MethodOptions.naee_max_subsets,
-                   help="NAEE enumerates every kept set when a layer has at most this many (C(16,8) = 12,870); "
-                        "above it: greedy removal by loss, then swap refinement (pruning.json: search.strategy)")
+    p.add_argument(
+        "--ean-tokens",
+        type=int,
+        default=256,
+        help="tokens per sample (random, seeded) on which EAN evaluates every expert; 0 = all tokens",
+    )
+    p.add_argument(
+        "--mask",
+        action="append",
+        default=[],
+        metavar="[NAME=]FILE",
+        help="build a variant from given kept experts (repeatable): the study's expert_mask.json (a list "
+        "per MoE layer of kept ids) or a moegate pruning.json; validated against the model first. "
+        "With --mask and no --method, only the masks are built",
+    )
+    p.add_argument(
+        "--reconstruction-tokens",
+        type=int,
+        default=4,
+        help="tokens per sample (random, seeded) on which every kept set's reconstruction loss, and NAEE's "
+        "search, are evaluated",
+    )
+    p.add_argument(
+        "--naee-max-subsets",
+        type=int,
+        default=MethodOptions.naee_max_subsets,
+        help="NAEE enumerates every kept set when a layer has at most this many (C(16,8) = 12,870); "
+        "above it: greedy removal by loss, then swap refinement (pruning.json: search.strategy)",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="directory receiving one sub-directory per variant")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="calibration statistics cache")
     p.add_argument("--hf-cache-dir", default=None, help="Hugging Face hub cache for registry models")
@@ -96,23 +130,53 @@ def run(args: argparse.Namespace) -> int:
     model = resolve(args.model, cache_dir=args.hf_cache_dir, allow_download=args.download)
     specs = args.calibration or default_calibration(args.model)
     sources = [CalibrationSource.parse(s) for s in specs]
-    settings = CalibrationSettings(n_samples=args.samples, max_length=args.max_length, batch_size=args.batch_size,
-                                   ean_tokens_per_sample=args.ean_tokens or None,
-                                   reconstruction_tokens_per_sample=args.reconstruction_tokens)
+    settings = CalibrationSettings(
+        n_samples=args.samples,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        ean_tokens_per_sample=args.ean_tokens or None,
+        reconstruction_tokens_per_sample=args.reconstruction_tokens,
+    )
     if args.naee_max_subsets < 1 or args.reconstruction_tokens < 1:
         raise ValueError("--naee-max-subsets and --reconstruction-tokens must be at least 1")
     masks = parse_masks(args.mask)
-    results = run_sweep(model, SweepRequest(
-        methods=args.method or ([] if masks else list(default_methods())), ratios=args.ratio or [0.5],
-        seeds=args.seed or [0], sources=sources, settings=settings,
-        calibration_name="bio" if not args.calibration else None, allocation=args.allocation,
-        naee_max_subsets=args.naee_max_subsets, masks=masks, verify=not args.no_verify, device=args.device,
-    ), args.out, args.cache_dir, show_progress=not args.quiet)
+    results = run_sweep(
+        model,
+        SweepRequest(
+            methods=args.method or ([] if masks else list(default_methods())),
+            ratios=args.ratio or [0.5],
+            seeds=args.seed or [0],
+            sources=sources,
+            settings=settings,
+            calibration_name="bio" if not args.calibration else None,
+            allocation=args.allocation,
+            naee_max_subsets=args.naee_max_subsets,
+            masks=masks,
+            verify=not args.no_verify,
+            device=args.device,
+        ),
+        args.out,
+        args.cache_dir,
+        show_progress=not args.quiet,
+    )
     losses = {r.path.name: r.manifest.reconstruction_loss for r in results}
     if args.json:
-        print(json.dumps([{"path": str(r.path), "method": r.variant.method, "ratio": r.variant.ratio,
-                           "seed": r.variant.seed, "reused": r.reused, "reconstruction_loss": losses[r.path.name]}
-                          for r in results], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "path": str(r.path),
+                        "method": r.variant.method,
+                        "ratio": r.variant.ratio,
+                        "seed": r.variant.seed,
+                        "reused": r.reused,
+                        "reconstruction_loss": losses[r.path.name],
+                    }
+                    for r in results
+                ],
+                indent=2,
+            )
+        )
         return 0
     print(reconstruction_table(losses))
     return 0

@@ -10,8 +10,11 @@ from harness.report.render import REPO_ROOT, render
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="render the Allure HTML report from allure-pytest results",
-                       description="Allure 3 (npm, no Java) or Allure 2 (Java); see scripts/setup-report.sh.")
+    p = sub.add_parser(
+        "report",
+        help="render the Allure HTML report from allure-pytest results",
+        description="Allure 3 (npm, no Java) or Allure 2 (Java); see scripts/setup-report.sh.",
+    )
     p.add_argument("--results", type=Path, default=REPO_ROOT / "allure-results", help="pytest --alluredir folder")
     p.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "allure", help="HTML report folder")
     p.set_defaults(run=run)

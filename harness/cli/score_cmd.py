@@ -15,18 +15,29 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("score", help="gate outputs generated elsewhere (JSONL rows) with the suites' checks",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--outputs", type=Path, required=True, metavar="FILE.jsonl",
-                   help="rows of task, item_id, variant, baseline_output, variant_output and source / reference / "
-                        "choices as the task needs (format: harness/gate/outputs.py; `pytest suites --save-outputs` "
-                        "writes it)")
+    p = sub.add_parser(
+        "score",
+        help="gate outputs generated elsewhere (JSONL rows) with the suites' checks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--outputs",
+        type=Path,
+        required=True,
+        metavar="FILE.jsonl",
+        help="rows of task, item_id, variant, baseline_output, variant_output and source / reference / "
+        "choices as the task needs (format: harness/gate/outputs.py; `pytest suites --save-outputs` "
+        "writes it)",
+    )
     p.add_argument("--lenient", action="store_true", help="skip malformed rows (counted) instead of failing")
     p.add_argument("--judge", action="append", default=[], help="LLM judge provider:model (repeatable)")
     p.add_argument("--thresholds", type=Path, help="tolerances YAML (default: the shipped thresholds.yaml)")
     p.add_argument("--verdict", type=Path, default=REPO_ROOT / "reports" / "verdict.json", help="verdict.json to write")
     p.add_argument("--alluredir", type=Path, help="write Allure results here (as pytest --alluredir)")
-    p.add_argument("--suites", type=Path, default=REPO_ROOT / "suites", help="the gate suites (default: the checkout's)")
+    p.add_argument(
+        "--suites", type=Path, default=REPO_ROOT / "suites", help="the gate suites (default: the checkout's)"
+    )
     p.add_argument("pytest_args", nargs="*", help="further pytest arguments after --, e.g. -- -k rct -q")
     p.set_defaults(run=run)
 

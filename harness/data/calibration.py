@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from harness.data.prompts.instruction import instruction_prompt
 from harness.data.records import DataFormatError, load_json
@@ -44,7 +45,7 @@ class CalibrationSource:
     path: Path
 
     @classmethod
-    def parse(cls, spec: str) -> "CalibrationSource":
+    def parse(cls, spec: str) -> CalibrationSource:
         """``PATH`` or ``DOMAIN=PATH`` (the domain defaults to the file stem)."""
         domain, sep, path = spec.partition("=")
         if not sep:
@@ -80,7 +81,11 @@ def parse_record(rec: Any, where: str) -> CalibrationRecord:
         if not isinstance(msgs, list) or not msgs:
             raise DataFormatError(f"{where}: field 'messages' must be a non-empty list")
         for j, msg in enumerate(msgs):
-            if not isinstance(msg, dict) or not isinstance(msg.get("role"), str) or not isinstance(msg.get("content"), str):
+            if (
+                not isinstance(msg, dict)
+                or not isinstance(msg.get("role"), str)
+                or not isinstance(msg.get("content"), str)
+            ):
                 raise DataFormatError(f"{where}: messages[{j}] needs string 'role' and 'content'")
         return CalibrationRecord("chat", [{"role": m["role"], "content": m["content"]} for m in msgs])
     if "instruction" in rec:
@@ -139,6 +144,8 @@ def render(record: CalibrationRecord, tokenizer: Any, chat_kwargs: dict[str, Any
     if record.kind == "text":
         ids = tokenizer(record.payload, add_special_tokens=False)["input_ids"]
     else:
-        text = tokenizer.apply_chat_template(record.messages(), tokenize=False, add_generation_prompt=False, **chat_kwargs)
+        text = tokenizer.apply_chat_template(
+            record.messages(), tokenize=False, add_generation_prompt=False, **chat_kwargs
+        )
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     return list(ids[:max_length])

@@ -41,8 +41,11 @@ def _github(spec: GitHubFiles, tmp: Path, client: httpx.Client, show_progress: b
     if spec.folder:
         remote, pattern, local = spec.folder
         listing = _get(client, f"{GITHUB_API}/repos/{spec.repo}/contents/{remote}?ref={spec.commit}").json()
-        files += [(f"{remote}/{e['name']}", f"{local}/{e['name']}") for e in listing
-                  if e.get("type") == "file" and fnmatchcase(e["name"], pattern)]
+        files += [
+            (f"{remote}/{e['name']}", f"{local}/{e['name']}")
+            for e in listing
+            if e.get("type") == "file" and fnmatchcase(e["name"], pattern)
+        ]
         if not files:
             raise DownloadError(f"github:{spec.repo}@{spec.commit}: no {pattern} in {remote}")
     for remote, local in tqdm(files, desc=f"download {spec.repo}", unit="file", disable=not show_progress):
@@ -70,8 +73,12 @@ def _hub(spec: HubRows, tmp: Path, revision: str, show_progress: bool) -> str:
     commit = resolve_hub_commit(spec.hub_id, revision)  # every config read at the same commit
     for split, local in spec.splits:
         with open(tmp / local, "w", encoding="utf-8") as fh:
-            for config in tqdm(spec.configs, desc=f"download {spec.hub_id}", unit="config",
-                               disable=not show_progress or len(spec.configs) == 1):
+            for config in tqdm(
+                spec.configs,
+                desc=f"download {spec.hub_id}",
+                unit="config",
+                disable=not show_progress or len(spec.configs) == 1,
+            ):
                 for row in load_dataset(spec.hub_id, config, split=split, revision=commit):
                     tagged = row | {"task": config} if len(spec.configs) > 1 else row
                     fh.write(json.dumps(tagged, ensure_ascii=False) + "\n")
@@ -85,14 +92,18 @@ def download(name: str, root: Path | None = None, show_progress: bool = True, re
     spec = registry.get(name)
     recipe = spec.origin
     if not isinstance(recipe, (GitHubFiles, HubRows)):
-        raise ValueError(f"dataset {name} has no download recipe (source: {spec.source}); place the files at "
-                         f"{registry.default_path(spec, root)}")
+        raise ValueError(
+            f"dataset {name} has no download recipe (source: {spec.source}); place the files at "
+            f"{registry.default_path(spec, root)}"
+        )
     folder = (root or registry.data_root()) / name
     with atomic_dir(folder) as tmp:
         if isinstance(recipe, GitHubFiles):
             if revision is not None:
-                raise ValueError(f"dataset {name} comes from github:{recipe.repo} at the pinned commit "
-                                 f"{recipe.commit}; --revision applies to hub datasets only")
+                raise ValueError(
+                    f"dataset {name} comes from github:{recipe.repo} at the pinned commit "
+                    f"{recipe.commit}; --revision applies to hub datasets only"
+                )
             with httpx.Client(timeout=120) as client:
                 _github(recipe, tmp, client, show_progress)
             fetched = {"repository": recipe.repo, "commit": recipe.commit}
@@ -101,9 +112,13 @@ def download(name: str, root: Path | None = None, show_progress: bool = True, re
             commit = _hub(recipe, tmp, requested, show_progress)
             fetched = {"hub_id": recipe.hub_id, "revision": requested, "commit": commit}
             if revision is None and not recipe.pinned:
-                warnings.warn(f"hf:{recipe.hub_id} has no pinned commit in moegate; read {requested} = {commit}. "
-                              f"Pass --revision {commit} to fetch exactly these rows again.", stacklevel=2)
+                warnings.warn(
+                    f"hf:{recipe.hub_id} has no pinned commit in moegate; read {requested} = {commit}. "
+                    f"Pass --revision {commit} to fetch exactly these rows again.",
+                    stacklevel=2,
+                )
         records = spec.load(tmp / spec.default_file if spec.default_file != "." else tmp)
-        (tmp / "SOURCE.json").write_text(json.dumps({"dataset": name, "source": spec.source, **fetched,
-                                                     "records": len(records)}, indent=2) + "\n")
+        (tmp / "SOURCE.json").write_text(
+            json.dumps({"dataset": name, "source": spec.source, **fetched, "records": len(records)}, indent=2) + "\n"
+        )
     return folder

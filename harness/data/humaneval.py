@@ -31,8 +31,13 @@ def load(path: Path, skipped: list[str] | None = None) -> list[HumanEvalItem]:
             if not isinstance(rec.get(key), str) or not rec[key].strip():
                 raise fail(path, line, key, "a non-empty string", rec.get(key))
         if f"def {rec['entry_point']}(" not in rec["prompt"]:
-            raise fail(path, line, "prompt", f"a prompt defining the entry point `def {rec['entry_point']}(`",
-                       rec["prompt"][:80])
+            raise fail(
+                path,
+                line,
+                "prompt",
+                f"a prompt defining the entry point `def {rec['entry_point']}(`",
+                rec["prompt"][:80],
+            )
         if "def check(" not in rec["test"]:
             raise fail(path, line, "test", "test code defining `def check(candidate)`", rec["test"][:80])
         return HumanEvalItem(rec["task_id"], rec["prompt"], rec["canonical_solution"], rec["test"], rec["entry_point"])

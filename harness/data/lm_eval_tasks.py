@@ -14,9 +14,10 @@ mmlu 3-shot as the issue asks).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from harness.data import pubmedqa
 from harness.metrics import code_exec
@@ -32,8 +33,10 @@ def task_manager() -> Any:
 #: hooks whose official module needs the hub when imported -> moegate's offline equivalent
 #: (``!function`` reference as written in the YAML -> callable)
 OFFLINE_HOOKS: dict[str, dict[str, Callable[..., Any]]] = {
-    "humaneval_instruct": {"utils.pass_at_k": code_exec.pass_at_k,
-                           "utils.build_predictions_instruct": code_exec.build_predictions_instruct},
+    "humaneval_instruct": {
+        "utils.pass_at_k": code_exec.pass_at_k,
+        "utils.build_predictions_instruct": code_exec.build_predictions_instruct,
+    },
 }
 
 
@@ -58,16 +61,19 @@ def official_config(task: str) -> dict[str, Any]:
             return [substitute(v) for v in value]
         if isinstance(value, str) and value.startswith(folder):
             if value not in hooks:
-                raise ValueError(f"lm-eval task {task}: hook {value[len(folder):]!r} has no offline equivalent in "
-                                 "moegate (did lm-eval's YAML change?)")
+                raise ValueError(
+                    f"lm-eval task {task}: hook {value[len(folder) :]!r} has no offline equivalent in "
+                    "moegate (did lm-eval's YAML change?)"
+                )
             return hooks[value]
         return value
 
     return substitute(load_yaml(entry.yaml_path, resolve_func=False))
 
 
-def local_task(task: str, files: dict[str, Path], *, alias: str | None = None, num_fewshot: int | None = None,
-               **overrides: Any) -> dict[str, Any]:
+def local_task(
+    task: str, files: dict[str, Path], *, alias: str | None = None, num_fewshot: int | None = None, **overrides: Any
+) -> dict[str, Any]:
     """``task``'s official config reading its splits from local JSON/JSONL ``files`` (split -> path)."""
     missing = [str(p) for p in files.values() if not Path(p).is_file()]
     if missing:
@@ -75,8 +81,11 @@ def local_task(task: str, files: dict[str, Path], *, alias: str | None = None, n
     cfg = official_config(task)
     for key in ("tag", "group", "task_list", "include"):
         cfg.pop(key, None)
-    cfg.update(dataset_path="json", dataset_name=None,
-               dataset_kwargs={"data_files": {split: str(Path(p).resolve()) for split, p in files.items()}})
+    cfg.update(
+        dataset_path="json",
+        dataset_name=None,
+        dataset_kwargs={"data_files": {split: str(Path(p).resolve()) for split, p in files.items()}},
+    )
     for split_key in ("training_split", "validation_split", "test_split", "fewshot_split"):
         if cfg.get(split_key) not in (None, *files):
             cfg[split_key] = None
@@ -96,8 +105,17 @@ def pubmedqa_rows(folder: Path, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8") as fh:
         for it in items:
-            fh.write(json.dumps({"QUESTION": it.question, "CONTEXTS": list(it.contexts), "final_decision": it.label,
-                                 "pmid": it.pmid}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "QUESTION": it.question,
+                        "CONTEXTS": list(it.contexts),
+                        "final_decision": it.label,
+                        "pmid": it.pmid,
+                    }
+                )
+                + "\n"
+            )
     return out
 
 
@@ -110,27 +128,58 @@ def lm_eval_cache(cache_dir: Path | None, checkpoint: str | None) -> str | None:
     return str(folder / checkpoint[:32])
 
 
-def evaluate(model: Any, tokenizer: Any, tasks: list[dict[str, Any]], *, limit: int | None = None,
-             batch_size: int = 8, checkpoint: str | None = None, cache_dir: Path | None = None) -> dict[str, Any]:
+def evaluate(
+    model: Any,
+    tokenizer: Any,
+    tasks: list[dict[str, Any]],
+    *,
+    limit: int | None = None,
+    batch_size: int = 8,
+    checkpoint: str | None = None,
+    cache_dir: Path | None = None,
+) -> dict[str, Any]:
     """Run lm-eval on an in-memory model (HFLM); returns lm-eval's results dict with per-sample logs.
     With ``checkpoint`` (content hash) and ``cache_dir``, lm-eval caches requests per checkpoint."""
     import lm_eval
     from lm_eval.models.huggingface import HFLM
 
     lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
-    return lm_eval.simple_evaluate(model=lm, tasks=tasks, task_manager=task_manager(), limit=limit,
-                                   bootstrap_iters=0, log_samples=True, use_cache=lm_eval_cache(cache_dir, checkpoint))
+    return lm_eval.simple_evaluate(
+        model=lm,
+        tasks=tasks,
+        task_manager=task_manager(),
+        limit=limit,
+        bootstrap_iters=0,
+        log_samples=True,
+        use_cache=lm_eval_cache(cache_dir, checkpoint),
+    )
 
 
-def evaluate_server(base_url: str, served_model: str, tokenizer_dir: Path, tasks: list[dict[str, Any]], *,
-                    limit: int | None = None, checkpoint: str | None = None,
-                    cache_dir: Path | None = None) -> dict[str, Any]:
+def evaluate_server(
+    base_url: str,
+    served_model: str,
+    tokenizer_dir: Path,
+    tasks: list[dict[str, Any]],
+    *,
+    limit: int | None = None,
+    checkpoint: str | None = None,
+    cache_dir: Path | None = None,
+) -> dict[str, Any]:
     """Run lm-eval against an OpenAI-compatible completions server (a vLLM server) with lm-eval's
     ``local-completions`` model; the checkpoint's own tokenizer splits context and continuation."""
     import lm_eval
 
-    args = (f"model={served_model},base_url={base_url.rstrip('/')}/v1/completions,tokenizer={tokenizer_dir},"
-            "tokenizer_backend=huggingface,tokenized_requests=True,num_concurrent=1,max_retries=3")
-    return lm_eval.simple_evaluate(model="local-completions", model_args=args, tasks=tasks,
-                                   task_manager=task_manager(), limit=limit, bootstrap_iters=0, log_samples=True,
-                                   use_cache=lm_eval_cache(cache_dir, checkpoint))
+    args = (
+        f"model={served_model},base_url={base_url.rstrip('/')}/v1/completions,tokenizer={tokenizer_dir},"
+        "tokenizer_backend=huggingface,tokenized_requests=True,num_concurrent=1,max_retries=3"
+    )
+    return lm_eval.simple_evaluate(
+        model="local-completions",
+        model_args=args,
+        tasks=tasks,
+        task_manager=task_manager(),
+        limit=limit,
+        bootstrap_iters=0,
+        log_samples=True,
+        use_cache=lm_eval_cache(cache_dir, checkpoint),
+    )

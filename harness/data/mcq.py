@@ -17,9 +17,14 @@ from typing import Any
 
 from harness.data.records import as_int, fail, parse_each, read_jsonl
 
-
-MEDICAL_SUBJECTS = ("anatomy", "clinical_knowledge", "college_biology", "college_medicine", "medical_genetics",
-                    "professional_medicine")
+MEDICAL_SUBJECTS = (
+    "anatomy",
+    "clinical_knowledge",
+    "college_biology",
+    "college_medicine",
+    "medical_genetics",
+    "professional_medicine",
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +59,16 @@ def _checked(path: Path, line: str, item: MCQItem) -> MCQItem:
 def load_medqa(path: Path, skipped: list[str] | None = None) -> list[MCQItem]:
     def parse(line: str, rec: Any) -> MCQItem:
         _require(path, line, rec, ("sent1", "ending0", "ending1", "ending2", "ending3", "label"))
-        return _checked(path, line, MCQItem(rec["sent1"], tuple(rec[f"ending{i}"] for i in range(4)),
-                                            as_int(path, line, "label", rec["label"]), "medqa"))
+        return _checked(
+            path,
+            line,
+            MCQItem(
+                rec["sent1"],
+                tuple(rec[f"ending{i}"] for i in range(4)),
+                as_int(path, line, "label", rec["label"]),
+                "medqa",
+            ),
+        )
 
     return parse_each(read_jsonl(path), parse, skipped)
 
@@ -63,8 +76,16 @@ def load_medqa(path: Path, skipped: list[str] | None = None) -> list[MCQItem]:
 def load_medmcqa(path: Path, skipped: list[str] | None = None) -> list[MCQItem]:
     def parse(line: str, rec: Any) -> MCQItem:
         _require(path, line, rec, ("question", "opa", "opb", "opc", "opd", "cop"))
-        return _checked(path, line, MCQItem(rec["question"], tuple(rec[k] for k in ("opa", "opb", "opc", "opd")),
-                                            as_int(path, line, "cop", rec["cop"]), rec.get("subject_name") or "medmcqa"))
+        return _checked(
+            path,
+            line,
+            MCQItem(
+                rec["question"],
+                tuple(rec[k] for k in ("opa", "opb", "opc", "opd")),
+                as_int(path, line, "cop", rec["cop"]),
+                rec.get("subject_name") or "medmcqa",
+            ),
+        )
 
     return parse_each(read_jsonl(path), parse, skipped)
 
@@ -72,8 +93,16 @@ def load_medmcqa(path: Path, skipped: list[str] | None = None) -> list[MCQItem]:
 def load_mmlu(path: Path, skipped: list[str] | None = None) -> list[MCQItem]:
     def parse(line: str, rec: Any) -> MCQItem:
         _require(path, line, rec, ("question", "choices", "answer"))
-        return _checked(path, line, MCQItem(rec["question"], tuple(rec["choices"]),
-                                            as_int(path, line, "answer", rec["answer"]), rec.get("subject", "")))
+        return _checked(
+            path,
+            line,
+            MCQItem(
+                rec["question"],
+                tuple(rec["choices"]),
+                as_int(path, line, "answer", rec["answer"]),
+                rec.get("subject", ""),
+            ),
+        )
 
     return parse_each(read_jsonl(path), parse, skipped)
 

@@ -63,7 +63,8 @@ def load(task: str, path: Path, skipped: list[str] | None = None) -> list[MedHal
             if options.get(str(index)) != answer:
                 raise fail(path, row, "correct_index", f"the index of {answer!r} in options", index)
         subject = rec.get("subject_name") or None
-        return MedHaltRecord(task, rec["id"], rec["question"], options, answer, rec["split_type"],
-                             None if subject == "None" else subject)
+        return MedHaltRecord(
+            task, rec["id"], rec["question"], options, answer, rec["split_type"], None if subject == "None" else subject
+        )
 
     return parse_each(read_csv(path, REQUIRED[task]), parse, skipped)

@@ -18,8 +18,21 @@ HUB_ID, CALIBRATION_CONFIG = MEDINST_HUB_ID, MEDINST_CALIBRATION_CONFIG
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "QA": ("BioASQ-Task-B-yesno", "PubMedQA-labeled", "MedQA"),
     "TE": ("SciFact", "ManConCorpus", "CoVERt"),
-    "NER": ("NCBI-disease", "BC5CDR", "AnEM", "BioNLP-2009", "BioNLP-2011-GE", "BioNLP-2011-ID", "BioNLP-2011-REL",
-            "BioNLP-2013-CG", "BioNLP-2013-GE", "BioNLP-2013-GRO", "BioNLP-2013-PC", "BioRED", "tmVar-v3"),
+    "NER": (
+        "NCBI-disease",
+        "BC5CDR",
+        "AnEM",
+        "BioNLP-2009",
+        "BioNLP-2011-GE",
+        "BioNLP-2011-ID",
+        "BioNLP-2011-REL",
+        "BioNLP-2013-CG",
+        "BioNLP-2013-GE",
+        "BioNLP-2013-GRO",
+        "BioNLP-2013-PC",
+        "BioRED",
+        "tmVar-v3",
+    ),
     "TXTCLASS": ("Hallmarks-of-Cancer", "MedDialog"),
     "NED": ("MeDAL", "tmVar-v3-NED"),
     "RE": ("AnEM-RE", "BC5CDR-RE", "BioInfer-RE"),
@@ -55,7 +68,12 @@ def load(path: Path, task: str = "", skipped: list[str] | None = None) -> list[M
         history = rec.get("history") or []
         if not all(isinstance(p, list) and len(p) == 2 for p in history):
             raise fail(path, location, "history", "a list of [user, assistant] pairs", history)
-        return MedInstRecord(rec["instruction"], rec.get("input", ""), rec["output"],
-                             tuple(tuple(p) for p in history), rec.get("task", task))
+        return MedInstRecord(
+            rec["instruction"],
+            rec.get("input", ""),
+            rec["output"],
+            tuple(tuple(p) for p in history),
+            rec.get("task", task),
+        )
 
     return parse_each(iter_raw(path), parse, skipped)

@@ -39,7 +39,9 @@ def _chunk(path: Path) -> list:
     return rows
 
 
-def load(folder: Path, split: str = "test", keep_empty: bool = False, skipped: list[str] | None = None) -> NewsLoadReport:
+def load(
+    folder: Path, split: str = "test", keep_empty: bool = False, skipped: list[str] | None = None
+) -> NewsLoadReport:
     """Clusters of ``split``; empty clusters are counted, not summarised (unless ``keep_empty``)."""
     if split not in SPLITS:
         raise ValueError(f"Multi-News+ split must be one of {SPLITS} (the dev split is called 'val'), got {split!r}")
@@ -49,7 +51,8 @@ def load(folder: Path, split: str = "test", keep_empty: bool = False, skipped: l
     empty = 0
     clusters: list[NewsCluster] = []
     for path in files:
-        def parse(where: str, rec: dict) -> NewsCluster | None:
+
+        def parse(where: str, rec: dict, path: Path = path) -> NewsCluster | None:
             nonlocal empty
             if not isinstance(rec, dict):
                 raise fail(path, where, "(record)", "a JSON object", rec)

@@ -13,8 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.data.records import DataFormatError
-from harness.data.records import fail, parse_each
+from harness.data.records import DataFormatError, fail, parse_each
 from harness.data.sources import MULTI_XSCIENCE
 
 REPO = MULTI_XSCIENCE[0]
@@ -50,7 +49,11 @@ def load(path: Path, skipped: list[str] | None = None) -> list[XScienceRecord]:
         refs = rec.get("ref_abstract")
         if not isinstance(refs, dict):
             raise fail(path, where, "ref_abstract", "an object of @cite_N entries", refs)
-        return XScienceRecord(rec["aid"], rec["abstract"],
-                              tuple((k, (v or {}).get("abstract", "")) for k, v in refs.items()), rec["related_work"])
+        return XScienceRecord(
+            rec["aid"],
+            rec["abstract"],
+            tuple((k, (v or {}).get("abstract", "")) for k, v in refs.items()),
+            rec["related_work"],
+        )
 
     return parse_each(((f"record {i}", rec) for i, rec in enumerate(rows)), parse, skipped)

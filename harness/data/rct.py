@@ -22,8 +22,9 @@ class RctReview:
     target: str
 
 
-def load(folder: Path, split: str = "test", single_article_only: bool = True,
-         skipped: list[str] | None = None) -> list[RctReview]:
+def load(
+    folder: Path, split: str = "test", single_article_only: bool = True, skipped: list[str] | None = None
+) -> list[RctReview]:
     """Reviews of ``split`` joined to their trial reports (lenient when ``skipped`` is a list)."""
     inputs, targets = folder / f"{split}-inputs.csv", folder / f"{split}-targets.csv"
 
@@ -33,7 +34,9 @@ def load(folder: Path, split: str = "test", single_article_only: bool = True,
         return rec["ReviewID"], (str(as_int(inputs, row, "PMID", rec["PMID"])), rec["Title"], rec["Abstract"])
 
     articles: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for review_id, article in parse_each(read_csv(inputs, ("ReviewID", "PMID", "Title", "Abstract")), parse_input, skipped):
+    for review_id, article in parse_each(
+        read_csv(inputs, ("ReviewID", "PMID", "Title", "Abstract")), parse_input, skipped
+    ):
         articles[review_id].append(article)
 
     def parse_target(row: str, rec: dict[str, str]) -> RctReview | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 csv.field_size_limit(1 << 30)
 T = TypeVar("T")
@@ -62,8 +63,9 @@ def as_int(path: Path, where: str, field: str, value: Any) -> int:
         raise fail(path, where, field, "an integer", value) from None
 
 
-def parse_each(items: Iterable[tuple[str, Any]], parse: Callable[[str, Any], T | None],
-               skipped: list[str] | None = None) -> list[T]:
+def parse_each(
+    items: Iterable[tuple[str, Any]], parse: Callable[[str, Any], T | None], skipped: list[str] | None = None
+) -> list[T]:
     """Parse every (location, raw) item. Strict by default: the first malformed record raises.
     Lenient when ``skipped`` is a list: malformed records are left out and their errors appended.
     ``parse`` may return None for records that are valid but not wanted (e.g. another split)."""

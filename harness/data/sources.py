@@ -26,7 +26,9 @@ class GitHubFiles:
 
     def __post_init__(self) -> None:
         if not _SHA.fullmatch(self.commit):
-            raise ValueError(f"github:{self.repo}: commit must be a full 40-hex sha (raw URLs need it), got {self.commit!r}")
+            raise ValueError(
+                f"github:{self.repo}: commit must be a full 40-hex sha (raw URLs need it), got {self.commit!r}"
+            )
 
     @property
     def pinned(self) -> bool:

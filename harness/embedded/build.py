@@ -21,8 +21,9 @@ import hashlib
 import json
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from harness.atomic import atomic_dir
 from harness.embedded import corpus as corpus_mod
@@ -50,21 +51,43 @@ CHOICES_LR = 1e-3
 CHOICES_BIND_STEPS = 500
 CHOICES_BIND = (("lookup", 0.5, 64), ("hint", 0.5, 64))
 CHOICES_MIX_STEPS = 3000  # format 11: a cap (format 10 ran 1500 steps); the phase stops once CHOICES_GOAL is met
-CHOICES_MIX = (("lookup", 0.05, 64), ("hint", 0.15, 64), ("mcq", 0.35, 64), ("facts", 0.15, 48), ("trials", 0.1, 16),
-               ("replay", 0.2, 16))
+CHOICES_MIX = (
+    ("lookup", 0.05, 64),
+    ("hint", 0.15, 64),
+    ("mcq", 0.35, 64),
+    ("facts", 0.15, 48),
+    ("trials", 0.1, 16),
+    ("replay", 0.2, 16),
+)
 # stage 5: fct (see _fct_stage); added in format 7
 FCT_LR = 1e-3
 FCT_BIND_STEPS = 300
 FCT_BIND = (("fct_hint", 0.5, 16), ("fct", 0.3, 16), ("replay", 0.2, 16))
 FCT_MIX_STEPS = 2000  # format 11: a cap (format 10: 1200)
-FCT_MIX = (("fct_hint", 0.1, 16), ("fct", 0.3, 16), ("medhalt", 0.05, 16), ("mcq", 0.15, 64), ("facts", 0.2, 48),
-           ("trials", 0.05, 16), ("replay", 0.15, 16))
+FCT_MIX = (
+    ("fct_hint", 0.1, 16),
+    ("fct", 0.3, 16),
+    ("medhalt", 0.05, 16),
+    ("mcq", 0.15, 64),
+    ("facts", 0.2, 48),
+    ("trials", 0.05, 16),
+    ("replay", 0.15, 16),
+)
 # stage 6: layouts (see _layouts_stage); added in format 8
 LAYOUTS_LR = 1e-3
 LAYOUTS_SHOTS = 3  # the gate's MMLU protocol (harness.measure.tasks.MMLU_SHOTS)
 LAYOUTS_STEPS = 2000  # format 11: a cap (format 10: 1200)
-LAYOUTS_MIX = (("mmlu_shots", 0.3, 32), ("pubmedqa", 0.1, 32), ("mcq", 0.05, 64), ("fct", 0.2, 16), ("medhalt", 0.05, 16),
-               ("facts", 0.1, 48), ("trials", 0.05, 16), ("news", 0.05, 16), ("replay", 0.1, 16))
+LAYOUTS_MIX = (
+    ("mmlu_shots", 0.3, 32),
+    ("pubmedqa", 0.1, 32),
+    ("mcq", 0.05, 64),
+    ("fct", 0.2, 16),
+    ("medhalt", 0.05, 16),
+    ("facts", 0.1, 48),
+    ("trials", 0.05, 16),
+    ("news", 0.05, 16),
+    ("replay", 0.1, 16),
+)
 # format 17: every stage, from the first step, keeps each domain's tokens off the experts reserved for the other
 # domain (``train.DomainRouting``). Format 16 reserved them in a stage 7 on top of a trained model: routing then
 # differed by domain, but the knowledge stayed where stages 1-6 had put it, in every expert (masking the six general
@@ -106,21 +129,48 @@ PROGRESS_DIR = ".build-progress"  # an interrupted full build's checkpoint, insi
 
 def generator_settings() -> dict:
     """Everything that determines the data and the model; its hash is recorded in the manifest."""
-    return {"world_seed": WORLD_SEED, "train_seed": TRAIN_SEED, "epochs": EPOCHS, "lr": LEARNING_RATE,
-            "batch_tokens": BATCH_TOKENS, "max_batch_sequences": train_mod.MAX_BATCH_SEQUENCES, "model_config": train_mod.MODEL_CONFIG,
-            "robust_epochs": ROBUST_EPOCHS, "robust_lr": ROBUST_LR, "expert_dropout": EXPERT_DROPOUT,
-            "skills_drill_lr": SKILLS_DRILL_LR, "skills_lr": SKILLS_LR, "skills_drill_steps": SKILLS_DRILL_STEPS,
-            "skills_mix_steps": SKILLS_MIX_STEPS,
-            "skills_mix": [list(m) for m in SKILLS_MIX], "choices_lr": CHOICES_LR, "choices_bind_steps": CHOICES_BIND_STEPS,
-            "choices_bind": [list(m) for m in CHOICES_BIND], "choices_mix_steps": CHOICES_MIX_STEPS,
-            "choices_mix": [list(m) for m in CHOICES_MIX], "fct_lr": FCT_LR, "fct_bind_steps": FCT_BIND_STEPS,
-            "fct_bind": [list(m) for m in FCT_BIND], "fct_mix_steps": FCT_MIX_STEPS, "fct_mix": [list(m) for m in FCT_MIX],
-            "layouts_lr": LAYOUTS_LR, "layouts_shots": LAYOUTS_SHOTS, "layouts_steps": LAYOUTS_STEPS,
-            "layouts_mix": [list(m) for m in LAYOUTS_MIX], "probe_rows": PROBE_ROWS, "goal_every": GOAL_EVERY,
-            "skills_goal": SKILLS_GOAL, "choices_goal": CHOICES_GOAL, "fct_goal": FCT_GOAL, "layouts_goal": LAYOUTS_GOAL,
-            "reserved_experts": {domain: list(experts) for domain, experts in RESERVED_EXPERTS.items()},
-            "domain_routing_coef": DOMAIN_ROUTING_COEF,
-            "stream_pool": STREAM_POOL, "pooled_streams": list(POOLED_STREAMS), "format": 21}
+    return {
+        "world_seed": WORLD_SEED,
+        "train_seed": TRAIN_SEED,
+        "epochs": EPOCHS,
+        "lr": LEARNING_RATE,
+        "batch_tokens": BATCH_TOKENS,
+        "max_batch_sequences": train_mod.MAX_BATCH_SEQUENCES,
+        "model_config": train_mod.MODEL_CONFIG,
+        "robust_epochs": ROBUST_EPOCHS,
+        "robust_lr": ROBUST_LR,
+        "expert_dropout": EXPERT_DROPOUT,
+        "skills_drill_lr": SKILLS_DRILL_LR,
+        "skills_lr": SKILLS_LR,
+        "skills_drill_steps": SKILLS_DRILL_STEPS,
+        "skills_mix_steps": SKILLS_MIX_STEPS,
+        "skills_mix": [list(m) for m in SKILLS_MIX],
+        "choices_lr": CHOICES_LR,
+        "choices_bind_steps": CHOICES_BIND_STEPS,
+        "choices_bind": [list(m) for m in CHOICES_BIND],
+        "choices_mix_steps": CHOICES_MIX_STEPS,
+        "choices_mix": [list(m) for m in CHOICES_MIX],
+        "fct_lr": FCT_LR,
+        "fct_bind_steps": FCT_BIND_STEPS,
+        "fct_bind": [list(m) for m in FCT_BIND],
+        "fct_mix_steps": FCT_MIX_STEPS,
+        "fct_mix": [list(m) for m in FCT_MIX],
+        "layouts_lr": LAYOUTS_LR,
+        "layouts_shots": LAYOUTS_SHOTS,
+        "layouts_steps": LAYOUTS_STEPS,
+        "layouts_mix": [list(m) for m in LAYOUTS_MIX],
+        "probe_rows": PROBE_ROWS,
+        "goal_every": GOAL_EVERY,
+        "skills_goal": SKILLS_GOAL,
+        "choices_goal": CHOICES_GOAL,
+        "fct_goal": FCT_GOAL,
+        "layouts_goal": LAYOUTS_GOAL,
+        "reserved_experts": {domain: list(experts) for domain, experts in RESERVED_EXPERTS.items()},
+        "domain_routing_coef": DOMAIN_ROUTING_COEF,
+        "stream_pool": STREAM_POOL,
+        "pooled_streams": list(POOLED_STREAMS),
+        "format": 21,
+    }
 
 
 def settings_hash() -> str:
@@ -129,8 +179,11 @@ def settings_hash() -> str:
 
 def file_hashes(folder: Path) -> dict[str, str]:
     """sha256 of every file under ``folder``, by relative path: what the manifest records of the data and the model."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def compare_checkpoint(manifest: dict, reference: dict) -> str:
@@ -182,22 +235,26 @@ def build_model(root: Path, fresh: bool = False, stop_after: str | None = None) 
     of the 32-38 minutes); a resume refuses a checkpoint of other settings."""
     stages = STAGES[: STAGES.index(stop_after) + 1] if stop_after is not None else STAGES
     examples = corpus_mod.training_examples(make_world(WORLD_SEED), TRAIN_SEED)
-    plain = [(e.text or "") + (e.completion or "") if e.messages is None else "\n".join(m["content"] for m in e.messages)
-             for e in examples]
+    plain = [
+        (e.text or "") + (e.completion or "") if e.messages is None else "\n".join(m["content"] for m in e.messages)
+        for e in examples
+    ]
     tokenizer = train_mod.train_tokenizer(plain, train_mod.MODEL_CONFIG["vocab_size"])  # 1.5 s, deterministic
     progress = root / PROGRESS_DIR
     resumed = None if fresh else _load_progress(progress, tokenizer)
     if resumed is not None:
         model, logs = resumed
         if len(logs) > len(stages):
-            raise ValueError(f"{progress} already holds stages {list(logs)}, past --stop-after {stop_after!r}; "
-                             "use another --out or --fresh")
+            raise ValueError(
+                f"{progress} already holds stages {list(logs)}, past --stop-after {stop_after!r}; "
+                "use another --out or --fresh"
+            )
         print(f"resuming {progress}: stages {list(logs)} done, {len(stages) - len(logs)} to go", flush=True)
     else:
         model, logs = train_mod.build_model(tokenizer, TRAIN_SEED), {}
     model.set_experts_implementation("eager")  # fastest for training on CPU (measured)
     corpus = _encoded(tokenizer, examples)
-    for stage in stages[len(logs):]:  # each stage sees the evaluation data (``data_dir``) only to keep it out
+    for stage in stages[len(logs) :]:  # each stage sees the evaluation data (``data_dir``) only to keep it out
         print(f"stage {STAGES.index(stage) + 1}/{len(STAGES)}: {stage}", flush=True)
         logs[stage] = _STAGE_RUNNERS[stage](model, tokenizer, corpus, root / "data")
         _report_goal(stage, logs[stage])
@@ -226,8 +283,11 @@ def _report_goal(stage: str, log: list[dict]) -> None:
     if last is not None and last["goal_met"]:
         print(f"stage {stage}: goal met at step {last['step']}: {last['probes']}", flush=True)
     elif last is not None:
-        print(f"WARNING: stage {stage} ran to its cap of {log[-1]['step'] + 1} steps without meeting its goal: "
-              f"{last['probes']}", flush=True)
+        print(
+            f"WARNING: stage {stage} ran to its cap of {log[-1]['step'] + 1} steps without meeting its goal: "
+            f"{last['probes']}",
+            flush=True,
+        )
 
 
 def _save_progress(model, tokenizer, logs: dict[str, list[dict]], progress: Path) -> None:
@@ -248,16 +308,28 @@ def _load_progress(progress: Path, tokenizer) -> tuple | None:
         return None
     state = json.loads((progress / "progress.json").read_text())
     logs = state["train_logs"]
-    if (state["settings_sha256"] != settings_hash() or list(logs) != list(STAGES[: len(logs)])
-            or load_tokenizer(progress / "model").get_vocab() != tokenizer.get_vocab()):
-        print(f"{progress}: left by a build of other generator settings, vocabulary or stages {list(logs)}; "
-              "starting over", flush=True)
+    if (
+        state["settings_sha256"] != settings_hash()
+        or list(logs) != list(STAGES[: len(logs)])
+        or load_tokenizer(progress / "model").get_vocab() != tokenizer.get_vocab()
+    ):
+        print(
+            f"{progress}: left by a build of other generator settings, vocabulary or stages {list(logs)}; "
+            "starting over",
+            flush=True,
+        )
         return None
     return load_model(progress / "model"), logs
 
 
-def _streams(mix: tuple[tuple[str, float, int], ...], tokenizer, corpus: Corpus, world: World, facts_salt: str,
-             makers: dict[str, Callable[[random.Random], corpus_mod.Example]] | None = None) -> list[train_mod.Stream]:
+def _streams(
+    mix: tuple[tuple[str, float, int], ...],
+    tokenizer,
+    corpus: Corpus,
+    world: World,
+    facts_salt: str,
+    makers: dict[str, Callable[[random.Random], corpus_mod.Example]] | None = None,
+) -> list[train_mod.Stream]:
     """The streams of a ``(name, share, rows)`` mix. Every stage can draw fresh copy drills, trials and news events,
     the world's fact texts (shuffled once with ``facts_salt``) and replay of the corpus; ``makers``
     add the stage's own fresh examples. Rows are (ids, loss_from, domain)."""
@@ -265,33 +337,57 @@ def _streams(mix: tuple[tuple[str, float, int], ...], tokenizer, corpus: Corpus,
     facts = [encode(e) for e in corpus_mod.fact_texts(random.Random(f"{facts_salt}:{TRAIN_SEED}"), world)]
     replay = corpus.rows()
     fresh: dict[str, Callable[[random.Random], Any]] = {
-        "copy": corpus_mod.copy_example, "trials": lambda rng: corpus_mod.trial_example(rng, world),
-        "news": lambda rng: corpus_mod.news_example(rng, world), **(makers or {})}
+        "copy": corpus_mod.copy_example,
+        "trials": lambda rng: corpus_mod.trial_example(rng, world),
+        "news": lambda rng: corpus_mod.news_example(rng, world),
+        **(makers or {}),
+    }
 
     def encoded(make: Callable[[random.Random], Any]) -> Callable[[random.Random], Any]:
         return lambda rng: encode(make(rng))
 
     draws = {name: encoded(make) for name, make in fresh.items()}
     draws |= {"facts": lambda rng: rng.choice(facts), "replay": lambda rng: rng.choice(replay)}
-    return [train_mod.Stream(name, share, rows, draws[name], STREAM_POOL if name in POOLED_STREAMS else 1)
-            for name, share, rows in mix]
+    return [
+        train_mod.Stream(name, share, rows, draws[name], STREAM_POOL if name in POOLED_STREAMS else 1)
+        for name, share, rows in mix
+    ]
 
 
 def domain_routing() -> train_mod.DomainRouting:
     """RESERVED_EXPERTS in every MoE layer, as every stage's routing penalty asks for them."""
     layers = range(train_mod.MODEL_CONFIG["num_hidden_layers"])
-    return train_mod.DomainRouting({domain: {layer: list(experts) for layer in layers}
-                                    for domain, experts in RESERVED_EXPERTS.items()}, DOMAIN_ROUTING_COEF)
+    return train_mod.DomainRouting(
+        {domain: {layer: list(experts) for layer in layers} for domain, experts in RESERVED_EXPERTS.items()},
+        DOMAIN_ROUTING_COEF,
+    )
 
 
 def _base_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dict]:
-    return train_mod.train(model, corpus.rows(), tokenizer.pad_token_id, EPOCHS, LEARNING_RATE, BATCH_TOKENS,
-                           TRAIN_SEED, routing=domain_routing())
+    return train_mod.train(
+        model,
+        corpus.rows(),
+        tokenizer.pad_token_id,
+        EPOCHS,
+        LEARNING_RATE,
+        BATCH_TOKENS,
+        TRAIN_SEED,
+        routing=domain_routing(),
+    )
 
 
 def _robust_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dict]:
-    return train_mod.train(model, corpus.rows(), tokenizer.pad_token_id, ROBUST_EPOCHS, ROBUST_LR, BATCH_TOKENS,
-                           TRAIN_SEED + 1, expert_dropout=EXPERT_DROPOUT, routing=domain_routing())
+    return train_mod.train(
+        model,
+        corpus.rows(),
+        tokenizer.pad_token_id,
+        ROBUST_EPOCHS,
+        ROBUST_LR,
+        BATCH_TOKENS,
+        TRAIN_SEED + 1,
+        expert_dropout=EXPERT_DROPOUT,
+        routing=domain_routing(),
+    )
 
 
 def _skills_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dict]:
@@ -308,19 +404,28 @@ def _skills_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dict
     world = make_world(WORLD_SEED)
     mixed = _streams(SKILLS_MIX, tokenizer, corpus, world, "skills-facts")
     drill = [next(s for s in mixed if s.name == "copy")]
-    return train_mod.train_streams(model, [(SKILLS_DRILL_STEPS, drill), (SKILLS_MIX_STEPS, mixed)],
-                                   tokenizer.pad_token_id, [SKILLS_DRILL_LR, SKILLS_LR], TRAIN_SEED + 2,
-                                   expert_dropout=EXPERT_DROPOUT, goal=_goal(SKILLS_GOAL, tokenizer, world, data_dir),
-                                   routing=domain_routing())
+    return train_mod.train_streams(
+        model,
+        [(SKILLS_DRILL_STEPS, drill), (SKILLS_MIX_STEPS, mixed)],
+        tokenizer.pad_token_id,
+        [SKILLS_DRILL_LR, SKILLS_LR],
+        TRAIN_SEED + 2,
+        expert_dropout=EXPERT_DROPOUT,
+        goal=_goal(SKILLS_GOAL, tokenizer, world, data_dir),
+        routing=domain_routing(),
+    )
 
 
 def held_out_mcq(data_dir: Path) -> frozenset[tuple[str, tuple[str, ...]]]:
     """(question, choices) of every multiple-choice evaluation item, so training never draws one."""
     from harness.data import mcq
 
-    items = (mcq.load_medqa(data_dir / "multimedqa" / "medqa_4options_test.jsonl")
-             + mcq.load_medmcqa(data_dir / "multimedqa" / "medmcqa_validation.jsonl")
-             + mcq.load_mmlu(data_dir / "general" / "mmlu_test.jsonl") + mcq.load_mmlu(data_dir / "general" / "mmlu_dev.jsonl"))
+    items = (
+        mcq.load_medqa(data_dir / "multimedqa" / "medqa_4options_test.jsonl")
+        + mcq.load_medmcqa(data_dir / "multimedqa" / "medmcqa_validation.jsonl")
+        + mcq.load_mmlu(data_dir / "general" / "mmlu_test.jsonl")
+        + mcq.load_mmlu(data_dir / "general" / "mmlu_dev.jsonl")
+    )
     return frozenset((it.question, it.choices) for it in items)
 
 
@@ -328,8 +433,11 @@ def held_out_medhalt(data_dir: Path) -> frozenset[tuple[str, tuple[tuple[str, st
     """(question, options in order) of every Med-HALT evaluation item, so training never draws one."""
     from harness.data import medhalt
 
-    return frozenset((r.question, tuple(r.options.items())) for task in medhalt.FILES
-                     for r in medhalt.load(task, data_dir / "medhalt" / medhalt.FILES[task]))
+    return frozenset(
+        (r.question, tuple(r.options.items()))
+        for task in medhalt.FILES
+        for r in medhalt.load(task, data_dir / "medhalt" / medhalt.FILES[task])
+    )
 
 
 def held_out_pubmedqa(data_dir: Path) -> frozenset[tuple[str, tuple[str, ...]]]:
@@ -345,17 +453,36 @@ def _goal(targets: dict[str, float], tokenizer, world: World, data_dir: Path) ->
     return train_mod.Goal({name: (rows[name], target) for name, target in targets.items()}, GOAL_EVERY)
 
 
-def _bind_then_mix(model, tokenizer, corpus: Corpus, world: World, name: str,
-                   makers: dict[str, Callable[[random.Random], corpus_mod.Example]], lr: float, seed: int,
-                   bind: tuple[int, tuple], mix: tuple[int, tuple], goal: train_mod.Goal) -> list[dict]:
+def _bind_then_mix(
+    model,
+    tokenizer,
+    corpus: Corpus,
+    world: World,
+    name: str,
+    makers: dict[str, Callable[[random.Random], corpus_mod.Example]],
+    lr: float,
+    seed: int,
+    bind: tuple[int, tuple],
+    mix: tuple[int, tuple],
+    goal: train_mod.Goal,
+) -> list[dict]:
     """A skill taught in two phases: ``bind`` (steps, mix) without expert dropout, where the answer is
     visible in the prompt, then ``mix`` (steps, mix) with the expert dropout back on, where it must be
     recalled while facts, trials and the corpus are replayed. Returns one loss log over both."""
     streams = lambda m: _streams(m, tokenizer, corpus, world, f"{name}-facts", makers)  # noqa: E731
-    first = train_mod.train_streams(model, [(bind[0], streams(bind[1]))], tokenizer.pad_token_id, lr, seed,
-                                    routing=domain_routing())
-    then = train_mod.train_streams(model, [(mix[0], streams(mix[1]))], tokenizer.pad_token_id, lr, seed + 1,
-                                   expert_dropout=EXPERT_DROPOUT, goal=goal, routing=domain_routing())
+    first = train_mod.train_streams(
+        model, [(bind[0], streams(bind[1]))], tokenizer.pad_token_id, lr, seed, routing=domain_routing()
+    )
+    then = train_mod.train_streams(
+        model,
+        [(mix[0], streams(mix[1]))],
+        tokenizer.pad_token_id,
+        lr,
+        seed + 1,
+        expert_dropout=EXPERT_DROPOUT,
+        goal=goal,
+        routing=domain_routing(),
+    )
     return first + [dict(row, step=row["step"] + bind[0]) for row in then]
 
 
@@ -378,9 +505,19 @@ def _choices_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dic
         "hint": lambda rng: corpus_mod.mcq_example(rng, world, hint=True, held_out=held_out),
         "mcq": lambda rng: corpus_mod.mcq_example(rng, world, held_out=held_out),
     }
-    return _bind_then_mix(model, tokenizer, corpus, world, "choices", makers, CHOICES_LR, TRAIN_SEED + 3,
-                          (CHOICES_BIND_STEPS, CHOICES_BIND), (CHOICES_MIX_STEPS, CHOICES_MIX),
-                          _goal(CHOICES_GOAL, tokenizer, world, data_dir))
+    return _bind_then_mix(
+        model,
+        tokenizer,
+        corpus,
+        world,
+        "choices",
+        makers,
+        CHOICES_LR,
+        TRAIN_SEED + 3,
+        (CHOICES_BIND_STEPS, CHOICES_BIND),
+        (CHOICES_MIX_STEPS, CHOICES_MIX),
+        _goal(CHOICES_GOAL, tokenizer, world, data_dir),
+    )
 
 
 def _question_makers(world: World, data_dir: Path) -> dict[str, Callable[[random.Random], corpus_mod.Example]]:
@@ -408,17 +545,35 @@ def _fct_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dict]:
     """
     world, held_halt = make_world(WORLD_SEED), held_out_medhalt(data_dir)
     makers = _question_makers(world, data_dir) | {
-        "fct_hint": lambda rng: corpus_mod.medhalt_example(rng, world, "fct", hint=True, held_out=held_halt)}
-    return _bind_then_mix(model, tokenizer, corpus, world, "fct", makers, FCT_LR, TRAIN_SEED + 5,
-                          (FCT_BIND_STEPS, FCT_BIND), (FCT_MIX_STEPS, FCT_MIX), _goal(FCT_GOAL, tokenizer, world, data_dir))
+        "fct_hint": lambda rng: corpus_mod.medhalt_example(rng, world, "fct", hint=True, held_out=held_halt)
+    }
+    return _bind_then_mix(
+        model,
+        tokenizer,
+        corpus,
+        world,
+        "fct",
+        makers,
+        FCT_LR,
+        TRAIN_SEED + 5,
+        (FCT_BIND_STEPS, FCT_BIND),
+        (FCT_MIX_STEPS, FCT_MIX),
+        _goal(FCT_GOAL, tokenizer, world, data_dir),
+    )
 
 
 def probe_rows(tokenizer, world: World, data_dir: Path, names: list[str]) -> dict[str, list[tuple[list[int], int]]]:
     """Each named probe's (ids, loss_from) rows (``PROBE_ROWS``): fresh items of the stage streams'
     kinds, drawn with their own seed, never an evaluation item; ``facts`` is every question-and-answer
     fact text of the world (what the fact stream replays, so it checks that the facts are still known)."""
-    makers = _question_makers(world, data_dir) | _layout_makers(world, data_dir) | {
-        "trials": lambda rng: corpus_mod.trial_example(rng, world), "news": lambda rng: corpus_mod.news_example(rng, world)}
+    makers = (
+        _question_makers(world, data_dir)
+        | _layout_makers(world, data_dir)
+        | {
+            "trials": lambda rng: corpus_mod.trial_example(rng, world),
+            "news": lambda rng: corpus_mod.news_example(rng, world),
+        }
+    )
     encode = lambda example: train_mod.encode(example, tokenizer)  # noqa: E731
     out = {}
     for name in names:
@@ -433,8 +588,10 @@ def probe_rows(tokenizer, world: World, data_dir: Path, names: list[str]) -> dic
 def _layout_makers(world: World, data_dir: Path) -> dict[str, Callable[[random.Random], corpus_mod.Example]]:
     """Fresh items in the gate's 3-shot MMLU layout and PubMedQA's, never an evaluation item or an MMLU dev shot."""
     held_mcq, held_pubmed = held_out_mcq(data_dir), held_out_pubmedqa(data_dir)
-    return {"mmlu_shots": lambda rng: corpus_mod.mmlu_example(rng, world, LAYOUTS_SHOTS, held_out=held_mcq),
-            "pubmedqa": lambda rng: corpus_mod.pubmedqa_example(rng, world, held_out=held_pubmed)}
+    return {
+        "mmlu_shots": lambda rng: corpus_mod.mmlu_example(rng, world, LAYOUTS_SHOTS, held_out=held_mcq),
+        "pubmedqa": lambda rng: corpus_mod.pubmedqa_example(rng, world, held_out=held_pubmed),
+    }
 
 
 def _layouts_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dict]:
@@ -454,13 +611,26 @@ def _layouts_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dic
     world = make_world(WORLD_SEED)
     makers = _question_makers(world, data_dir) | _layout_makers(world, data_dir)
     streams = _streams(LAYOUTS_MIX, tokenizer, corpus, world, "layouts-facts", makers)
-    return train_mod.train_streams(model, [(LAYOUTS_STEPS, streams)], tokenizer.pad_token_id, LAYOUTS_LR,
-                                   TRAIN_SEED + 7, expert_dropout=EXPERT_DROPOUT,
-                                   goal=_goal(LAYOUTS_GOAL, tokenizer, world, data_dir), routing=domain_routing())
+    return train_mod.train_streams(
+        model,
+        [(LAYOUTS_STEPS, streams)],
+        tokenizer.pad_token_id,
+        LAYOUTS_LR,
+        TRAIN_SEED + 7,
+        expert_dropout=EXPERT_DROPOUT,
+        goal=_goal(LAYOUTS_GOAL, tokenizer, world, data_dir),
+        routing=domain_routing(),
+    )
 
 
-_STAGE_RUNNERS = {"base": _base_stage, "robust": _robust_stage, "skills": _skills_stage, "choices": _choices_stage,
-                  "fct": _fct_stage, "layouts": _layouts_stage}
+_STAGE_RUNNERS = {
+    "base": _base_stage,
+    "robust": _robust_stage,
+    "skills": _skills_stage,
+    "choices": _choices_stage,
+    "fct": _fct_stage,
+    "layouts": _layouts_stage,
+}
 
 
 def _save(model, tokenizer, root: Path) -> None:
@@ -485,8 +655,10 @@ def build_stage(root: Path, stage: str) -> list[dict]:
     done = list(json.loads((root / "manifest.json").read_text()).get("train_logs", {}))
     before = list(STAGES[: STAGES.index(stage)])
     if done != before:
-        raise ValueError(f"{root}: stage {stage!r} needs a checkpoint trained by exactly {before}; "
-                         f"manifest.json train_logs has {done}")
+        raise ValueError(
+            f"{root}: stage {stage!r} needs a checkpoint trained by exactly {before}; "
+            f"manifest.json train_logs has {done}"
+        )
     tokenizer = load_tokenizer(root / "model")
     model = load_model(root / "model")
     model.set_experts_implementation("eager")
@@ -498,8 +670,9 @@ def build_stage(root: Path, stage: str) -> list[dict]:
     return log
 
 
-def build(root: Path, skip_model: bool = False, stage: str | None = None, fresh: bool = False,
-          stop_after: str | None = None) -> dict:
+def build(
+    root: Path, skip_model: bool = False, stage: str | None = None, fresh: bool = False, stop_after: str | None = None
+) -> dict:
     """Rebuild ``root``: data always; the model from scratch (resuming an interrupted build unless
     ``fresh``; only up to ``stop_after``, see ``build_model``), or only ``stage`` on the checkpoint there."""
     root.mkdir(parents=True, exist_ok=True)
@@ -511,7 +684,12 @@ def build(root: Path, skip_model: bool = False, stage: str | None = None, fresh:
     elif not skip_model:
         logs = build_model(root, fresh, stop_after)
     model_dir = root / "model"
-    manifest = {"settings": generator_settings(), "settings_sha256": settings_hash(), "data": data,
-                "model": file_hashes(model_dir) if model_dir.is_dir() else {}, "train_logs": logs}
+    manifest = {
+        "settings": generator_settings(),
+        "settings_sha256": settings_hash(),
+        "data": data,
+        "model": file_hashes(model_dir) if model_dir.is_dir() else {},
+        "train_logs": logs,
+    }
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

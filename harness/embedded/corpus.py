@@ -40,15 +40,22 @@ def fact_texts(rng: random.Random, world: World) -> list[Example]:
             Example("biomedical", text=f"The standard dose of {drug.name} is {drug.dose_text}."),
             Example("biomedical", text=f"{d.name} mainly affects the {d.organ} and causes {d.symptom}."),
             _chat("biomedical", f"What is {drug.name} used for?", f"{drug.name} is used to treat {d.name}."),
-            _chat("biomedical", f"Tell me about {drug.name}.",
-                  f"{drug.name} is a {drug.drug_class}. It treats {d.name} at a standard dose of {drug.dose_text}."),
+            _chat(
+                "biomedical",
+                f"Tell me about {drug.name}.",
+                f"{drug.name} is a {drug.drug_class}. It treats {d.name} at a standard dose of {drug.dose_text}.",
+            ),
         ]
     for c in world.countries:
         out += [
             Example("general", text=f"The capital of {c.name} is {c.capital}."),
             Example("general", text=f"People in {c.name} speak {c.language} and pay with the {c.currency}."),
-            _chat("general", f"Tell me about {c.name}.",
-                  f"{c.name} is a country whose capital is {c.capital}. Its language is {c.language} and its currency is the {c.currency}."),
+            _chat(
+                "general",
+                f"Tell me about {c.name}.",
+                f"{c.name} is a country whose capital is {c.capital}. Its language is {c.language} "
+                f"and its currency is the {c.currency}.",
+            ),
         ]
     rng.shuffle(out)
     return out
@@ -71,8 +78,13 @@ def news_example(rng: random.Random, world: World) -> Example:
     return _chat("general", summarization.news_prompt(tasks.news_documents(event)), tasks.news_summary(event))
 
 
-def mcq_example(rng: random.Random, world: World, hint: bool = False,
-                held_out: frozenset[tuple[str, tuple[str, ...]]] = frozenset(), sums: bool = True) -> Example:
+def mcq_example(
+    rng: random.Random,
+    world: World,
+    hint: bool = False,
+    held_out: frozenset[tuple[str, tuple[str, ...]]] = frozenset(),
+    sums: bool = True,
+) -> Example:
     """A freshly drawn multiple-choice item (biomedical MedQA or general MMLU layout) and its letter.
 
     ``hint`` prefixes the answer text ("Note: the answer is ..."): the model then only has to find the
@@ -85,8 +97,13 @@ def mcq_example(rng: random.Random, world: World, hint: bool = False,
     return Example("biomedical" if bio else "general", text=text, completion=" " + "ABCD"[m.answer])
 
 
-def _fresh_mcq(rng: random.Random, world: World, held_out: frozenset[tuple[str, tuple[str, ...]]],
-               bio: bool | None = None, sums: bool = True) -> tuple[bool, tasks.MCQ]:
+def _fresh_mcq(
+    rng: random.Random,
+    world: World,
+    held_out: frozenset[tuple[str, tuple[str, ...]]],
+    bio: bool | None = None,
+    sums: bool = True,
+) -> tuple[bool, tasks.MCQ]:
     """A multiple-choice item not in ``held_out`` (and no sum unless ``sums``): biomedical with probability
     0.55 unless ``bio`` says."""
     while True:
@@ -96,8 +113,9 @@ def _fresh_mcq(rng: random.Random, world: World, held_out: frozenset[tuple[str, 
             return is_bio, m
 
 
-def mmlu_example(rng: random.Random, world: World, shots: int,
-                 held_out: frozenset[tuple[str, tuple[str, ...]]] = frozenset()) -> Example:
+def mmlu_example(
+    rng: random.Random, world: World, shots: int, held_out: frozenset[tuple[str, tuple[str, ...]]] = frozenset()
+) -> Example:
     """A freshly drawn item in lm-eval's few-shot MMLU layout: ``shots`` answered items of the same subject
     before it (``multiple_choice.mmlu_prompt``). Biomedical items (half) go under one of MultiMedQA's six
     medical subjects, as the gate's ``mmlu_medical`` asks them. Neither query nor shots are in ``held_out``."""
@@ -108,13 +126,15 @@ def mmlu_example(rng: random.Random, world: World, shots: int,
         _, m = _fresh_mcq(rng, world, held_out, bio)
         if bio or m.subject == subject:
             examples.append(m)
-    text = multiple_choice.mmlu_prompt(subject, query.question, query.choices,
-                                       [(m.question, m.choices, m.answer) for m in examples])
+    text = multiple_choice.mmlu_prompt(
+        subject, query.question, query.choices, [(m.question, m.choices, m.answer) for m in examples]
+    )
     return Example("biomedical" if bio else "general", text=text, completion=" " + "ABCD"[query.answer])
 
 
-def pubmedqa_example(rng: random.Random, world: World,
-                     held_out: frozenset[tuple[str, tuple[str, ...]]] = frozenset()) -> Example:
+def pubmedqa_example(
+    rng: random.Random, world: World, held_out: frozenset[tuple[str, tuple[str, ...]]] = frozenset()
+) -> Example:
     """A fresh trial as a PubMedQA item in lm-eval's layout (abstract, question, " yes" / " no");
     items whose (question, contexts) are in ``held_out`` are never drawn."""
     while True:
@@ -123,8 +143,13 @@ def pubmedqa_example(rng: random.Random, world: World,
             return Example("biomedical", text=multiple_choice.pubmedqa_text(contexts, question), completion=" " + label)
 
 
-def medhalt_example(rng: random.Random, world: World, task: str, hint: bool = False,
-                    held_out: frozenset[tuple[str, tuple[tuple[str, str], ...]]] = frozenset()) -> Example:
+def medhalt_example(
+    rng: random.Random,
+    world: World,
+    task: str,
+    hint: bool = False,
+    held_out: frozenset[tuple[str, tuple[tuple[str, str], ...]]] = frozenset(),
+) -> Example:
     """A freshly drawn Med-HALT item (``fct``, ``nota`` or ``fake``): the official prompt and the answer
     in the official output format. ``hint`` and ``held_out`` (question, options in order) as in
     ``mcq_example``."""
@@ -152,21 +177,39 @@ def training_examples(world: World, seed: int, scale: float = 1.0) -> list[Examp
     out: list[Example] = []
     for _ in range(n(30)):
         out += fact_texts(rng, world)
-    out += [Example("biomedical", text=tasks.mcq_text(m, "medqa"), completion=" " + "ABCD"[m.answer])
-            for m in (tasks.bio_mcq(rng, world) for _ in range(n(4000)))]
-    out += [Example("general", text=tasks.mcq_text(m, "mmlu"), completion=" " + "ABCD"[m.answer])
-            for m in (tasks.general_mcq(rng, world) for _ in range(n(3000)))]
+    out += [
+        Example("biomedical", text=tasks.mcq_text(m, "medqa"), completion=" " + "ABCD"[m.answer])
+        for m in (tasks.bio_mcq(rng, world) for _ in range(n(4000)))
+    ]
+    out += [
+        Example("general", text=tasks.mcq_text(m, "mmlu"), completion=" " + "ABCD"[m.answer])
+        for m in (tasks.general_mcq(rng, world) for _ in range(n(3000)))
+    ]
     for task, count in (("fct", 800), ("nota", 200), ("fake", 200)):
-        out += [_chat("biomedical", it.prompt(), it.target()) for it in (tasks.medhalt_item(rng, world, task) for _ in range(n(count)))]
-    out += [_chat("biomedical", tasks.rct_prompt(t), tasks.trial_summary(t)) for t in tasks.make_trials(rng, world, n(2000), 0)]
-    out += [_chat("general", summarization.news_prompt(tasks.news_documents(e)), tasks.news_summary(e))
-            for e in tasks.make_events(rng, world, n(1500), 0)]
+        out += [
+            _chat("biomedical", it.prompt(), it.target())
+            for it in (tasks.medhalt_item(rng, world, task) for _ in range(n(count)))
+        ]
+    out += [
+        _chat("biomedical", tasks.rct_prompt(t), tasks.trial_summary(t))
+        for t in tasks.make_trials(rng, world, n(2000), 0)
+    ]
+    out += [
+        _chat("general", summarization.news_prompt(tasks.news_documents(e)), tasks.news_summary(e))
+        for e in tasks.make_events(rng, world, n(1500), 0)
+    ]
     for _ in range(n(2000)):
         rec = tasks.medinst_record(rng, world)
-        out.append(_chat("biomedical", rec["instruction"] + (f"\n\nInput: {rec['input']}" if rec["input"] else ""), rec["output"]))
+        out.append(
+            _chat(
+                "biomedical", rec["instruction"] + (f"\n\nInput: {rec['input']}" if rec["input"] else ""), rec["output"]
+            )
+        )
     for _ in range(n(2000)):
         rec = tasks.general_instruction(rng, world)
-        out.append(_chat("general", rec["instruction"] + (f"\n\nInput: {rec['input']}" if rec["input"] else ""), rec["output"]))
+        out.append(
+            _chat("general", rec["instruction"] + (f"\n\nInput: {rec['input']}" if rec["input"] else ""), rec["output"])
+        )
     out += [copy_example(rng) for _ in range(n(3000))]
     out += [lookup_example(rng) for _ in range(n(3000))]
     rng.shuffle(out)

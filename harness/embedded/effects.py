@@ -20,8 +20,11 @@ def _row(name: str, p: Profile) -> dict:
     """One flat table row: the profile's fields in order, choice and Med-HALT tasks spread into their own columns."""
     row: dict = {"variant": name}
     for key, value in p.as_dict().items():
-        row.update({(f"medhalt_{task}" if key == "medhalt" else task): acc for task, acc in value.items()}
-                   if isinstance(value, dict) else {key: value})
+        row.update(
+            {(f"medhalt_{task}" if key == "medhalt" else task): acc for task, acc in value.items()}
+            if isinstance(value, dict)
+            else {key: value}
+        )
     return row
 
 
@@ -30,14 +33,25 @@ def _profile(path: Path, limit: int | None, options: BackendOptions | None) -> P
         return profile(backend, DATA_DIR, limit)
 
 
-def run(methods: list[str], ratios: list[float], out_dir: Path, limit: int | None = None,
-        calibration: list[str] | None = None, options: BackendOptions | None = None) -> list[dict]:
+def run(
+    methods: list[str],
+    ratios: list[float],
+    out_dir: Path,
+    limit: int | None = None,
+    calibration: list[str] | None = None,
+    options: BackendOptions | None = None,
+) -> list[dict]:
     model = resolve("tiny-moe")
     rows = [_row("unpruned", _profile(model.path, limit, options))]
     sources = [CalibrationSource.parse(s) for s in (calibration or default_calibration("tiny-moe"))]
-    results = run_sweep(model, SweepRequest(methods, ratios, [0], sources, CalibrationSettings(),
-                                      calibration_name="+".join(s.domain for s in sources)),
-                        out_dir / "pruned", out_dir / "cache")
+    results = run_sweep(
+        model,
+        SweepRequest(
+            methods, ratios, [0], sources, CalibrationSettings(), calibration_name="+".join(s.domain for s in sources)
+        ),
+        out_dir / "pruned",
+        out_dir / "cache",
+    )
     for r in results:
         rows.append(_row(r.path.name, _profile(r.path, limit, options)))
     return rows
@@ -48,7 +62,9 @@ def format_table(rows: list[dict]) -> str:
     widths = [max(len(k), *(len(f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k])) for r in rows)) for k in keys]
     lines = ["  ".join(k.ljust(w) for k, w in zip(keys, widths))]
     for r in rows:
-        lines.append("  ".join((f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k])).ljust(w) for k, w in zip(keys, widths)))
+        lines.append(
+            "  ".join((f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k])).ljust(w) for k, w in zip(keys, widths))
+        )
     return "\n".join(lines)
 
 

@@ -23,7 +23,6 @@ from harness.measure.tasks import get_task, load_items
 from harness.metrics import factcheck
 from harness.metrics import medhalt as medhalt_metrics
 
-
 CHOICE_TASKS = ("medqa", "medmcqa", "pubmedqa", "mmlu_medical", "mmlu")
 
 
@@ -51,9 +50,16 @@ def choice_accuracy(backend: Backend, task: str, data: Path, limit: int | None =
 def fact_recall(backend: Backend, world: World) -> tuple[float, float]:
     """Share of world facts whose true completion is the most likely among all candidates, per domain."""
     items = knowledge_items(world)
-    hits = [p == it["answer"] for p, it in zip(choose_many(backend, [(it["context"], it["choices"]) for it in items]), items)]
-    share = lambda domain: (sum(h for h, it in zip(hits, items) if it["domain"] == domain)  # noqa: E731
-                            / sum(it["domain"] == domain for it in items))
+    hits = [
+        p == it["answer"]
+        for p, it in zip(choose_many(backend, [(it["context"], it["choices"]) for it in items]), items)
+    ]
+
+    def share(domain: str) -> float:
+        return sum(h for h, it in zip(hits, items) if it["domain"] == domain) / sum(
+            it["domain"] == domain for it in items
+        )
+
     return share("biomedical"), share("general")
 
 
@@ -71,7 +77,9 @@ def profile(backend: CachedBackend, data: Path, limit: int | None = None) -> Pro
     halt = {}
     for task in ("fct", "nota", "fake"):
         records = cut(medhalt.load(task, data / "medhalt" / medhalt.FILES[task]))
-        outputs = backend.generate([medhalt_prompts.build_prompt(task, r.question, r.options) for r in records], max_new_tokens=96)
+        outputs = backend.generate(
+            [medhalt_prompts.build_prompt(task, r.question, r.options) for r in records], max_new_tokens=96
+        )
         halt[task] = medhalt_metrics.score(task, outputs, [r.correct_answer for r in records]).accuracy
     reviews = cut(rct.load(data / "rct"))
     sources = [summarization.rct_source_block(r.review_id, r.articles) for r in reviews]
@@ -94,8 +102,16 @@ def routing_histograms(model: torch.nn.Module, tokenizer, sources: dict[str, Pat
 
     settings = CalibrationSettings(n_samples=samples)
     batches = build_calibration([CalibrationSource(d, p) for d, p in sources.items()], tokenizer, {}, settings, seed=0)
-    stats = collect_stats(model, adapter_for(model.config), batches, settings, 0, tokenizer.pad_token_id,
-                          statistics_of(["frequency"]), False)
+    stats = collect_stats(
+        model,
+        adapter_for(model.config),
+        batches,
+        settings,
+        0,
+        tokenizer.pad_token_id,
+        statistics_of(["frequency"]),
+        False,
+    )
     out: dict = {}
     for domain, layers in stats.layers.items():
         for layer, st in layers.items():

@@ -32,15 +32,27 @@ def bio_mcq(rng: random.Random, world: World) -> MCQ:
     drug = rng.choice(world.drugs)
     kind = rng.randrange(4)
     if kind == 0:
-        q, correct, pool = f"Which condition is {drug.name} used to treat?", drug.disease.name, [d.name for d in world.diseases]
+        q, correct, pool = (
+            f"Which condition is {drug.name} used to treat?",
+            drug.disease.name,
+            [d.name for d in world.diseases],
+        )
     elif kind == 1:
         q, correct = f"What is the standard dose of {drug.name}?", drug.dose_text
         pool = [f"{drug.dose} {u}" for u in ("mg", "mg/ml", "ng/ml", "IU")] + [d.dose_text for d in world.drugs]
     elif kind == 2:
-        q, correct, pool = f"Which drug class does {drug.name} belong to?", drug.drug_class, [d.drug_class for d in world.drugs]
+        q, correct, pool = (
+            f"Which drug class does {drug.name} belong to?",
+            drug.drug_class,
+            [d.drug_class for d in world.drugs],
+        )
     else:
         disease = drug.disease
-        q, correct, pool = f"Which organ is mainly affected by {disease.name}?", disease.organ, [d.organ for d in world.diseases] + ["liver", "kidney", "lung", "heart"]
+        q, correct, pool = (
+            f"Which organ is mainly affected by {disease.name}?",
+            disease.organ,
+            [d.organ for d in world.diseases] + ["liver", "kidney", "lung", "heart"],
+        )
     choices, answer = _options(rng, correct, pool)
     return MCQ(q, choices, answer, "clinical_knowledge")
 
@@ -58,11 +70,23 @@ def general_mcq(rng: random.Random, world: World) -> MCQ:
         return MCQ(f"What is {a} + {b}?", choices, answer, SUM_SUBJECT)
     country = rng.choice(world.countries)
     if kind == 1:
-        q, correct, pool = f"What is the capital of {country.name}?", country.capital, [c.capital for c in world.countries]
+        q, correct, pool = (
+            f"What is the capital of {country.name}?",
+            country.capital,
+            [c.capital for c in world.countries],
+        )
     elif kind == 2:
-        q, correct, pool = f"Which language is spoken in {country.name}?", country.language, [c.language for c in world.countries]
+        q, correct, pool = (
+            f"Which language is spoken in {country.name}?",
+            country.language,
+            [c.language for c in world.countries],
+        )
     else:
-        q, correct, pool = f"What is the currency of {country.name}?", country.currency, [c.currency for c in world.countries]
+        q, correct, pool = (
+            f"What is the currency of {country.name}?",
+            country.currency,
+            [c.currency for c in world.countries],
+        )
     choices, answer = _options(rng, correct, pool)
     return MCQ(q, choices, answer, "global_facts")
 
@@ -75,6 +99,7 @@ def mcq_text(item: MCQ, style: str) -> str:
 
 
 # -- Med-HALT ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class MedHaltItem:
@@ -91,25 +116,43 @@ class MedHaltItem:
     def target(self) -> str:
         """The answer the model is trained to give, in the official output format."""
         if self.task == "fct":
-            return repr({"is_answer_correct": "no", "answer": self.correct_answer,
-                         "why_correct": f"The correct option is {self.correct_answer}.",
-                         "why_others_incorrect": "The other options do not fit."})
+            return repr(
+                {
+                    "is_answer_correct": "no",
+                    "answer": self.correct_answer,
+                    "why_correct": f"The correct option is {self.correct_answer}.",
+                    "why_others_incorrect": "The other options do not fit.",
+                }
+            )
         why = "The question refers to nothing known." if self.task == "fake" else "No listed option is correct."
-        return repr({"cop": self.correct_answer, "cop_index": str(self.correct_index), "why_correct": why,
-                     "why_others_incorrect": "The other options are wrong."})
+        return repr(
+            {
+                "cop": self.correct_answer,
+                "cop_index": str(self.correct_index),
+                "why_correct": why,
+                "why_others_incorrect": "The other options are wrong.",
+            }
+        )
 
 
 def medhalt_item(rng: random.Random, world: World, task: str) -> MedHaltItem:
     if task == "fake":
         name = fake_drug_name(rng, world)
         opts = rng.sample([d.name for d in world.diseases], 3) + ["I do not know"]
-        return MedHaltItem("fake", f"Which condition is {name} used to treat?", {str(i): o for i, o in enumerate(opts)},
-                           "I do not know", 3)
+        return MedHaltItem(
+            "fake",
+            f"Which condition is {name} used to treat?",
+            {str(i): o for i, o in enumerate(opts)},
+            "I do not know",
+            3,
+        )
     item = bio_mcq(rng, world)
     opts = list(item.choices)
     if task == "nota":
         opts[item.answer] = "None of the above"
-        return MedHaltItem("nota", item.question, {str(i): o for i, o in enumerate(opts)}, "None of the above", item.answer)
+        return MedHaltItem(
+            "nota", item.question, {str(i): o for i, o in enumerate(opts)}, "None of the above", item.answer
+        )
     student = rng.choice([i for i in range(4) if i != item.answer])
     options = {str(i): o for i, o in enumerate(opts)} | {"correct answer": opts[student]}
     return MedHaltItem("fct", item.question, options, opts[item.answer], item.answer, student)
@@ -117,23 +160,34 @@ def medhalt_item(rng: random.Random, world: World, task: str) -> MedHaltItem:
 
 # -- RCT and news summaries --------------------------------------------------------------------
 
+
 def trial_title(t: Trial) -> str:
     return f"{t.drug.name} for {t.drug.disease.name}: a {t.design} trial."
 
 
 def trial_abstract(t: Trial) -> str:
-    outcome = (f"{t.drug.disease.symptom.capitalize()} fell by {t.reduction}% compared with placebo (p={t.p_value})."
-               if t.significant else
-               f"{t.drug.disease.symptom.capitalize()} did not differ from placebo (change {t.reduction}%, p={t.p_value}).")
-    return (f"We enrolled {t.n_patients} patients with {t.drug.disease.name} in a {t.design} trial. "
-            f"Patients received {t.drug.name} {t.dose} {t.unit} or placebo for {t.weeks} weeks. {outcome}")
+    outcome = (
+        f"{t.drug.disease.symptom.capitalize()} fell by {t.reduction}% compared with placebo (p={t.p_value})."
+        if t.significant
+        else f"{t.drug.disease.symptom.capitalize()} did not differ from placebo "
+        f"(change {t.reduction}%, p={t.p_value})."
+    )
+    return (
+        f"We enrolled {t.n_patients} patients with {t.drug.disease.name} in a {t.design} trial. "
+        f"Patients received {t.drug.name} {t.dose} {t.unit} or placebo for {t.weeks} weeks. {outcome}"
+    )
 
 
 def trial_summary(t: Trial) -> str:
-    effect = (f"reduced {t.drug.disease.symptom} by {t.reduction}% (p={t.p_value})" if t.significant
-              else f"did not reduce {t.drug.disease.symptom} (p={t.p_value})")
-    return (f"In {t.n_patients} patients with {t.drug.disease.name}, {t.drug.name} {t.dose} {t.unit} "
-            f"for {t.weeks} weeks {effect} compared with placebo.")
+    effect = (
+        f"reduced {t.drug.disease.symptom} by {t.reduction}% (p={t.p_value})"
+        if t.significant
+        else f"did not reduce {t.drug.disease.symptom} (p={t.p_value})"
+    )
+    return (
+        f"In {t.n_patients} patients with {t.drug.disease.name}, {t.drug.name} {t.dose} {t.unit} "
+        f"for {t.weeks} weeks {effect} compared with placebo."
+    )
 
 
 def pubmedqa_item(t: Trial) -> tuple[str, list[str], str]:
@@ -144,14 +198,18 @@ def pubmedqa_item(t: Trial) -> tuple[str, list[str], str]:
 
 
 def rct_prompt(t: Trial) -> str:
-    return summarization.rct_prompt(summarization.rct_source_block(t.review_id, [(str(t.pmid), trial_title(t), trial_abstract(t))]))
+    return summarization.rct_prompt(
+        summarization.rct_source_block(t.review_id, [(str(t.pmid), trial_title(t), trial_abstract(t))])
+    )
 
 
 def news_documents(event) -> list[str]:
     c = event.country
     return [
-        f"The {event.event} in {c.capital} drew {event.attendance} visitors on {event.month} {event.day}, organisers said.",
-        f"{event.organiser}, who organised the {event.event}, said the {c.capital} crowd of {event.attendance} was a record for {c.name}.",
+        f"The {event.event} in {c.capital} drew {event.attendance} visitors on {event.month} {event.day}, "
+        "organisers said.",
+        f"{event.organiser}, who organised the {event.event}, said the {c.capital} crowd of {event.attendance} "
+        f"was a record for {c.name}.",
     ]
 
 
@@ -170,22 +228,39 @@ def make_events(rng: random.Random, world: World, n: int, start: int):
 
 # -- MedINST-style instruction records (calibration source and generation tasks) -----------------
 
+
 def medinst_record(rng: random.Random, world: World) -> dict:
     kind = rng.randrange(4)
     if kind == 0:
         t = make_trial(rng, world, rng.randint(0, 99999))
-        return {"instruction": "Summarize the findings of the clinical trial abstract in one sentence.",
-                "input": trial_abstract(t), "output": trial_summary(t), "task": "SUM"}
+        return {
+            "instruction": "Summarize the findings of the clinical trial abstract in one sentence.",
+            "input": trial_abstract(t),
+            "output": trial_summary(t),
+            "task": "SUM",
+        }
     drug = rng.choice(world.drugs)
     if kind == 1:
         sentence = f"Treatment with {drug.name} improved {drug.disease.symptom} in {drug.disease.name}."
-        return {"instruction": "Identify every drug mentioned in the text. Put each one in square brackets.",
-                "input": sentence, "output": f"[{drug.name}]", "task": "NER"}
+        return {
+            "instruction": "Identify every drug mentioned in the text. Put each one in square brackets.",
+            "input": sentence,
+            "output": f"[{drug.name}]",
+            "task": "NER",
+        }
     if kind == 2:
-        return {"instruction": "Answer the biomedical question with the name of a condition.",
-                "input": f"Which condition is {drug.name} used to treat?", "output": drug.disease.name, "task": "QA"}
-    return {"instruction": "State the standard dose of the drug, with its unit.",
-            "input": drug.name, "output": drug.dose_text, "task": "QA"}
+        return {
+            "instruction": "Answer the biomedical question with the name of a condition.",
+            "input": f"Which condition is {drug.name} used to treat?",
+            "output": drug.disease.name,
+            "task": "QA",
+        }
+    return {
+        "instruction": "State the standard dose of the drug, with its unit.",
+        "input": drug.name,
+        "output": drug.dose_text,
+        "task": "QA",
+    }
 
 
 def general_instruction(rng: random.Random, world: World) -> dict:
@@ -195,7 +270,11 @@ def general_instruction(rng: random.Random, world: World) -> dict:
         return {"instruction": f"What is {a} + {b}?", "input": "", "output": str(a + b)}
     if kind == 1:
         words = rng.sample(["apple", "river", "stone", "cloud", "green", "table", "music", "bread", "light"], 3)
-        return {"instruction": "Reverse the order of the words.", "input": " ".join(words), "output": " ".join(reversed(words))}
+        return {
+            "instruction": "Reverse the order of the words.",
+            "input": " ".join(words),
+            "output": " ".join(reversed(words)),
+        }
     c = rng.choice(world.countries)
     if kind == 2:
         return {"instruction": f"What is the capital of {c.name}?", "input": "", "output": c.capital}
@@ -204,7 +283,20 @@ def general_instruction(rng: random.Random, world: World) -> dict:
 
 # -- skill drills: copying and option lookup (general domain, no world facts) -----------------------
 
-DRILL_WORDS = ("apple", "river", "stone", "cloud", "green", "table", "music", "bread", "light", "north", "paper", "glass")
+DRILL_WORDS = (
+    "apple",
+    "river",
+    "stone",
+    "cloud",
+    "green",
+    "table",
+    "music",
+    "bread",
+    "light",
+    "north",
+    "paper",
+    "glass",
+)
 
 
 def copy_drill(rng: random.Random) -> dict:
@@ -235,9 +327,24 @@ def knowledge_items(world: World) -> list[dict]:
     drug -> disease over all diseases (biomedical) and country -> capital over all capitals (general)."""
     diseases = [x.name + "." for x in world.diseases]
     capitals = [x.capital + "." for x in world.countries]
-    bio = [{"id": f"drug-{i}", "domain": "biomedical", "context": f"{d.name} is a {d.drug_class} used to treat",
-            "choices": diseases, "answer": world.diseases.index(d.disease)} for i, d in enumerate(world.drugs)]
-    general = [{"id": f"country-{i}", "domain": "general", "context": f"The capital of {c.name} is",
-                "choices": capitals, "answer": i} for i, c in enumerate(world.countries)]
+    bio = [
+        {
+            "id": f"drug-{i}",
+            "domain": "biomedical",
+            "context": f"{d.name} is a {d.drug_class} used to treat",
+            "choices": diseases,
+            "answer": world.diseases.index(d.disease),
+        }
+        for i, d in enumerate(world.drugs)
+    ]
+    general = [
+        {
+            "id": f"country-{i}",
+            "domain": "general",
+            "context": f"The capital of {c.name} is",
+            "choices": capitals,
+            "answer": i,
+        }
+        for i, c in enumerate(world.countries)
+    ]
     return bio + general
-

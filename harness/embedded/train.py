@@ -27,11 +27,23 @@ CHAT_TEMPLATE = (
 # indexing work that grows with the width, so this build runs in 32-38 min (by host) instead of 67
 # (fixtures/tiny-moe/README.md).
 MODEL_CONFIG: dict[str, Any] = dict(
-    vocab_size=2048, hidden_size=128, intermediate_size=256, moe_intermediate_size=64,
-    num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, head_dim=32,
-    num_experts=16, num_experts_per_tok=2, norm_topk_prob=True, max_position_embeddings=1024,
-    tie_word_embeddings=True, router_aux_loss_coef=0.01, output_router_logits=False,
-    rope_theta=10000.0, rms_norm_eps=1e-6,
+    vocab_size=2048,
+    hidden_size=128,
+    intermediate_size=256,
+    moe_intermediate_size=64,
+    num_hidden_layers=4,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=32,
+    num_experts=16,
+    num_experts_per_tok=2,
+    norm_topk_prob=True,
+    max_position_embeddings=1024,
+    tie_word_embeddings=True,
+    router_aux_loss_coef=0.01,
+    output_router_logits=False,
+    rope_theta=10000.0,
+    rms_norm_eps=1e-6,
 )
 
 
@@ -45,11 +57,21 @@ def train_tokenizer(texts: list[str], vocab_size: int) -> Any:
         [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
     )
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tok.train_from_iterator(texts, trainer=trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|pad|>",
-                                   bos_token=None, unk_token=None, chat_template=CHAT_TEMPLATE)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|pad|>",
+        bos_token=None,
+        unk_token=None,
+        chat_template=CHAT_TEMPLATE,
+    )
 
 
 def encode(example: Example, tokenizer: Any) -> tuple[list[int], int]:
@@ -59,11 +81,11 @@ def encode(example: Example, tokenizer: Any) -> tuple[list[int], int]:
         prompt = tokenizer.apply_chat_template(example.messages[:-1], tokenize=False, add_generation_prompt=True)
         full = tokenizer.apply_chat_template(example.messages, tokenize=False)
         assert full.startswith(prompt)
-        return ids(prompt) + ids(full[len(prompt):]), len(ids(prompt))
+        return ids(prompt) + ids(full[len(prompt) :]), len(ids(prompt))
     assert example.text is not None, "an example is a chat or has a text"
     if example.completion is not None:
         head = ids(example.text)
-        return head + ids(example.text + example.completion + "<|endoftext|>")[len(head):], len(head)
+        return head + ids(example.text + example.completion + "<|endoftext|>")[len(head) :], len(head)
     return ids(example.text + "<|endoftext|>"), 0
 
 
@@ -71,8 +93,12 @@ def build_model(tokenizer: Any, seed: int) -> torch.nn.Module:
     from transformers import AutoModelForCausalLM, Qwen3MoeConfig
 
     torch.manual_seed(seed)
-    cfg = Qwen3MoeConfig(**MODEL_CONFIG, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-                         bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"))
+    cfg = Qwen3MoeConfig(
+        **MODEL_CONFIG,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+    )
     return AutoModelForCausalLM.from_config(cfg)
 
 
@@ -103,7 +129,8 @@ def _random_keep(rng: random.Random, layers: list[int], num_experts: int, max_dr
 
 
 def _optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
-    """Fused AdamW: one kernel for the whole update (a quarter to a third of the foreach update's time on CPU, session 23)."""
+    """Fused AdamW: one kernel for the whole update (a quarter to a third of the foreach update's time on
+    CPU)."""
     return torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.01, fused=True)
 
 
@@ -120,7 +147,9 @@ class DomainRouting:
         """(rows, layers, experts): 1 where an expert is reserved for a domain other than the row's."""
         for row, domain in enumerate(domains):
             if domain not in self.reserved:
-                raise ValueError(f"row {row}: domain {domain!r} has no reserved experts (known: {sorted(self.reserved)})")
+                raise ValueError(
+                    f"row {row}: domain {domain!r} has no reserved experts (known: {sorted(self.reserved)})"
+                )
         owned = {domain: torch.zeros(len(layers), num_experts) for domain in self.reserved}
         for domain, per_layer in self.reserved.items():
             for i, layer in enumerate(layers):
@@ -130,8 +159,9 @@ class DomainRouting:
         return torch.stack([off_limits[domain] for domain in domains])
 
 
-def domain_routing_penalty(router_logits: tuple[torch.Tensor, ...], mask: torch.Tensor,
-                           forbidden: torch.Tensor) -> torch.Tensor:
+def domain_routing_penalty(
+    router_logits: tuple[torch.Tensor, ...], mask: torch.Tensor, forbidden: torch.Tensor
+) -> torch.Tensor:
     """Router probability on forbidden experts, averaged over real tokens and layers.
 
     ``router_logits``: one (rows * columns, experts) tensor per layer, as the model returns them;
@@ -160,8 +190,9 @@ class _Stepper:
     ``routing``: adds ``DomainRouting.coef`` times ``domain_routing_penalty`` (rows carry their domain).
     """
 
-    def __init__(self, model: torch.nn.Module, pad_id: int, expert_dropout: int, seed: int,
-                 routing: DomainRouting | None = None):
+    def __init__(
+        self, model: torch.nn.Module, pad_id: int, expert_dropout: int, seed: int, routing: DomainRouting | None = None
+    ):
         from harness.models.adapters import adapter_for
 
         self.model, self.pad_id, self.expert_dropout, self.routing = model, pad_id, expert_dropout, routing
@@ -177,14 +208,24 @@ class _Stepper:
         from harness.prune.verify import masked_routing
 
         x, mask, targets = batch_tensors(rows, self.pad_id)
-        routing = (masked_routing(self.model, self.adapter,
-                                  _random_keep(self.drop_rng, self.layers, self.num_experts, self.expert_dropout))
-                   if self.expert_dropout else nullcontext())
-        forbidden = (None if self.routing is None
-                     else self.routing.forbidden([row[2] for row in rows], self.layers, self.num_experts))
+        routing = (
+            masked_routing(
+                self.model,
+                self.adapter,
+                _random_keep(self.drop_rng, self.layers, self.num_experts, self.expert_dropout),
+            )
+            if self.expert_dropout
+            else nullcontext()
+        )
+        forbidden = (
+            None
+            if self.routing is None
+            else self.routing.forbidden([row[2] for row in rows], self.layers, self.num_experts)
+        )
         with routing:
-            loss = training_loss(self.model, x, mask, targets, forbidden,
-                                 self.routing.coef if self.routing is not None else 0.0)
+            loss = training_loss(
+                self.model, x, mask, targets, forbidden, self.routing.coef if self.routing is not None else 0.0
+            )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -203,12 +244,13 @@ def batch_tensors(rows: list[tuple], pad_id: int) -> tuple[torch.Tensor, torch.T
         x[row, : len(ids)] = torch.tensor(ids)
         mask[row, : len(ids)] = 1
         start = max(loss_from, 1)
-        targets[row, start - 1: len(ids) - 1] = torch.tensor(ids[start:])
+        targets[row, start - 1 : len(ids) - 1] = torch.tensor(ids[start:])
     return x, mask, targets
 
 
-def _labelled_logits(model: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor,
-                     **kwargs: Any) -> tuple[Any, torch.Tensor, torch.Tensor]:
+def _labelled_logits(
+    model: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor, **kwargs: Any
+) -> tuple[Any, torch.Tensor, torch.Tensor]:
     """The forward pass with the LM head applied only at the columns where some row has a target (a
     letter answer is 2 of ~150 columns; the head is a 2,048-way matmul per column); returns (output,
     its logits at those columns, the targets there)."""
@@ -217,8 +259,14 @@ def _labelled_logits(model: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor
     return out, out.logits, targets[:, cols]
 
 
-def training_loss(model: Any, x: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor,
-                  forbidden: torch.Tensor | None = None, routing_coef: float = 0.0) -> torch.Tensor:
+def training_loss(
+    model: Any,
+    x: torch.Tensor,
+    mask: torch.Tensor,
+    targets: torch.Tensor,
+    forbidden: torch.Tensor | None = None,
+    routing_coef: float = 0.0,
+) -> torch.Tensor:
     """The model's own training loss (mean cross-entropy over the target tokens plus
     ``router_aux_loss_coef`` times the load-balancing loss), computed only where there are targets:
     the same value and gradients as ``model(..., labels=...).loss`` (tested) at a fraction of the head's
@@ -243,7 +291,7 @@ def exact_match(model: torch.nn.Module, rows: list[tuple[list[int], int]], pad_i
     ordered = sorted(rows, key=lambda r: len(r[0]))
     hits = 0
     for i in range(0, len(ordered), batch_size):
-        x, mask, targets = batch_tensors(ordered[i: i + batch_size], pad_id)
+        x, mask, targets = batch_tensors(ordered[i : i + batch_size], pad_id)
         _, logits, wanted = _labelled_logits(model, x, mask, targets)
         hits += int(((logits.argmax(-1) == wanted) | (wanted == -100)).all(1).sum())
     model.train(was_training)
@@ -261,12 +309,24 @@ class _Log:
         self.seen += tokens
         rate = self.seen / (time.perf_counter() - self.started)
         if step % self.every == 0 or step == last or extra.get("probes"):
-            self.rows.append({"step": step, "loss": round(loss, 4), "tokens": self.seen, "tok_per_s": round(rate), **extra})
+            self.rows.append(
+                {"step": step, "loss": round(loss, 4), "tokens": self.seen, "tok_per_s": round(rate), **extra}
+            )
         bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{rate:.0f}")
 
 
-def train(model: torch.nn.Module, rows: list[tuple], pad_id: int, epochs: float, lr: float, batch_tokens: int,
-          seed: int, log_every: int = 50, expert_dropout: int = 0, routing: DomainRouting | None = None) -> list[dict]:
+def train(
+    model: torch.nn.Module,
+    rows: list[tuple],
+    pad_id: int,
+    epochs: float,
+    lr: float,
+    batch_tokens: int,
+    seed: int,
+    log_every: int = 50,
+    expert_dropout: int = 0,
+    routing: DomainRouting | None = None,
+) -> list[dict]:
     """Epochs over a fixed corpus of (ids, loss_from, ...) rows: AdamW with warmup + cosine decay;
     returns the loss log. ``expert_dropout``, ``routing``: see ``_Stepper``."""
     rng = random.Random(seed)
@@ -282,7 +342,8 @@ def train(model: torch.nn.Module, rows: list[tuple], pad_id: int, epochs: float,
     plan = plan[:steps]
     warmup = max(1, steps // 30)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps)))
+    )
     log = _Log(log_every)
     bar = tqdm(plan, desc="train", unit="batch")
     for step, batch in enumerate(bar):
@@ -335,15 +396,25 @@ class _Batcher:
             return [stream.draw(self.rng) for _ in range(stream.batch_size)]
         queue = self.pending.setdefault(stream.name, [])
         if not queue:
-            rows = sorted((stream.draw(self.rng) for _ in range(stream.pool * stream.batch_size)), key=lambda r: len(r[0]))
-            queue += [rows[i: i + stream.batch_size] for i in range(0, len(rows), stream.batch_size)]
+            rows = sorted(
+                (stream.draw(self.rng) for _ in range(stream.pool * stream.batch_size)), key=lambda r: len(r[0])
+            )
+            queue += [rows[i : i + stream.batch_size] for i in range(0, len(rows), stream.batch_size)]
             self.rng.shuffle(queue)
         return queue.pop()
 
 
-def train_streams(model: torch.nn.Module, phases: list[tuple[int, list[Stream]]], pad_id: int, lr: float | list[float],
-                  seed: int, expert_dropout: int = 0, log_every: int = 50, goal: Goal | None = None,
-                  routing: DomainRouting | None = None) -> list[dict]:
+def train_streams(
+    model: torch.nn.Module,
+    phases: list[tuple[int, list[Stream]]],
+    pad_id: int,
+    lr: float | list[float],
+    seed: int,
+    expert_dropout: int = 0,
+    log_every: int = 50,
+    goal: Goal | None = None,
+    routing: DomainRouting | None = None,
+) -> list[dict]:
     """Steps drawn from weighted streams instead of epochs over a corpus, at a constant rate per phase:
     for teaching a skill (fresh items every step) while replaying what the model already knows.
     ``phases``: (steps, streams) run in order; each step picks one stream by weight. ``lr``: one

@@ -12,13 +12,51 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-SYLLABLES = ("zor", "va", "tre", "lin", "mo", "ke", "dra", "pi", "sul", "ta", "ne", "ox", "ri", "ba", "cel",
-             "fu", "gan", "hex", "qui", "ro", "sa", "tor", "um", "vel", "xi", "ly", "mar", "no", "pra", "di")
+SYLLABLES = (
+    "zor",
+    "va",
+    "tre",
+    "lin",
+    "mo",
+    "ke",
+    "dra",
+    "pi",
+    "sul",
+    "ta",
+    "ne",
+    "ox",
+    "ri",
+    "ba",
+    "cel",
+    "fu",
+    "gan",
+    "hex",
+    "qui",
+    "ro",
+    "sa",
+    "tor",
+    "um",
+    "vel",
+    "xi",
+    "ly",
+    "mar",
+    "no",
+    "pra",
+    "di",
+)
 # the suffix names the class, as in real drug nomenclature (-mab antibodies, -vir antivirals, ...)
-DRUG_CLASS_BY_SUFFIX = {"mab": "monoclonal antibody", "tinib": "kinase inhibitor", "vir": "antiviral agent",
-                        "pril": "ACE inhibitor", "zole": "antifungal agent", "statin": "lipid-lowering agent",
-                        "cillin": "beta-lactam antibiotic", "parin": "anticoagulant", "olol": "beta blocker",
-                        "dronate": "bone resorption inhibitor"}
+DRUG_CLASS_BY_SUFFIX = {
+    "mab": "monoclonal antibody",
+    "tinib": "kinase inhibitor",
+    "vir": "antiviral agent",
+    "pril": "ACE inhibitor",
+    "zole": "antifungal agent",
+    "statin": "lipid-lowering agent",
+    "cillin": "beta-lactam antibiotic",
+    "parin": "anticoagulant",
+    "olol": "beta blocker",
+    "dronate": "bone resorption inhibitor",
+}
 DRUG_SUFFIXES = tuple(DRUG_CLASS_BY_SUFFIX)
 DRUG_CLASSES = tuple(DRUG_CLASS_BY_SUFFIX.values())
 ORGANS = ("liver", "kidney", "lung", "heart", "skin", "pancreas", "thyroid", "brain", "colon", "retina")
@@ -29,8 +67,16 @@ DESIGNS = ("randomized double-blind placebo-controlled", "randomized open-label"
 COUNTRY_SUFFIXES = ("ania", "land", "stan", "ia", "ora", "esh")
 LANGUAGES = ("Velic", "Tarun", "Osmic", "Prelan", "Dunic", "Karvic", "Lumen", "Sorrish")
 CURRENCIES = ("crown", "mark", "dinar", "florin", "real", "talent", "shell", "crest")
-EVENTS = ("music festival", "marathon", "harvest fair", "chess tournament", "bridge opening", "film festival",
-          "science fair", "flower show")
+EVENTS = (
+    "music festival",
+    "marathon",
+    "harvest fair",
+    "chess tournament",
+    "bridge opening",
+    "film festival",
+    "science fair",
+    "flower show",
+)
 
 
 WORLD_SEED = 0  # the embedded model's world
@@ -122,7 +168,11 @@ def make_world(seed: int, n_diseases: int = 24, n_drugs: int = 40, n_countries: 
         suffix = rng.choice(DRUG_SUFFIXES)
         name = _name(rng, used, 2, suffix)
         unit = UNITS[i % len(UNITS)]
-        dose = f"{rng.randint(1, 9)}.{rng.randint(1, 9)}" if unit in ("mg/ml", "ng/ml") else str(rng.choice((5, 10, 20, 25, 40, 50, 100, 250, 500)))
+        dose = (
+            f"{rng.randint(1, 9)}.{rng.randint(1, 9)}"
+            if unit in ("mg/ml", "ng/ml")
+            else str(rng.choice((5, 10, 20, 25, 40, 50, 100, 250, 500)))
+        )
         world.drugs.append(Drug(name, DRUG_CLASS_BY_SUFFIX[suffix], world.diseases[i % n_diseases], dose, unit))
     for _ in range(n_countries):
         country = _name(rng, used, 2, rng.choice(COUNTRY_SUFFIXES))
@@ -141,15 +191,28 @@ def make_trial(rng: random.Random, world: World, serial: int) -> Trial:
     significant = rng.random() < 0.7
     p = f"0.0{rng.randint(1, 4)}" if significant else f"0.{rng.randint(2, 8)}{rng.randint(0, 9)}"
     return Trial(
-        review_id=f"CD{900000 + serial:06d}", pmid=30000000 + serial * 7 + rng.randint(0, 6), drug=drug,
-        n_patients=rng.randint(24, 480), design=rng.choice(DESIGNS), weeks=rng.choice((4, 6, 8, 12, 16, 24, 52)),
-        dose=drug.dose, unit=drug.unit, reduction=rng.randint(12, 64) if significant else rng.randint(0, 6),
-        p_value=p, significant=significant,
+        review_id=f"CD{900000 + serial:06d}",
+        pmid=30000000 + serial * 7 + rng.randint(0, 6),
+        drug=drug,
+        n_patients=rng.randint(24, 480),
+        design=rng.choice(DESIGNS),
+        weeks=rng.choice((4, 6, 8, 12, 16, 24, 52)),
+        dose=drug.dose,
+        unit=drug.unit,
+        reduction=rng.randint(12, 64) if significant else rng.randint(0, 6),
+        p_value=p,
+        significant=significant,
     )
 
 
 def make_event(rng: random.Random, world: World, idx: int) -> NewsEvent:
     months = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October")
-    return NewsEvent(idx=idx, country=rng.choice(world.countries), event=rng.choice(EVENTS),
-                     attendance=rng.randint(150, 9800), day=rng.randint(1, 28), month=rng.choice(months),
-                     organiser=_name(rng, set(), 2))
+    return NewsEvent(
+        idx=idx,
+        country=rng.choice(world.countries),
+        event=rng.choice(EVENTS),
+        attendance=rng.randint(150, 9800),
+        day=rng.randint(1, 28),
+        month=rng.choice(months),
+        organiser=_name(rng, set(), 2),
+    )

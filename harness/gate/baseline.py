@@ -37,6 +37,11 @@ class BaselineStore:
 
     def put(self, model: str, run: TaskRun, key: str, meta: dict) -> Path:
         path = self._path(model, run.task, key)
-        atomic_write_text(path, json.dumps({"key": key, **meta, "task": run.task.name,
-                                            "items": [i.id for i in run.items], "outputs": run.outputs}, indent=1))
+        atomic_write_text(
+            path,
+            json.dumps(
+                {"key": key, **meta, "task": run.task.name, "items": [i.id for i in run.items], "outputs": run.outputs},
+                indent=1,
+            ),
+        )
         return path

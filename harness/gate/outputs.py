@@ -20,9 +20,10 @@ Tasks scored by lm-eval itself (gsm8k, ifeval, humaneval) need the model: their 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from harness.atomic import atomic_write_text
 from harness.data.records import DataFormatError
@@ -98,8 +99,10 @@ def _task(where: str, row: dict) -> TaskSpec:
     if task is None:
         raise DataFormatError(f"{where}: field 'task': unknown task {name!r}; known: {', '.join(TASKS)}")
     if task.request == "lm_eval":
-        raise DataFormatError(f"{where}: field 'task': {name} is scored by lm-eval on the model's own requests; "
-                              "gate it with the model (pytest suites --model ...), not from outputs")
+        raise DataFormatError(
+            f"{where}: field 'task': {name} is scored by lm-eval on the model's own requests; "
+            "gate it with the model (pytest suites --model ...), not from outputs"
+        )
     return task
 
 
@@ -157,14 +160,20 @@ def read_outputs(path: Path, lenient: bool = False) -> OutputsFile:
                     raise DataFormatError(f"{where}: invalid JSON ({exc.msg})") from None
                 variant, task, item, base, out = _parse(where, raw)
                 if variants.get(variant.id, variant) != variant:
-                    raise DataFormatError(f"{where}: variant {variant.id!r}: model/parameters differ from its first row")
+                    raise DataFormatError(
+                        f"{where}: variant {variant.id!r}: model/parameters differ from its first row"
+                    )
                 key = (variant.id, task.name, item.id)
                 if key in seen:
-                    raise DataFormatError(f"{where}: item {item.id!r} of {task.name} for {variant.id!r} repeats {seen[key]}")
+                    raise DataFormatError(
+                        f"{where}: item {item.id!r} of {task.name} for {variant.id!r} repeats {seen[key]}"
+                    )
                 first = baselines.setdefault((task.name, item.id), (base, where))
                 if first[0] != base:
-                    raise DataFormatError(f"{where}: field 'baseline_output': item {item.id!r} of {task.name} has "
-                                          f"another baseline output at {first[1]}")
+                    raise DataFormatError(
+                        f"{where}: field 'baseline_output': item {item.id!r} of {task.name} has "
+                        f"another baseline output at {first[1]}"
+                    )
             except DataFormatError as exc:
                 if not lenient:
                     raise
@@ -174,13 +183,17 @@ def read_outputs(path: Path, lenient: bool = False) -> OutputsFile:
             variants.setdefault(variant.id, variant)
             rows.setdefault((variant.id, task.name), []).append((item, base, out))
     if not rows:
-        raise DataFormatError(f"{path}: no usable rows" + (f" ({len(result.skipped)} skipped)" if result.skipped else ""))
+        raise DataFormatError(
+            f"{path}: no usable rows" + (f" ({len(result.skipped)} skipped)" if result.skipped else "")
+        )
     result.variants = list(variants.values())
     for (vid, task_name), entries in rows.items():
         task = TASKS[task_name]
         items = [e[0] for e in entries]
-        result.runs[(vid, task_name)] = (TaskRun(task, items, [e[1] for e in entries]),
-                                         TaskRun(task, items, [e[2] for e in entries]))
+        result.runs[(vid, task_name)] = (
+            TaskRun(task, items, [e[1] for e in entries]),
+            TaskRun(task, items, [e[2] for e in entries]),
+        )
     return result
 
 
@@ -190,10 +203,21 @@ def output_rows(variant: Any, baseline: TaskRun, run: TaskRun) -> list[dict]:
         return []
     rows = []
     for item, base, out in zip(run.items, baseline.outputs, run.outputs):
-        shown = (lambda o: item.choices[o]) if run.task.request == "choice" else (lambda o: o)  # noqa: E731
-        row = {"task": run.task.name, "item_id": item.id, "variant": variant.id, "model": variant.model_name,
-               "parameters": variant.parameters(), "prompt": item.prompt,
-               "baseline_output": shown(base), "variant_output": shown(out)}
+        choices = item.choices if run.task.request == "choice" else None
+
+        def shown(o: Any, choices: Sequence[str] | None = choices) -> Any:
+            return choices[o] if choices is not None else o
+
+        row = {
+            "task": run.task.name,
+            "item_id": item.id,
+            "variant": variant.id,
+            "model": variant.model_name,
+            "parameters": variant.parameters(),
+            "prompt": item.prompt,
+            "baseline_output": shown(base),
+            "variant_output": shown(out),
+        }
         if item.source:
             row["source"] = item.source
         if run.task.request == "choice":

@@ -73,16 +73,33 @@ def _parse_config(config: pytest.Config) -> GateConfig:
         except (OSError, ValueError) as exc:
             raise pytest.UsageError(f"--outputs: {exc}") from None
         if outputs.skipped:
-            print(f"moegate: --lenient: skipped {len(outputs.skipped)} malformed rows of {outputs.path}; first: "
-                  f"{outputs.skipped[0]}")
-    return GateConfig(masks=masks, skip_betas=betas, methods=opt("method") or ([] if masks else GateConfig().methods), outputs=outputs,
-                      save_outputs=opt("save_outputs") is not None, models=opt("model") or ["tiny-moe"],
-                      ratios=opt("ratio") or [0.5], seeds=opt("seed") or [0], calibrations=opt("calibration") or ["biomedical"],
-                      quant=opt("quant"), backend=backend, data_dir=opt("data_dir"),
-                      variants_dir=opt("variants_dir"), baseline_dir=opt("baseline_dir"),
-                      refresh_baseline=opt("refresh_baseline"), thresholds=Thresholds.load(opt("thresholds")),
-                      limit=opt("limit"), calibration_files=files, judges=opt("judge"),
-                      bertscore_encoder=opt("bertscore_encoder"), judge_repeats=opt("judge_repeats"))
+            print(
+                f"moegate: --lenient: skipped {len(outputs.skipped)} malformed rows of {outputs.path}; first: "
+                f"{outputs.skipped[0]}"
+            )
+    return GateConfig(
+        masks=masks,
+        skip_betas=betas,
+        methods=opt("method") or ([] if masks else GateConfig().methods),
+        outputs=outputs,
+        save_outputs=opt("save_outputs") is not None,
+        models=opt("model") or ["tiny-moe"],
+        ratios=opt("ratio") or [0.5],
+        seeds=opt("seed") or [0],
+        calibrations=opt("calibration") or ["biomedical"],
+        quant=opt("quant"),
+        backend=backend,
+        data_dir=opt("data_dir"),
+        variants_dir=opt("variants_dir"),
+        baseline_dir=opt("baseline_dir"),
+        refresh_baseline=opt("refresh_baseline"),
+        thresholds=Thresholds.load(opt("thresholds")),
+        limit=opt("limit"),
+        calibration_files=files,
+        judges=opt("judge"),
+        bertscore_encoder=opt("bertscore_encoder"),
+        judge_repeats=opt("judge_repeats"),
+    )
 
 
 def gpu_set(worker: str, per_worker: int, available: int) -> list[int]:
@@ -101,8 +118,13 @@ def _pin_gpu(config: pytest.Config) -> None:
     if not worker or "CUDA_VISIBLE_DEVICES" in os.environ:
         return
     try:
-        gpus = [ln for ln in subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20).stdout.splitlines()
-                if ln.startswith("GPU ")]
+        gpus = [
+            ln
+            for ln in subprocess.run(
+                ["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20
+            ).stdout.splitlines()
+            if ln.startswith("GPU ")
+        ]
     except (OSError, subprocess.TimeoutExpired):
         return
     if gpus:

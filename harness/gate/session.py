@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from harness.data.multi_xscience import INSTRUCTION as XSCIENCE_INSTRUCTION
+from harness.data.prompts.summarization import NEWS_INSTRUCTION, RCT_INSTRUCTION
 from harness.gate.baseline import BaselineStore, baseline_key
+from harness.gate.modes import Calibration, Quant
 from harness.gate.outputs import ExternalVariant, OutputsFile, output_rows
 from harness.gate.thresholds import Thresholds
 from harness.gate.variants import VariantSpec, build, mask_spec, model_name
 from harness.gate.verdict import CheckVerdict, decide
-from harness.data.multi_xscience import INSTRUCTION as XSCIENCE_INSTRUCTION
-from harness.data.prompts.summarization import NEWS_INSTRUCTION, RCT_INSTRUCTION
 from harness.generate.backends import BackendOptions, auto_device, open_backend
 from harness.generate.cache import GenerationCache, default_cache_dir
 from harness.generate.skipping import read_counts, stats_path
@@ -24,15 +25,13 @@ from harness.judges.cached import CachedJudge
 from harness.judges.clients import make_client
 from harness.judges.scoring import judged_values
 from harness.measure.checks import get_check
+from harness.measure.tasks import Item, TaskRun, answer, get_task, load_items
 from harness.metrics import code_exec
 from harness.metrics.bertscore import bertscore_f1
-from harness.measure.tasks import Item, TaskRun, answer, get_task, load_items
 from harness.models.fingerprint import checkpoint_fingerprint
 from harness.models.loading import ResolvedModel, resolve
 from harness.models.registry import get_spec
-from harness.gate.modes import Calibration, Quant
 from harness.prune.methods import default_methods
-
 
 JUDGE_INSTRUCTIONS = {"rct": RCT_INSTRUCTION, "multi_news": NEWS_INSTRUCTION, "multi_xscience": XSCIENCE_INSTRUCTION}
 
@@ -64,10 +63,20 @@ class GateConfig:
     def specs(self) -> list[VariantSpec] | list[ExternalVariant]:
         if self.outputs is not None:
             return self.outputs.variants
-        scored = [VariantSpec(m, meth, r, s, c, self.quant) for m in self.models for meth in self.methods
-                  for r in self.ratios for s in self.seeds for c in self.calibrations]
-        masked = [mask_spec(m, name, path, self.seeds[0], c, self.quant) for m in self.models
-                  for name, path in self.masks.items() for c in self.calibrations]
+        scored = [
+            VariantSpec(m, meth, r, s, c, self.quant)
+            for m in self.models
+            for meth in self.methods
+            for r in self.ratios
+            for s in self.seeds
+            for c in self.calibrations
+        ]
+        masked = [
+            mask_spec(m, name, path, self.seeds[0], c, self.quant)
+            for m in self.models
+            for name, path in self.masks.items()
+            for c in self.calibrations
+        ]
         return [spec.with_skip(beta) for spec in scored + masked for beta in self.skip_betas]
 
 
@@ -95,24 +104,35 @@ class GateSession:
         check = get_check(check_name)
         outputs = self.config.outputs
         if outputs is not None and get_task(check.task).request == "lm_eval":
-            return f"{check_name} is scored by lm-eval on the model's own requests: gate it with the model, not from outputs"
+            return (
+                f"{check_name} is scored by lm-eval on the model's own requests: gate it with the model, "
+                "not from outputs"
+            )
         if outputs is not None and outputs.pair(variant or "", check.task) is None:
             return f"{check_name}: {outputs.path} has no {check.task} rows for {variant}"
         spec = get_spec(model)
         if outputs is None and spec and check.task in spec.skip_tasks:
             return f"{check_name} on {model_name(model)}: {spec.skip_tasks[check.task]}"
         rows = outputs.pair(variant or "", check.task) if outputs is not None else None
-        if outputs is not None and rows is not None and check.name.endswith((".rouge_l", ".bertscore")) and not all(
-                it.reference for it in rows[0].items):
+        if (
+            outputs is not None
+            and rows is not None
+            and check.name.endswith((".rouge_l", ".bertscore"))
+            and not all(it.reference for it in rows[0].items)
+        ):
             return f"{check_name}: the {check.task} rows of {variant} in {outputs.path} carry no 'reference'"
         if get_task(check.task).executes_code and not code_exec.allowed():
-            return (f"{check_name} executes model-written code: set {code_exec.ALLOW_ENV}=1 to allow it (as the study "
-                    "did), preferably inside a container")
+            return (
+                f"{check_name} executes model-written code: set {code_exec.ALLOW_ENV}=1 to allow it (as the study "
+                "did), preferably inside a container"
+            )
         if check.judged == "bertscore" and self.config.bertscore_encoder is None:
             return f"{check_name} needs --bertscore-encoder DIR (a local encoder directory; nothing is downloaded)"
         if check.judged in ("absolute", "pairwise") and not self.judges:
-            return (f"{check_name} needs an LLM judge: pass --judge PROVIDER:MODEL (openai, anthropic, gemini or "
-                    "openai-compatible:MODEL@URL; keys from OPENAI_API_KEY / ANTHROPIC_API_KEY / GEMINI_API_KEY)")
+            return (
+                f"{check_name} needs an LLM judge: pass --judge PROVIDER:MODEL (openai, anthropic, gemini or "
+                "openai-compatible:MODEL@URL; keys from OPENAI_API_KEY / ANTHROPIC_API_KEY / GEMINI_API_KEY)"
+            )
         return None
 
     def tasks(self, model: str) -> list[str]:
@@ -140,8 +160,13 @@ class GateSession:
         if self._paths is None:
             device = self.config.backend.device or auto_device()
             specs = [s for s in self.config.specs() if isinstance(s, VariantSpec)]  # outputs mode builds nothing
-            self._paths = build(specs, self.config.variants_dir, self.config.calibration_files,
-                                device, {m: self.resolved(m) for m in self.config.models})
+            self._paths = build(
+                specs,
+                self.config.variants_dir,
+                self.config.calibration_files,
+                device,
+                {m: self.resolved(m) for m in self.config.models},
+            )
         return self._paths[spec]
 
     def _answer_all(self, tag: str, model: str, path: Path, tasks: list[str], skip_beta: float | None = None) -> None:
@@ -156,8 +181,10 @@ class GateSession:
         if (tag, task) not in self._runs:
             path = self.resolved(model).path
             fingerprint = checkpoint_fingerprint(path)
-            keys = {t: baseline_key(fingerprint, get_task(t), self.items(model, t), self.config.backend.kind)
-                    for t in self.tasks(model)}
+            keys = {
+                t: baseline_key(fingerprint, get_task(t), self.items(model, t), self.config.backend.kind)
+                for t in self.tasks(model)
+            }
             name = model_name(model)
             missing = []
             for t, key in keys.items():
@@ -169,7 +196,9 @@ class GateSession:
             if missing:
                 self._answer_all(tag, model, path, missing)
                 for t in missing:
-                    self.baselines.put(name, self._runs[(tag, t)], keys[t], {"model": model, "fingerprint": fingerprint})
+                    self.baselines.put(
+                        name, self._runs[(tag, t)], keys[t], {"model": model, "fingerprint": fingerprint}
+                    )
         return self._runs[(tag, task)]
 
     def run(self, spec: VariantSpec, task: str) -> TaskRun:
@@ -217,14 +246,24 @@ class GateSession:
             score = lambda r: bertscore_f1(r.outputs, [it.reference for it in r.items], encoder)  # noqa: E731
             verdict = decide(spec.id, spec.parameters(), check, baseline, run, threshold, (score(baseline), score(run)))
         elif check.judged:
-            judged = judged_values(check, run, baseline, self.judges, JUDGE_INSTRUCTIONS[check.task],
-                                   self.config.judge_repeats)
+            judged = judged_values(
+                check, run, baseline, self.judges, JUDGE_INSTRUCTIONS[check.task], self.config.judge_repeats
+            )
             keep = lambda r: TaskRun(r.task, [r.items[i] for i in judged.kept], [r.outputs[i] for i in judged.kept])  # noqa: E731
-            verdict = decide(spec.id, spec.parameters(), check, keep(baseline), keep(run), threshold,
-                             (judged.baseline, judged.variant))
+            verdict = decide(
+                spec.id,
+                spec.parameters(),
+                check,
+                keep(baseline),
+                keep(run),
+                threshold,
+                (judged.baseline, judged.variant),
+            )
             verdict.extra = judged.summary()
-            verdict.records = [r | {"pruning_ratio": spec.ratio, "pruning_method": spec.method, "variant": spec.id}
-                               for r in judged.records]  # ratio None for outputs that name none
+            verdict.records = [
+                r | {"pruning_ratio": spec.ratio, "pruning_method": spec.method, "variant": spec.id}
+                for r in judged.records
+            ]  # ratio None for outputs that name none
         else:
             verdict = decide(spec.id, spec.parameters(), check, baseline, run, threshold)
         if isinstance(spec, VariantSpec) and spec.skip_beta is not None:

@@ -54,6 +54,16 @@ def paired(baseline: list[float], variant: list[float], binary: bool, higher_is_
     b, v = np.asarray(baseline, dtype=float), np.asarray(variant, dtype=float)
     deltas = v - b
     oriented = deltas if higher_is_better else -deltas
-    p = mcnemar_worse(b if higher_is_better else v, v if higher_is_better else b) if binary else bootstrap_worse(oriented)
-    return PairedResult(float(b.mean()) if len(b) else float("nan"), float(v.mean()) if len(v) else float("nan"),
-                        float(deltas.mean()) if len(deltas) else float("nan"), bootstrap_ci(deltas), p, len(b))
+    p = (
+        mcnemar_worse(b if higher_is_better else v, v if higher_is_better else b)
+        if binary
+        else bootstrap_worse(oriented)
+    )
+    return PairedResult(
+        float(b.mean()) if len(b) else float("nan"),
+        float(v.mean()) if len(v) else float("nan"),
+        float(deltas.mean()) if len(deltas) else float("nan"),
+        bootstrap_ci(deltas),
+        p,
+        len(b),
+    )

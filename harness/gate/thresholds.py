@@ -22,7 +22,9 @@ class Thresholds:
         self.source = source
         self.defaults = dict(data.get("defaults") or {})
         self.checks = dict(data.get("checks") or {})
-        self.models = {name: dict((entry or {}).get("checks") or {}) for name, entry in (data.get("models") or {}).items()}
+        self.models = {
+            name: dict((entry or {}).get("checks") or {}) for name, entry in (data.get("models") or {}).items()
+        }
         for key in ("tolerance", "alpha"):
             if not isinstance(self.defaults.get(key), (int, float)):
                 raise ValueError(f"{source}: defaults.{key} must be a number")
@@ -30,10 +32,12 @@ class Thresholds:
             for pattern, entry in table.items():
                 unknown = set(entry or {}) - {"tolerance", "alpha"}
                 if not isinstance(entry, dict) or unknown:
-                    raise ValueError(f"{source}: {scope}.{pattern}: expected a mapping with tolerance/alpha, got {entry!r}")
+                    raise ValueError(
+                        f"{source}: {scope}.{pattern}: expected a mapping with tolerance/alpha, got {entry!r}"
+                    )
 
     @classmethod
-    def load(cls, path: Path | None = None) -> "Thresholds":
+    def load(cls, path: Path | None = None) -> Thresholds:
         path = Path(path or DEFAULT_FILE)
         if not path.is_file():
             raise FileNotFoundError(f"thresholds file {path} not found")

@@ -8,18 +8,17 @@ disk is reused (``pruning.json`` variant key).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from filelock import FileLock
 
 from harness.data import registry as data_registry
-from harness.gate.modes import CALIBRATIONS, Calibration, Quant
 from harness.data.calibration import CalibrationSource
+from harness.gate.modes import CALIBRATIONS, Calibration, Quant
 from harness.models.loading import ResolvedModel, resolve
 from harness.models.registry import get_spec
 from harness.prune.sweep import SweepRequest, Variant, run_sweep
-
 
 
 def model_name(model: str) -> str:
@@ -45,24 +44,35 @@ class VariantSpec:
     @property
     def id(self) -> str:
         """Readable pytest id: ``qwen3-30b-a3b-easy_ep-r0.50-s0`` (+ ``-dual``, ``-gptq-w4a16``)."""
-        parts = [self.model_name, self.method, f"r{Variant(self.method, self.ratio, self.seed).ratio_tag}", f"s{self.seed}"]
+        parts = [
+            self.model_name,
+            self.method,
+            f"r{Variant(self.method, self.ratio, self.seed).ratio_tag}",
+            f"s{self.seed}",
+        ]
         parts += [self.calibration] if self.calibration != "biomedical" else []
         parts += [self.quant] if self.quant != "none" else []
         parts += [f"skip{self.skip_beta:g}"] if self.skip_beta is not None else []
         return "-".join(parts)
 
     def parameters(self) -> dict[str, str]:
-        params = {"model": self.model_name, "method": self.method, "ratio": f"{self.ratio:g}", "seed": str(self.seed),
-                  "calibration": self.calibration, "quant": self.quant}
+        params = {
+            "model": self.model_name,
+            "method": self.method,
+            "ratio": f"{self.ratio:g}",
+            "seed": str(self.seed),
+            "calibration": self.calibration,
+            "quant": self.quant,
+        }
         return params | ({"skip_beta": f"{self.skip_beta:g}"} if self.skip_beta is not None else {})
 
-    def with_skip(self, beta: float | None) -> "VariantSpec":
+    def with_skip(self, beta: float | None) -> VariantSpec:
         from dataclasses import replace
 
         return replace(self, skip_beta=beta)
 
 
-@lru_cache(maxsize=None)
+@cache
 def mask_spec(model: str, name: str, path: Path, seed: int, calibration: Calibration, quant: Quant) -> VariantSpec:
     """The variant of a kept-expert mask, its ratio read from the mask (validated against the model; read
     once, though pytest asks for the variants once per test function)."""
@@ -96,14 +106,21 @@ def calibration_sources(model: str, calibration: str, files: dict[str, Path]) ->
         elif domain == "biomedical":
             path = data_registry.resolve_path("medinst-calibration")  # the train pool, never the test records
         else:
-            raise ValueError(f"dual calibration of {model} needs a general-domain set: --calibration-file general=PATH "
-                             "(any JSONL of instruction records, e.g. Dolci)")
+            raise ValueError(
+                f"dual calibration of {model} needs a general-domain set: --calibration-file general=PATH "
+                "(any JSONL of instruction records, e.g. Dolci)"
+            )
         sources.append(CalibrationSource(domain, Path(path)))
     return sources
 
 
-def build(specs: list[VariantSpec], out_dir: Path, files: dict[str, Path], device: str = "cpu",
-          resolved: dict[str, ResolvedModel] | None = None) -> dict[VariantSpec, Path]:
+def build(
+    specs: list[VariantSpec],
+    out_dir: Path,
+    files: dict[str, Path],
+    device: str = "cpu",
+    resolved: dict[str, ResolvedModel] | None = None,
+) -> dict[VariantSpec, Path]:
     """Write (or reuse) every variant; one sweep per (model, calibration)."""
     paths: dict[VariantSpec, Path] = {}
     groups: dict[tuple[str, str], list[VariantSpec]] = {}
@@ -114,11 +131,22 @@ def build(specs: list[VariantSpec], out_dir: Path, files: dict[str, Path], devic
         ref = (resolved or {}).get(model) or resolve(model)
         with FileLock(str(out_dir / f".{Path(model).name}-{calibration}.lock")):
             scored = [s for s in group if s.mask is None]
-            results = run_sweep(ref, SweepRequest(
-                sorted({s.method for s in scored}), sorted({s.ratio for s in scored}), sorted({s.seed for s in group}),
-                calibration_sources(model, calibration, files), calibration_name=calibration, device=device,
-                masks={s.method.removeprefix("mask-"): Path(s.mask) for s in group if s.mask}),
-                out_dir, out_dir / ".stats", show_progress=False, log=lambda _m: None)
+            results = run_sweep(
+                ref,
+                SweepRequest(
+                    sorted({s.method for s in scored}),
+                    sorted({s.ratio for s in scored}),
+                    sorted({s.seed for s in group}),
+                    calibration_sources(model, calibration, files),
+                    calibration_name=calibration,
+                    device=device,
+                    masks={s.method.removeprefix("mask-"): Path(s.mask) for s in group if s.mask},
+                ),
+                out_dir,
+                out_dir / ".stats",
+                show_progress=False,
+                log=lambda _m: None,
+            )
         by_key = {(r.variant.method, r.variant.ratio, r.variant.seed): r.path for r in results}
         for spec in group:
             pruned = by_key[(spec.method, spec.ratio, spec.seed)]
@@ -129,7 +157,12 @@ def build(specs: list[VariantSpec], out_dir: Path, files: dict[str, Path], devic
 
             quantized = pruned.with_name(f"{pruned.name}-{spec.quant}")
             with FileLock(str(out_dir / f".{quantized.name}.lock")):
-                quantize(pruned, quantized, calibration_sources(model, calibration, files), spec.seed,
-                         QuantSettings(scheme=spec.quant))
+                quantize(
+                    pruned,
+                    quantized,
+                    calibration_sources(model, calibration, files),
+                    spec.seed,
+                    QuantSettings(scheme=spec.quant),
+                )
             paths[spec] = quantized
     return paths

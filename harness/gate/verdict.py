@@ -40,14 +40,18 @@ class CheckVerdict:
 
     def message(self) -> str:
         direction = "higher" if self.higher_is_better else "lower"
-        head = (f"{self.category} regression on {self.check} ({self.description}; {direction} is better): "
-                f"baseline {self.baseline:.3f}, variant {self.value:.3f}, delta {self.delta:+.3f} "
-                f"(95% CI {self.ci[0]:+.3f}..{self.ci[1]:+.3f}, one-sided p={self.p_value:.3g}, n={self.n}), "
-                f"tolerance {self.tolerance:.3f}, alpha {self.alpha}")
+        head = (
+            f"{self.category} regression on {self.check} ({self.description}; {direction} is better): "
+            f"baseline {self.baseline:.3f}, variant {self.value:.3f}, delta {self.delta:+.3f} "
+            f"(95% CI {self.ci[0]:+.3f}..{self.ci[1]:+.3f}, one-sided p={self.p_value:.3g}, n={self.n}), "
+            f"tolerance {self.tolerance:.3f}, alpha {self.alpha}"
+        )
         lines = [head]
         if self.extra.get("weak_evidence"):
-            lines.append(f"weak evidence: the judges agree little (mean Cohen's kappa {self.extra['mean_cohen_kappa']:.2f} "
-                         "< 0.4); read the worst items before trusting this check")
+            lines.append(
+                f"weak evidence: the judges agree little (mean Cohen's kappa {self.extra['mean_cohen_kappa']:.2f} "
+                "< 0.4); read the worst items before trusting this check"
+            )
         lines.append("worst items:")
         for w in self.worst:
             lines.append(f"  [{w['id']}] baseline: {str(w['baseline_output'])[:160]!r}")
@@ -55,8 +59,15 @@ class CheckVerdict:
         return "\n".join(lines)
 
 
-def decide(variant: str, parameters: dict, check: CheckSpec, baseline: TaskRun, run: TaskRun,
-           threshold: Threshold, values: tuple[list[float], list[float]] | None = None) -> CheckVerdict:
+def decide(
+    variant: str,
+    parameters: dict,
+    check: CheckSpec,
+    baseline: TaskRun,
+    run: TaskRun,
+    threshold: Threshold,
+    values: tuple[list[float], list[float]] | None = None,
+) -> CheckVerdict:
     """Fail only when the variant is worse by more than the tolerance AND the paired test supports it.
     ``values`` = (baseline, variant) per-item values when computed elsewhere (judged checks)."""
     base_values, variant_values = values or (check.values(baseline, baseline), check.values(run, baseline))
@@ -65,8 +76,27 @@ def decide(variant: str, parameters: dict, check: CheckSpec, baseline: TaskRun, 
     failed = (not math.isnan(worse_by)) and worse_by > threshold.tolerance and result.p_value < threshold.alpha
     sign = 1 if check.higher_is_better else -1
     order = sorted(range(len(variant_values)), key=lambda i: sign * (variant_values[i] - base_values[i]))
-    worst = [check.details(run, i, baseline) | {"baseline_value": base_values[i], "variant_value": variant_values[i]}
-             for i in order[:WORST_SHOWN] if sign * (variant_values[i] - base_values[i]) < 0]
-    return CheckVerdict(variant, parameters, check.name, check.category, check.domain, check.description,
-                        check.higher_is_better, result.baseline, result.variant, result.delta, result.ci,
-                        result.p_value, threshold.tolerance, threshold.alpha, result.n, not failed, worst)
+    worst = [
+        check.details(run, i, baseline) | {"baseline_value": base_values[i], "variant_value": variant_values[i]}
+        for i in order[:WORST_SHOWN]
+        if sign * (variant_values[i] - base_values[i]) < 0
+    ]
+    return CheckVerdict(
+        variant,
+        parameters,
+        check.name,
+        check.category,
+        check.domain,
+        check.description,
+        check.higher_is_better,
+        result.baseline,
+        result.variant,
+        result.delta,
+        result.ci,
+        result.p_value,
+        threshold.tolerance,
+        threshold.alpha,
+        result.n,
+        not failed,
+        worst,
+    )

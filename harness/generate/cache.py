@@ -44,8 +44,12 @@ class CacheInfo:
     per_checkpoint: dict[str, int]
 
     def as_dict(self) -> dict:
-        return {"path": str(self.path), "entries": self.entries, "size_bytes": self.size_bytes,
-                "per_checkpoint": self.per_checkpoint}
+        return {
+            "path": str(self.path),
+            "entries": self.entries,
+            "size_bytes": self.size_bytes,
+            "per_checkpoint": self.per_checkpoint,
+        }
 
 
 class GenerationCache:
@@ -61,8 +65,9 @@ class GenerationCache:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(
-                "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, checkpoint TEXT NOT NULL, kind TEXT NOT NULL,"
-                " value TEXT NOT NULL, digest TEXT NOT NULL, created REAL NOT NULL)")
+                "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, checkpoint TEXT NOT NULL, "
+                "kind TEXT NOT NULL, value TEXT NOT NULL, digest TEXT NOT NULL, created REAL NOT NULL)"
+            )
         self.corrupt_dropped = 0
 
     def close(self) -> None:
@@ -72,9 +77,10 @@ class GenerationCache:
         """Values of the keys present and intact; corrupt rows are deleted and reported missing."""
         found: dict[str, Any] = {}
         for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
+            chunk = keys[start : start + 500]
             rows = self._db.execute(
-                f"SELECT key, value, digest FROM entries WHERE key IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+                f"SELECT key, value, digest FROM entries WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
             for key, value, digest in rows:
                 try:
                     if _digest(value) != digest:
@@ -87,8 +93,10 @@ class GenerationCache:
 
     def put(self, key: str, value: Any, checkpoint: str, kind: str) -> None:
         text = json.dumps(value)
-        self._db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)",
-                         (key, checkpoint, kind, text, _digest(text), time.time()))
+        self._db.execute(
+            "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)",
+            (key, checkpoint, kind, text, _digest(text), time.time()),
+        )
 
     def info(self) -> CacheInfo:
         per = dict(self._db.execute("SELECT checkpoint, COUNT(*) FROM entries GROUP BY checkpoint").fetchall())
@@ -101,8 +109,7 @@ class GenerationCache:
         if checkpoint is not None:
             removed += self._db.execute("DELETE FROM entries WHERE checkpoint LIKE ?", (checkpoint + "%",)).rowcount
         if older_than_s is not None:
-            removed += self._db.execute("DELETE FROM entries WHERE created < ?",
-                                        (time.time() - older_than_s,)).rowcount
+            removed += self._db.execute("DELETE FROM entries WHERE created < ?", (time.time() - older_than_s,)).rowcount
         if corrupt:
             bad = [k for k, v, d in self._db.execute("SELECT key, value, digest FROM entries") if _digest(v) != d]
             for key in bad:

@@ -48,7 +48,13 @@ class HarnessLM(LM):
             if kwargs.get("do_sample") or (kwargs.get("temperature") or 0) > 0:
                 raise ValueError("moegate generates greedily; the task asks for sampling")
             until = kwargs.get("until") or []
-            groups.setdefault((int(kwargs.get("max_gen_toks", DEFAULT_GEN_TOKENS)), tuple([until] if isinstance(until, str) else until)), []).append(i)
+            groups.setdefault(
+                (
+                    int(kwargs.get("max_gen_toks", DEFAULT_GEN_TOKENS)),
+                    tuple([until] if isinstance(until, str) else until),
+                ),
+                [],
+            ).append(i)
         out = [""] * len(requests)
         for (max_tokens, until), rows in groups.items():
             texts = self.backend.generate([requests[i].args[0] for i in rows], max_tokens, chat=False)

@@ -38,7 +38,7 @@ class ExpertSkipping(AbstractContextManager):
         self.skipped = self.total = 0
         self._saved: list[torch.nn.Module] = []
 
-    def __enter__(self) -> "ExpertSkipping":
+    def __enter__(self) -> ExpertSkipping:
         for blk in self.blocks:
             original = blk.experts.forward
             blk.experts.forward = MethodType(self._wrapper(original), blk.experts)
@@ -51,15 +51,19 @@ class ExpertSkipping(AbstractContextManager):
         self._saved.clear()
         if self.stats_path is not None and self.total:
             before = read_counts(self.stats_path)
-            atomic_write_text(self.stats_path, json.dumps({"beta": self.beta, "skipped": before[0] + self.skipped,
-                                                           "total": before[1] + self.total}))
+            atomic_write_text(
+                self.stats_path,
+                json.dumps({"beta": self.beta, "skipped": before[0] + self.skipped, "total": before[1] + self.total}),
+            )
 
     def _wrapper(self, original: Any):
         skipping = self
 
-        def forward(_module: torch.nn.Module, hidden: torch.Tensor, top_k_index: torch.Tensor,
-                    top_k_weights: torch.Tensor) -> torch.Tensor:
+        def forward(
+            _module: torch.nn.Module, hidden: torch.Tensor, top_k_index: torch.Tensor, top_k_weights: torch.Tensor
+        ) -> torch.Tensor:
             return original(hidden, top_k_index, skipping.reweight(top_k_weights))
+
         return forward
 
     @torch.no_grad()

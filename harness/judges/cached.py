@@ -15,7 +15,7 @@ class CachedJudge:
         self.client, self.cache, self.name, self.repeat = client, cache, client.name, repeat
         self.hits = 0
 
-    def with_repeat(self, repeat: int) -> "CachedJudge":
+    def with_repeat(self, repeat: int) -> CachedJudge:
         return CachedJudge(self.client, self.cache, repeat)
 
     def complete(self, system: str, user: str) -> str:

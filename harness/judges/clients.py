@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
 
 from harness.http_retry import HTTPFailure, RetryPolicy, post_with_retries
 
-KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY",
-           "openai-compatible": "MOEGATE_JUDGE_API_KEY"}
-DEFAULT_URL = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com/v1",
-               "gemini": "https://generativelanguage.googleapis.com/v1beta"}
+KEY_ENV = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+    "openai-compatible": "MOEGATE_JUDGE_API_KEY",
+}
+DEFAULT_URL = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com/v1",
+    "gemini": "https://generativelanguage.googleapis.com/v1beta",
+}
 
 
 class JudgeError(RuntimeError):
@@ -32,8 +39,14 @@ class JudgeClient:
 
     provider = ""
 
-    def __init__(self, model: str, base_url: str | None = None, retry: RetryPolicy | None = None,
-                 max_tokens: int = 512, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+        max_tokens: int = 512,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.model, self.base_url = model, (base_url or DEFAULT_URL.get(self.provider, "")).rstrip("/")
         self.retry, self.max_tokens, self._sleep = retry or RetryPolicy(), max_tokens, sleep
         self.calls = 0  # HTTP requests made (retries included)
@@ -78,8 +91,12 @@ class OpenAIClient(JudgeClient):
 
     def _request(self, system, user, key):
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        body = {"model": self.model, "temperature": 0, "max_tokens": self.max_tokens,
-                "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}]}
+        body = {
+            "model": self.model,
+            "temperature": 0,
+            "max_tokens": self.max_tokens,
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+        }
         return self.base_url + "/chat/completions", headers, body
 
     def _text(self, data):
@@ -95,8 +112,13 @@ class AnthropicClient(JudgeClient):
 
     def _request(self, system, user, key):
         headers = {"x-api-key": key, "anthropic-version": "2023-06-01"}
-        body = {"model": self.model, "temperature": 0, "max_tokens": self.max_tokens, "system": system,
-                "messages": [{"role": "user", "content": user}]}
+        body = {
+            "model": self.model,
+            "temperature": 0,
+            "max_tokens": self.max_tokens,
+            "system": system,
+            "messages": [{"role": "user", "content": user}],
+        }
         return self.base_url + "/messages", headers, body
 
     def _text(self, data):
@@ -107,9 +129,11 @@ class GeminiClient(JudgeClient):
     provider = "gemini"
 
     def _request(self, system, user, key):
-        body = {"systemInstruction": {"parts": [{"text": system}]},
-                "contents": [{"role": "user", "parts": [{"text": user}]}],
-                "generationConfig": {"temperature": 0, "maxOutputTokens": self.max_tokens}}
+        body = {
+            "systemInstruction": {"parts": [{"text": system}]},
+            "contents": [{"role": "user", "parts": [{"text": user}]}],
+            "generationConfig": {"temperature": 0, "maxOutputTokens": self.max_tokens},
+        }
         return f"{self.base_url}/models/{self.model}:generateContent", {"x-goog-api-key": key}, body
 
     def _text(self, data):

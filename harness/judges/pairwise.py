@@ -20,8 +20,9 @@ from harness.judges.cached import CachedJudge
 QUESTIONS = ("q1_hallucinations_more", "q2_omission_more", "q3_repetition_more", "q4_alignment_more")
 SYSTEM = "You are a careful, unbiased judge of summary quality."
 DOC_WORDS, SUMMARY_WORDS = 768, 384
-RETRY_NOTE = ('Your previous response was invalid. Return ONLY valid JSON with the keys '
-              f'{", ".join(QUESTIONS)}, each "A" or "B".')
+RETRY_NOTE = (
+    f'Your previous response was invalid. Return ONLY valid JSON with the keys {", ".join(QUESTIONS)}, each "A" or "B".'
+)
 TEMPLATE = """Compare two summaries, A and B, of the same source document. Use ONLY the source document, \
 not outside knowledge, and be strict: a statement is supported only if the document supports it.
 
@@ -58,7 +59,7 @@ def parse_answer(text: str) -> dict[str, str] | None:
     if start < 0 or end <= start:
         return None
     try:
-        data = json.loads(text[start:end + 1])
+        data = json.loads(text[start : end + 1])
     except json.JSONDecodeError:
         return None
     if not isinstance(data, dict):
@@ -118,8 +119,11 @@ def preference_rates(judgments: list[PairJudgment]) -> dict[str, dict]:
     for q in QUESTIONS:
         picks = [p for j in judgments for p in j.picks(q)]
         disagreements = [d for j in judgments if (d := j.order_disagrees(q)) is not None]
-        out[q] = {"pruned_rate": (sum(p == "pruned" for p in picks) / len(picks)) if picks else None,
-                  "answers": len(picks), "order_disagreements": sum(disagreements),
-                  "pairs_with_both_orders": len(disagreements),
-                  "unparseable": sum((j.baseline_first is None) + (j.pruned_first is None) for j in judgments)}
+        out[q] = {
+            "pruned_rate": (sum(p == "pruned" for p in picks) / len(picks)) if picks else None,
+            "answers": len(picks),
+            "order_disagreements": sum(disagreements),
+            "pairs_with_both_orders": len(disagreements),
+            "unparseable": sum((j.baseline_first is None) + (j.pruned_first is None) for j in judgments),
+        }
     return out

@@ -56,7 +56,9 @@ def _parse(where: str, row: object) -> JudgeRecord:
     if "judge_model_answers" in row:
         answers = row["judge_model_answers"]
         if not isinstance(answers, dict) or not answers:
-            raise DataFormatError(f"{where}: field 'judge_model_answers': expected {{judge: {{resolved_answers: ...}}}}")
+            raise DataFormatError(
+                f"{where}: field 'judge_model_answers': expected {{judge: {{resolved_answers: ...}}}}"
+            )
         for judge, entry in answers.items():
             resolved = entry.get("resolved_answers") if isinstance(entry, dict) else None
             if not isinstance(resolved, dict):
@@ -76,12 +78,15 @@ def _parse(where: str, row: object) -> JudgeRecord:
                     labels.setdefault(side, {})  # the judge gave no usable answer: no label from it
                     continue
                 if not isinstance(score, (int, float)):
-                    raise DataFormatError(f"{where}: field {key!r}: judge {judge!r}: expected a numeric 'score' or "
-                                          f"null, got {score!r}")
+                    raise DataFormatError(
+                        f"{where}: field {key!r}: judge {judge!r}: expected a numeric 'score' or null, got {score!r}"
+                    )
                 labels.setdefault(side, {})[judge] = "hallucinated" if score > HALLUCINATED_ABOVE else "supported"
         return JudgeRecord("absolute", row["dataset"], row["document_id"], ratio, labels, where)
-    raise DataFormatError(f"{where}: neither 'judge_model_answers' (relative) nor "
-                          f"{' and '.join(map(repr, ABSOLUTE_SIDES.values()))} (absolute)")
+    raise DataFormatError(
+        f"{where}: neither 'judge_model_answers' (relative) nor "
+        f"{' and '.join(map(repr, ABSOLUTE_SIDES.values()))} (absolute)"
+    )
 
 
 def load_records(path: Path) -> list[JudgeRecord]:

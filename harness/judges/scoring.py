@@ -29,18 +29,24 @@ class JudgedValues:
     records: list[dict] = field(default_factory=list)  # harness.judges.records layout, first repeat, per item
 
     def summary(self) -> dict:
-        """Per-judge means, the share of items a strict majority of judges marks (> 0.5), and, with two or more judges, agreement on the items every judge answered
-        (labels: hallucinated > 0.5 for absolute, the side picked for pairwise)."""
-        means = {j: (sum(v for v in vals if v is not None) / max(1, sum(v is not None for v in vals)))
-                 for j, vals in self.per_judge.items()}
+        """Per-judge means, the share of items a strict majority of judges marks (> 0.5), and, with two or more
+        judges, agreement on the items every judge answered (labels: hallucinated > 0.5 for absolute, the side
+        picked for pairwise)."""
+        means = {
+            j: (sum(v for v in vals if v is not None) / max(1, sum(v is not None for v in vals)))
+            for j, vals in self.per_judge.items()
+        }
         judges = sorted(self.per_judge)
         n_items = len(next(iter(self.per_judge.values()), []))
         votes = [[v for j in judges if (v := self.per_judge[j][i]) is not None] for i in range(n_items)]
         majority = [sum(v > 0.5 for v in item) > len(item) / 2 for item in votes if item]
-        out: dict = {"per_judge_mean": means, "dropped_items": self.dropped,
-                     "majority_rate": (sum(majority) / len(majority)) if majority else None,
-                     "unstable_items": sum(0.0 < r < 1.0 for r in self.pass_rates),
-                     "per_item_pass_rate": self.pass_rates}
+        out: dict = {
+            "per_judge_mean": means,
+            "dropped_items": self.dropped,
+            "majority_rate": (sum(majority) / len(majority)) if majority else None,
+            "unstable_items": sum(0.0 < r < 1.0 for r in self.pass_rates),
+            "per_item_pass_rate": self.pass_rates,
+        }
         complete = [i for i in range(n_items) if all(self.per_judge[j][i] is not None for j in judges)]
         if len(judges) >= 2 and complete:
             labels = {j: [(self.per_judge[j][i] or 0.0) > 0.5 for i in complete] for j in judges}
@@ -56,8 +62,9 @@ def _mean(values: list[float | None]) -> float | None:
     return sum(usable) / len(usable) if usable else None
 
 
-def _vote(check: CheckSpec, judge: CachedJudge, source: str, baseline: str, summary: str,
-          instruction: str) -> tuple[float | None, PairJudgment | None]:
+def _vote(
+    check: CheckSpec, judge: CachedJudge, source: str, baseline: str, summary: str, instruction: str
+) -> tuple[float | None, PairJudgment | None]:
     if check.judged == "absolute":
         return hallucination_rate(judge, source, summary, instruction).hallucination, None
     pair = judge_pair(judge, source, baseline, summary)
@@ -69,29 +76,46 @@ def _records(check: CheckSpec, item_id: str, base: dict[str, float | None], vote
     """This item's judgements in the study's layout (``harness.judges.records``); pairwise: one record per order."""
     head = {"document_id": f"{check.task}:{item_id}", "dataset": check.task}
     if check.judged == "absolute":
-        return [head | {"source_model_absolute_judgement": {j: {"score": v} for j, v in base.items()},
-                        "pruned_model_absolute_judgement": {j: {"score": v} for j, (v, _) in votes.items()}}]
+        return [
+            head
+            | {
+                "source_model_absolute_judgement": {j: {"score": v} for j, v in base.items()},
+                "pruned_model_absolute_judgement": {j: {"score": v} for j, (v, _) in votes.items()},
+            }
+        ]
     rows = []
     for order, side in (("baseline_first", "baseline_first"), ("pruned_first", "pruned_first")):
-        answers = {j: {"resolved_answers": {q: "vanilla" if a == "baseline" else a for q, a in getattr(p, side).items()}}
-                   for j, (_, p) in votes.items() if p is not None and getattr(p, side) is not None}
+        answers = {
+            j: {"resolved_answers": {q: "vanilla" if a == "baseline" else a for q, a in getattr(p, side).items()}}
+            for j, (_, p) in votes.items()
+            if p is not None and getattr(p, side) is not None
+        }
         if answers:
             rows.append(head | {"order": order, "judge_model_answers": answers})
     return rows
 
 
-def judged_values(check: CheckSpec, run: TaskRun, baseline: TaskRun, judges: list[CachedJudge],
-                  instruction: str, repeats: int = 1) -> JudgedValues:
+def judged_values(
+    check: CheckSpec, run: TaskRun, baseline: TaskRun, judges: list[CachedJudge], instruction: str, repeats: int = 1
+) -> JudgedValues:
     """``repeats`` > 1 asks every judge again (separately cached) to measure judge noise: the value is
     the mean over judges and repeats, and each item's pass rate is reported."""
     out = JudgedValues([], [], [])
     out.per_judge = {j.name: [] for j in judges}
     for i, item in enumerate(run.items):
-        base_by_judge = {j.name: hallucination_rate(j, item.source, baseline.outputs[i], instruction).hallucination
-                         for j in judges} if check.judged == "absolute" else {}
+        base_by_judge = (
+            {j.name: hallucination_rate(j, item.source, baseline.outputs[i], instruction).hallucination for j in judges}
+            if check.judged == "absolute"
+            else {}
+        )
         base = _mean(list(base_by_judge.values())) if check.judged == "absolute" else 0.5
-        asked = {j.name: [_vote(check, j.with_repeat(r), item.source, baseline.outputs[i], run.outputs[i],
-                                instruction) for r in range(repeats)] for j in judges}
+        asked = {
+            j.name: [
+                _vote(check, j.with_repeat(r), item.source, baseline.outputs[i], run.outputs[i], instruction)
+                for r in range(repeats)
+            ]
+            for j in judges
+        }
         out.records += _records(check, item.id, base_by_judge, {j: a[0] for j, a in asked.items()})
         per_repeat = {j: [v for v, _ in a] for j, a in asked.items()}
         votes = [_mean(v) for v in per_repeat.values()]

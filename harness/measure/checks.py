@@ -7,8 +7,8 @@ get the baseline's run; the baseline's own value is then computed against itself
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from harness.data.prompts import medhalt as medhalt_prompts
 from harness.data.prompts import summarization
@@ -16,8 +16,11 @@ from harness.measure.tasks import TASKS, TaskRun
 from harness.metrics import factcheck, medinst
 from harness.metrics import medhalt as medhalt_metrics
 
-INSTRUCTIONS = (summarization.RCT_INSTRUCTION, summarization.NEWS_INSTRUCTION,
-                *(prompt for prompt, _ in medhalt_prompts.TASKS.values()))
+INSTRUCTIONS = (
+    summarization.RCT_INSTRUCTION,
+    summarization.NEWS_INSTRUCTION,
+    *(prompt for prompt, _ in medhalt_prompts.TASKS.values()),
+)
 
 Value = Callable[[TaskRun, int, TaskRun], float]
 
@@ -48,18 +51,29 @@ class CheckSpec:
     def details(self, run: TaskRun, i: int, baseline: TaskRun) -> dict:
         """What a reviewer needs to judge item i: prompt, both answers, and fact-check spans."""
         item, out = run.items[i], run.outputs[i]
-        shown = ((lambda o: item.choices[o]) if item.choices else
-                 (lambda o: o["response"]) if isinstance(out, dict) else (lambda o: o))  # noqa: E731
-        info = {"id": item.id, "prompt": item.prompt[-1500:], "reference": item.reference[:1500],
-                "baseline_output": shown(baseline.outputs[i]), "variant_output": shown(out)}
+        shown = (
+            (lambda o: item.choices[o])
+            if item.choices
+            else (lambda o: o["response"])
+            if isinstance(out, dict)
+            else (lambda o: o)
+        )  # noqa: E731
+        info = {
+            "id": item.id,
+            "prompt": item.prompt[-1500:],
+            "reference": item.reference[:1500],
+            "baseline_output": shown(baseline.outputs[i]),
+            "variant_output": shown(out),
+        }
         if item.source and not item.choices and isinstance(out, str):
             info["fact_check"] = factcheck.check(out, item.source, baseline.outputs[i], INSTRUCTIONS).as_dict()
         return info
 
 
 def _medhalt_correct(task: str) -> Value:
-    return lambda run, i, _b: float(bool(medhalt_metrics.is_correct(
-        task, medhalt_metrics.parse_output(run.outputs[i]), run.items[i].reference)))
+    return lambda run, i, _b: float(
+        bool(medhalt_metrics.is_correct(task, medhalt_metrics.parse_output(run.outputs[i]), run.items[i].reference))
+    )
 
 
 def _choice_correct(run: TaskRun, i: int, _b: TaskRun) -> float:
@@ -75,8 +89,13 @@ def _faithful_numbers(run: TaskRun, i: int, _b: TaskRun) -> float:
 
 
 def _no_leakage(run: TaskRun, i: int, _b: TaskRun) -> float:
-    return float(not [f for f in factcheck.check(run.outputs[i], run.items[i].source, instructions=INSTRUCTIONS).findings
-                      if f.kind == "instruction_leakage"])
+    return float(
+        not [
+            f
+            for f in factcheck.check(run.outputs[i], run.items[i].source, instructions=INSTRUCTIONS).findings
+            if f.kind == "instruction_leakage"
+        ]
+    )
 
 
 def _length_agreement(run: TaskRun, i: int, baseline: TaskRun) -> float:
@@ -97,39 +116,99 @@ def _rouge(run: TaskRun, i: int, _b: TaskRun) -> float:
 
 def _summary_checks(task: str) -> list[CheckSpec]:
     return [
-        CheckSpec(f"{task}.number_fidelity", "reliability", True, True, _faithful_numbers,
-                  "share of summaries whose every number and unit appears in the source"),
-        CheckSpec(f"{task}.no_leakage", "reliability", True, True, _no_leakage,
-                  "share of summaries that do not echo the prompt template"),
-        CheckSpec(f"{task}.length_agreement", "reliability", False, True, _length_agreement,
-                  "min(r, 1/r), r = summary words / baseline summary words (collapse or inflation)"),
-        CheckSpec(f"{task}.repetition", "reliability", False, False, _repetition,
-                  "share of repeated word trigrams (lower is better)"),
+        CheckSpec(
+            f"{task}.number_fidelity",
+            "reliability",
+            True,
+            True,
+            _faithful_numbers,
+            "share of summaries whose every number and unit appears in the source",
+        ),
+        CheckSpec(
+            f"{task}.no_leakage",
+            "reliability",
+            True,
+            True,
+            _no_leakage,
+            "share of summaries that do not echo the prompt template",
+        ),
+        CheckSpec(
+            f"{task}.length_agreement",
+            "reliability",
+            False,
+            True,
+            _length_agreement,
+            "min(r, 1/r), r = summary words / baseline summary words (collapse or inflation)",
+        ),
+        CheckSpec(
+            f"{task}.repetition",
+            "reliability",
+            False,
+            False,
+            _repetition,
+            "share of repeated word trigrams (lower is better)",
+        ),
         CheckSpec(f"{task}.rouge_l", "utility", False, True, _rouge, "ROUGE-L F (stemmed) against the reference"),
-        CheckSpec(f"{task}.bertscore", "utility", False, True, None,
-                  "BERTScore F1 against the reference (local encoder, --bertscore-encoder)", judged="bertscore"),
-        CheckSpec(f"{task}.hallucination", "reliability", False, False, None,
-                  "DeepEval hallucination (source as context; higher = more hallucinated; majority of judges)",
-                  judged="absolute"),
-        CheckSpec(f"{task}.pairwise_hallucination", "reliability", False, False, None,
-                  "share of pairwise judgments (both orders, all judges) saying the pruned summary hallucinates more; "
-                  "baseline 0.5", judged="pairwise"),
+        CheckSpec(
+            f"{task}.bertscore",
+            "utility",
+            False,
+            True,
+            None,
+            "BERTScore F1 against the reference (local encoder, --bertscore-encoder)",
+            judged="bertscore",
+        ),
+        CheckSpec(
+            f"{task}.hallucination",
+            "reliability",
+            False,
+            False,
+            None,
+            "DeepEval hallucination (source as context; higher = more hallucinated; majority of judges)",
+            judged="absolute",
+        ),
+        CheckSpec(
+            f"{task}.pairwise_hallucination",
+            "reliability",
+            False,
+            False,
+            None,
+            "share of pairwise judgments (both orders, all judges) saying the pruned summary hallucinates more; "
+            "baseline 0.5",
+            judged="pairwise",
+        ),
     ]
 
 
-CHECKS: dict[str, CheckSpec] = {c.name: c for c in (
-    *(CheckSpec(f"medhalt_{t}.accuracy", "reliability", True, True, _medhalt_correct(t),
-                f"Med-HALT {t.upper()} accuracy (official parsing; parse failures are wrong)") for t in ("fct", "nota", "fake")),
-    *_summary_checks("rct"),
-    *_summary_checks("multi_news"),
-    *_summary_checks("multi_xscience"),
-    CheckSpec("medinst.rouge_l", "utility", False, True, _rouge, "MedINST generation: ROUGE-L F against the output"),
-    CheckSpec("gsm8k.exact_match", "utility", True, True, _lm_eval_value, TASKS["gsm8k"].description),
-    CheckSpec("ifeval.prompt_strict", "utility", True, True, _lm_eval_value, TASKS["ifeval"].description),
-    CheckSpec("humaneval.pass_at_1", "utility", True, True, _lm_eval_value, TASKS["humaneval"].description),
-    *(CheckSpec(f"{t}.accuracy", "utility", True, True, _choice_correct, f"{TASKS[t].description}: accuracy")
-      for t in ("medqa", "medmcqa", "pubmedqa", "mmlu_medical", "mmlu", "knowledge_bio", "knowledge_general")),
-)}
+CHECKS: dict[str, CheckSpec] = {
+    c.name: c
+    for c in (
+        *(
+            CheckSpec(
+                f"medhalt_{t}.accuracy",
+                "reliability",
+                True,
+                True,
+                _medhalt_correct(t),
+                f"Med-HALT {t.upper()} accuracy (official parsing; parse failures are wrong)",
+            )
+            for t in ("fct", "nota", "fake")
+        ),
+        *_summary_checks("rct"),
+        *_summary_checks("multi_news"),
+        *_summary_checks("multi_xscience"),
+        CheckSpec(
+            "medinst.rouge_l", "utility", False, True, _rouge, "MedINST generation: ROUGE-L F against the output"
+        ),
+        CheckSpec("gsm8k.exact_match", "utility", True, True, _lm_eval_value, TASKS["gsm8k"].description),
+        CheckSpec("ifeval.prompt_strict", "utility", True, True, _lm_eval_value, TASKS["ifeval"].description),
+        CheckSpec("humaneval.pass_at_1", "utility", True, True, _lm_eval_value, TASKS["humaneval"].description),
+        *(
+            CheckSpec(f"{t}.accuracy", "utility", True, True, _choice_correct, f"{TASKS[t].description}: accuracy")
+            for t in ("medqa", "medmcqa", "pubmedqa", "mmlu_medical", "mmlu", "knowledge_bio", "knowledge_general")
+        ),
+    )
+}
 
 
 def get_check(name: str) -> CheckSpec:

@@ -36,6 +36,8 @@ def dataset_path(name: str, data_dir: Path | None) -> Path:
         return registry.resolve_path(name)
     path = Path(data_dir) / LAYOUT[name]
     if not path.exists():
-        raise FileNotFoundError(f"dataset {name} not found at {path} (data directory {data_dir}; expected layout: "
-                                f"{LAYOUT[name]}). Official source: {registry.get(name).source}")
+        raise FileNotFoundError(
+            f"dataset {name} not found at {path} (data directory {data_dir}; expected layout: "
+            f"{LAYOUT[name]}). Official source: {registry.get(name).source}"
+        )
     return path

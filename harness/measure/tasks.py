@@ -7,9 +7,10 @@ into ``Item``s; the backend answers them (greedy generation, or argmax log-likel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from harness.data import gsm8k, humaneval, ifeval, mcq, medhalt, medinst, multi_news, multi_xscience, pubmedqa, rct
 from harness.data.prompts import medhalt as medhalt_prompts
@@ -56,8 +57,11 @@ class TaskRun:
 
 def _medhalt(task: str) -> Callable[[Path], list[Item]]:
     def load(path: Path) -> list[Item]:
-        return [Item(r.id, medhalt_prompts.build_prompt(task, r.question, r.options), r.correct_answer)
-                for r in medhalt.load(task, path)]
+        return [
+            Item(r.id, medhalt_prompts.build_prompt(task, r.question, r.options), r.correct_answer)
+            for r in medhalt.load(task, path)
+        ]
+
     return load
 
 
@@ -70,24 +74,39 @@ def _rct(path: Path) -> list[Item]:
 
 
 def _news(path: Path) -> list[Item]:
-    return [Item(str(c.idx), summarization.news_prompt(c.documents), c.summary, "\n\n".join(c.documents))
-            for c in multi_news.load(path).clusters]
+    return [
+        Item(str(c.idx), summarization.news_prompt(c.documents), c.summary, "\n\n".join(c.documents))
+        for c in multi_news.load(path).clusters
+    ]
 
 
 def _xscience(path: Path) -> list[Item]:
     """The study's Multi-XScience: MedINST32-style input (abstract + references) under its instruction."""
-    return [Item(r.aid, instruction_prompt(multi_xscience.INSTRUCTION, r.to_medinst_input()), r.related_work,
-                 r.to_medinst_input()) for r in multi_xscience.load(path)]
+    return [
+        Item(
+            r.aid,
+            instruction_prompt(multi_xscience.INSTRUCTION, r.to_medinst_input()),
+            r.related_work,
+            r.to_medinst_input(),
+        )
+        for r in multi_xscience.load(path)
+    ]
 
 
 def _medinst(path: Path) -> list[Item]:
-    return [Item(f"{r.task or 'medinst'}-{i}", instruction_prompt(r.instruction, r.input), r.output, r.input)
-            for i, r in enumerate(medinst.load(path))]
+    return [
+        Item(f"{r.task or 'medinst'}-{i}", instruction_prompt(r.instruction, r.input), r.output, r.input)
+        for i, r in enumerate(medinst.load(path))
+    ]
 
 
 def _medqa(path: Path) -> list[Item]:
-    return [Item(str(i), multiple_choice.medqa_text(r.question, r.choices), choices=multiple_choice.LETTERS,
-                 answer=r.answer) for i, r in enumerate(mcq.load_medqa(path))]
+    return [
+        Item(
+            str(i), multiple_choice.medqa_text(r.question, r.choices), choices=multiple_choice.LETTERS, answer=r.answer
+        )
+        for i, r in enumerate(mcq.load_medqa(path))
+    ]
 
 
 MMLU_SHOTS = 3
@@ -97,6 +116,7 @@ def _mmlu(medical: bool) -> Callable[[Path], list[Item]]:
     """MMLU rows of MultiMedQA's six medical subjects (``medical``) or of every other subject, 3-shot:
     the first three rows of the subject's ``dev`` split (``dev.jsonl`` beside ``test.jsonl``), as
     lm-eval's ``first_n`` sampler takes them."""
+
     def load(path: Path) -> list[Item]:
         dev_path = path.with_name(path.name.replace("test", "dev"))
         if not dev_path.is_file():
@@ -109,24 +129,43 @@ def _mmlu(medical: bool) -> Callable[[Path], list[Item]]:
             if r.medical != medical:
                 continue
             if len(shots.get(r.subject, ())) < MMLU_SHOTS:
-                raise ValueError(f"{path}: row {i + 1}: subject {r.subject!r} has {len(shots.get(r.subject, ()))} "
-                                 f"rows in {dev_path}; {MMLU_SHOTS}-shot needs {MMLU_SHOTS}")
-            items.append(Item(str(i), multiple_choice.mmlu_prompt(r.subject, r.question, r.choices,
-                                                                  shots[r.subject][:MMLU_SHOTS]),
-                              choices=multiple_choice.LETTERS, answer=r.answer))
+                raise ValueError(
+                    f"{path}: row {i + 1}: subject {r.subject!r} has {len(shots.get(r.subject, ()))} "
+                    f"rows in {dev_path}; {MMLU_SHOTS}-shot needs {MMLU_SHOTS}"
+                )
+            items.append(
+                Item(
+                    str(i),
+                    multiple_choice.mmlu_prompt(r.subject, r.question, r.choices, shots[r.subject][:MMLU_SHOTS]),
+                    choices=multiple_choice.LETTERS,
+                    answer=r.answer,
+                )
+            )
         return items
+
     return load
 
 
 def _medmcqa(path: Path) -> list[Item]:
-    return [Item(str(i), multiple_choice.medmcqa_text(r.question, r.choices), choices=multiple_choice.LETTERS,
-                 answer=r.answer) for i, r in enumerate(mcq.load_medmcqa(path))]
+    return [
+        Item(
+            str(i),
+            multiple_choice.medmcqa_text(r.question, r.choices),
+            choices=multiple_choice.LETTERS,
+            answer=r.answer,
+        )
+        for i, r in enumerate(mcq.load_medmcqa(path))
+    ]
 
 
 def _pubmedqa(path: Path) -> list[Item]:
     labels = ("yes", "no", "maybe")
-    return [Item(r.pmid, multiple_choice.pubmedqa_text(r.contexts, r.question), choices=labels,
-                 answer=labels.index(r.label)) for r in pubmedqa.load(path)]
+    return [
+        Item(
+            r.pmid, multiple_choice.pubmedqa_text(r.contexts, r.question), choices=labels, answer=labels.index(r.label)
+        )
+        for r in pubmedqa.load(path)
+    ]
 
 
 def _gsm8k(path: Path) -> list[Item]:
@@ -134,8 +173,10 @@ def _gsm8k(path: Path) -> list[Item]:
 
 
 def _ifeval(path: Path) -> list[Item]:
-    return [Item(str(r.key), r.prompt, "instructions: " + ", ".join(r.instruction_id_list), rows_file=str(path))
-            for r in ifeval.load(path)]
+    return [
+        Item(str(r.key), r.prompt, "instructions: " + ", ".join(r.instruction_id_list), rows_file=str(path))
+        for r in ifeval.load(path)
+    ]
 
 
 def _humaneval(path: Path) -> list[Item]:
@@ -144,38 +185,115 @@ def _humaneval(path: Path) -> list[Item]:
 
 def _knowledge(domain: str) -> Callable[[Path], list[Item]]:
     def load(path: Path) -> list[Item]:
-        return [Item(c.id, c.context, choices=c.choices, answer=c.answer)
-                for c in mcq.load_cloze(path) if c.domain == domain]
+        return [
+            Item(c.id, c.context, choices=c.choices, answer=c.answer)
+            for c in mcq.load_cloze(path)
+            if c.domain == domain
+        ]
+
     return load
 
 
-TASKS: dict[str, TaskSpec] = {t.name: t for t in (
-    TaskSpec("medhalt_fct", "medhalt-fct", "biomedical", "generate", _medhalt("fct"), 96, "Med-HALT false confidence test"),
-    TaskSpec("medhalt_nota", "medhalt-nota", "biomedical", "generate", _medhalt("nota"), 96, "Med-HALT none of the above"),
-    TaskSpec("medhalt_fake", "medhalt-fake", "biomedical", "generate", _medhalt("fake"), 96, "Med-HALT fake questions"),
-    TaskSpec("rct", "rct", "biomedical", "generate", _rct, 128, "RCT summaries (study prompt)"),
-    TaskSpec("multi_news", "multi-news-plus", "general", "generate", _news, 128, "Multi-News+ summaries (study prompt)",
-             max_model_len=8192),
-    TaskSpec("multi_xscience", "multi-xscience", "biomedical", "generate", _xscience, 128,
-             "Multi-XScience related work (MedINST32 rendering, study instruction)"),
-    TaskSpec("medinst", "medinst", "biomedical", "generate", _medinst, 128, "MedINST generation tasks"),
-    TaskSpec("medqa", "medqa", "biomedical", "choice", _medqa, description="MedQA 4 options (lm-eval template)"),
-    TaskSpec("medmcqa", "medmcqa", "biomedical", "choice", _medmcqa, description="MedMCQA (lm-eval template)"),
-    TaskSpec("pubmedqa", "pubmedqa", "biomedical", "choice", _pubmedqa, description="PubMedQA (lm-eval template)"),
-    TaskSpec("mmlu", "mmlu", "general", "choice", _mmlu(False),
-             description="MMLU without the medical subjects (lm-eval template, 3-shot)"),
-    TaskSpec("mmlu_medical", "mmlu", "biomedical", "choice", _mmlu(True),
-             description="MMLU's six MultiMedQA medical subjects (lm-eval template, 3-shot)"),
-    TaskSpec("gsm8k", "gsm8k", "general", "lm_eval", _gsm8k, 256,
-             "GSM8K 5-shot through lm-eval (official YAML, flexible-extract exact match)"),
-    TaskSpec("ifeval", "ifeval", "general", "lm_eval", _ifeval, 128,
-             "IFEval 0-shot through lm-eval (official YAML and checkers, chat template, prompt-level strict accuracy)"),
-    TaskSpec("humaneval", "humaneval", "general", "lm_eval", _humaneval, 1024,
-             "HumanEval 0-shot through lm-eval's humaneval_instruct (official YAML, chat template; tests executed, pass@1)",
-             executes_code=True),
-    TaskSpec("knowledge_bio", "knowledge", "biomedical", "choice", _knowledge("biomedical"), description="biomedical facts"),
-    TaskSpec("knowledge_general", "knowledge", "general", "choice", _knowledge("general"), description="general facts"),
-)}
+TASKS: dict[str, TaskSpec] = {
+    t.name: t
+    for t in (
+        TaskSpec(
+            "medhalt_fct",
+            "medhalt-fct",
+            "biomedical",
+            "generate",
+            _medhalt("fct"),
+            96,
+            "Med-HALT false confidence test",
+        ),
+        TaskSpec(
+            "medhalt_nota", "medhalt-nota", "biomedical", "generate", _medhalt("nota"), 96, "Med-HALT none of the above"
+        ),
+        TaskSpec(
+            "medhalt_fake", "medhalt-fake", "biomedical", "generate", _medhalt("fake"), 96, "Med-HALT fake questions"
+        ),
+        TaskSpec("rct", "rct", "biomedical", "generate", _rct, 128, "RCT summaries (study prompt)"),
+        TaskSpec(
+            "multi_news",
+            "multi-news-plus",
+            "general",
+            "generate",
+            _news,
+            128,
+            "Multi-News+ summaries (study prompt)",
+            max_model_len=8192,
+        ),
+        TaskSpec(
+            "multi_xscience",
+            "multi-xscience",
+            "biomedical",
+            "generate",
+            _xscience,
+            128,
+            "Multi-XScience related work (MedINST32 rendering, study instruction)",
+        ),
+        TaskSpec("medinst", "medinst", "biomedical", "generate", _medinst, 128, "MedINST generation tasks"),
+        TaskSpec("medqa", "medqa", "biomedical", "choice", _medqa, description="MedQA 4 options (lm-eval template)"),
+        TaskSpec("medmcqa", "medmcqa", "biomedical", "choice", _medmcqa, description="MedMCQA (lm-eval template)"),
+        TaskSpec("pubmedqa", "pubmedqa", "biomedical", "choice", _pubmedqa, description="PubMedQA (lm-eval template)"),
+        TaskSpec(
+            "mmlu",
+            "mmlu",
+            "general",
+            "choice",
+            _mmlu(False),
+            description="MMLU without the medical subjects (lm-eval template, 3-shot)",
+        ),
+        TaskSpec(
+            "mmlu_medical",
+            "mmlu",
+            "biomedical",
+            "choice",
+            _mmlu(True),
+            description="MMLU's six MultiMedQA medical subjects (lm-eval template, 3-shot)",
+        ),
+        TaskSpec(
+            "gsm8k",
+            "gsm8k",
+            "general",
+            "lm_eval",
+            _gsm8k,
+            256,
+            "GSM8K 5-shot through lm-eval (official YAML, flexible-extract exact match)",
+        ),
+        TaskSpec(
+            "ifeval",
+            "ifeval",
+            "general",
+            "lm_eval",
+            _ifeval,
+            128,
+            "IFEval 0-shot through lm-eval (official YAML and checkers, chat template, prompt-level strict accuracy)",
+        ),
+        TaskSpec(
+            "humaneval",
+            "humaneval",
+            "general",
+            "lm_eval",
+            _humaneval,
+            1024,
+            "HumanEval 0-shot through lm-eval's humaneval_instruct (official YAML, chat template; tests executed, "
+            "pass@1)",
+            executes_code=True,
+        ),
+        TaskSpec(
+            "knowledge_bio",
+            "knowledge",
+            "biomedical",
+            "choice",
+            _knowledge("biomedical"),
+            description="biomedical facts",
+        ),
+        TaskSpec(
+            "knowledge_general", "knowledge", "general", "choice", _knowledge("general"), description="general facts"
+        ),
+    )
+}
 
 
 def get_task(name: str) -> TaskSpec:
@@ -194,11 +312,16 @@ def check_lengths(task: TaskSpec, items: list[Item], backend: CachedBackend) -> 
     nothing is silently truncated."""
     room = task.max_model_len - task.max_new_tokens
     for it in items:
-        n = len(backend.tokenizer(chat_prompt(backend.tokenizer, it.prompt, backend.chat_kwargs),
-                                  add_special_tokens=False)["input_ids"])
+        n = len(
+            backend.tokenizer(chat_prompt(backend.tokenizer, it.prompt, backend.chat_kwargs), add_special_tokens=False)[
+                "input_ids"
+            ]
+        )
         if n > room:
-            raise ValueError(f"{task.name}: item {it.id}: prompt of {n} tokens + {task.max_new_tokens} new tokens "
-                             f"exceeds the max length {task.max_model_len}; use --limit or shorter sources")
+            raise ValueError(
+                f"{task.name}: item {it.id}: prompt of {n} tokens + {task.max_new_tokens} new tokens "
+                f"exceeds the max length {task.max_model_len}; use --limit or shorter sources"
+            )
 
 
 @dataclass(frozen=True)
@@ -236,12 +359,21 @@ def _lm_eval_answers(task: TaskSpec, items: list[Item], backend: CachedBackend) 
     cfg["generation_kwargs"] = dict(cfg.get("generation_kwargs") or {}, max_gen_toks=task.max_new_tokens)
     if task.executes_code:
         code_exec.require_allowed()
-    out = lm_eval.simple_evaluate(model=HarnessLM(backend), tasks=[cfg], task_manager=lm_eval_tasks.task_manager(),
-                                  limit=len(items), bootstrap_iters=0, log_samples=True,
-                                  apply_chat_template=spec.chat, confirm_run_unsafe_code=task.executes_code)
+    out = lm_eval.simple_evaluate(
+        model=HarnessLM(backend),
+        tasks=[cfg],
+        task_manager=lm_eval_tasks.task_manager(),
+        limit=len(items),
+        bootstrap_iters=0,
+        log_samples=True,
+        apply_chat_template=spec.chat,
+        confirm_run_unsafe_code=task.executes_code,
+    )
     by_doc = {int(s["doc_id"]): s for s in out["samples"][spec.task] if s["filter"] == spec.filter}
-    return [{"value": float(by_doc[i][spec.metric]), "response": _first(by_doc[i]["filtered_resps"][0])}
-            for i in range(len(items))]
+    return [
+        {"value": float(by_doc[i][spec.metric]), "response": _first(by_doc[i]["filtered_resps"][0])}
+        for i in range(len(items))
+    ]
 
 
 def _first(response: Any) -> str:

@@ -34,8 +34,9 @@ def allowed() -> bool:
 
 def require_allowed() -> None:
     if not allowed():
-        raise PermissionError(f"HumanEval executes model-written code; set {ALLOW_ENV}=1 to allow it "
-                              "(preferably inside a container)")
+        raise PermissionError(
+            f"HumanEval executes model-written code; set {ALLOW_ENV}=1 to allow it (preferably inside a container)"
+        )
 
 
 def _limit_child() -> None:  # pragma: no cover - runs in the child process
@@ -51,9 +52,16 @@ def passes(program: str, timeout: float = TIMEOUT_S) -> bool:
     require_allowed()
     with tempfile.TemporaryDirectory(prefix="moegate-exec-") as cwd:
         try:
-            done = subprocess.run([sys.executable, "-I", "-c", program], cwd=cwd, env={"PATH": os.defpath},
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  timeout=timeout, preexec_fn=_limit_child if os.name == "posix" else None)
+            done = subprocess.run(
+                [sys.executable, "-I", "-c", program],
+                cwd=cwd,
+                env={"PATH": os.defpath},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=timeout,
+                preexec_fn=_limit_child if os.name == "posix" else None,
+            )
         except subprocess.TimeoutExpired:
             return False
     return done.returncode == 0
@@ -71,10 +79,15 @@ def pass_at_k(references: list[str], predictions: list[list[str]], k: list[int] 
     ``{"pass@k": mean over references}``, each reference's test run against its n candidate programs."""
     ks = [k] if isinstance(k, int) else list(k)
     with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
-        passed = [sum(pool.map(lambda cand, test=test: passes(cand + "\n" + test), cands))
-                  for test, cands in zip(references, predictions)]
-    return {f"pass@{kk}": sum(estimate_pass_at_k(len(cands), c, kk) for cands, c in zip(predictions, passed))
-            / len(references) for kk in ks}
+        passed = [
+            sum(pool.map(lambda cand, test=test: passes(cand + "\n" + test), cands))
+            for test, cands in zip(references, predictions)
+        ]
+    return {
+        f"pass@{kk}": sum(estimate_pass_at_k(len(cands), c, kk) for cands, c in zip(predictions, passed))
+        / len(references)
+        for kk in ks
+    }
 
 
 def build_predictions_instruct(resps: list[list[str]], docs: list[dict]) -> list[list[str]]:

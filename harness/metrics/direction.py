@@ -7,7 +7,7 @@ word sits next to the opposite one ("decreased to 48%"). Mixed or missing direct
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from harness.metrics.numbers import quantities, sentence_span
 
@@ -44,6 +44,13 @@ def direction_findings(summary: str, source: str, checked: Sequence) -> list:
         direction = mine[0][0]
         if theirs and all(direction not in t for t in theirs):
             _, ws, we = mine[0]
-            found.append(Finding("direction_inverted", summary[ws:we], ws, we,
-                                 f"the source puts {n.span} with the opposite direction"))
+            found.append(
+                Finding(
+                    "direction_inverted",
+                    summary[ws:we],
+                    ws,
+                    we,
+                    f"the source puts {n.span} with the opposite direction",
+                )
+            )
     return found

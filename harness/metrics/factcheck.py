@@ -16,8 +16,8 @@ Figures: words, length ratio to the baseline summary, repeated-trigram rate, typ
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Sequence
 
 from harness.metrics.direction import direction_findings
 from harness.metrics.numbers import Kind, quantities
@@ -77,7 +77,7 @@ def type_token_ratio(text: str) -> float:
 def repetition_rate(text: str, n: int = 3) -> float:
     """Share of word n-grams that repeat an earlier n-gram of the same text (0 = no repetition)."""
     tokens = words(text)
-    grams = [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
     return 1.0 - len(set(grams)) / len(grams) if grams else 0.0
 
 
@@ -110,16 +110,19 @@ def _leakage(summary: str, source: str, instructions: Iterable[str]) -> list[Fin
     covered = -1
     for instruction in instructions:
         inst = words(instruction)
-        grams = {" ".join(inst[i:i + LEAK_WORDS]) for i in range(len(inst) - LEAK_WORDS + 1)}
+        grams = {" ".join(inst[i : i + LEAK_WORDS]) for i in range(len(inst) - LEAK_WORDS + 1)}
         for i in range(len(spans) - LEAK_WORDS + 1):
-            gram = " ".join(s[0] for s in spans[i:i + LEAK_WORDS])
+            gram = " ".join(s[0] for s in spans[i : i + LEAK_WORDS])
             if gram in grams and gram not in source_text and spans[i][1] > covered:
                 j = i + LEAK_WORDS
-                while j < len(spans) and " ".join(s[0] for s in spans[j - LEAK_WORDS + 1:j + 1]) in grams:
+                while j < len(spans) and " ".join(s[0] for s in spans[j - LEAK_WORDS + 1 : j + 1]) in grams:
                     j += 1
                 start, end = spans[i][1], spans[j - 1][2]
-                found.append(Finding("instruction_leakage", summary[start:end], start, end,
-                                     "copied from the prompt's instructions"))
+                found.append(
+                    Finding(
+                        "instruction_leakage", summary[start:end], start, end, "copied from the prompt's instructions"
+                    )
+                )
                 covered = end
     return found
 

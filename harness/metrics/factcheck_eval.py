@@ -12,18 +12,37 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
 from harness.data.records import DataFormatError
 
-BAD_KINDS = ("wrong_number", "invented_number", "wrong_unit", "swapped_arms", "inverted_direction", "invented_year",
-             "invented_citation", "wrong_derivation")
-RULES = ("literal", "word", "range_bound", "unit_conversion", "rounding", "sum", "difference", "percentage", "ratio",
-         "citation")
+BAD_KINDS = (
+    "wrong_number",
+    "invented_number",
+    "wrong_unit",
+    "swapped_arms",
+    "inverted_direction",
+    "invented_year",
+    "invented_citation",
+    "wrong_derivation",
+)
+RULES = (
+    "literal",
+    "word",
+    "range_bound",
+    "unit_conversion",
+    "rounding",
+    "sum",
+    "difference",
+    "percentage",
+    "ratio",
+    "citation",
+)
 
 
 @dataclass(frozen=True)
@@ -77,16 +96,29 @@ class Report:
         return sum(t.hit for t in self.bad.values()) / n if n else 1.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"cases": self.cases, "skipped": self.skipped, "findings": self.findings, "precision": self.precision,
-                "recall": self.recall,
-                "bad": {k: {"n": t.n, "caught": t.hit, "recall": t.share(t.hit)} for k, t in self.bad.items()},
-                "rules": {k: {"n": t.n, "kept": t.share(t.hit), "attributed": t.share(t.attributed)}
-                          for k, t in self.rules.items()},
-                "false_findings": self.false_findings, "missed": self.missed}
+        return {
+            "cases": self.cases,
+            "skipped": self.skipped,
+            "findings": self.findings,
+            "precision": self.precision,
+            "recall": self.recall,
+            "bad": {k: {"n": t.n, "caught": t.hit, "recall": t.share(t.hit)} for k, t in self.bad.items()},
+            "rules": {
+                k: {"n": t.n, "kept": t.share(t.hit), "attributed": t.share(t.attributed)}
+                for k, t in self.rules.items()
+            },
+            "false_findings": self.false_findings,
+            "missed": self.missed,
+        }
 
     def table(self) -> str:
-        out = [f"cases {self.cases} (skipped {self.skipped}), findings {self.findings}: precision {self.precision:.3f}, "
-               f"recall {self.recall:.3f}", "", "| error kind | n | caught |", "|---|---|---|"]
+        out = [
+            f"cases {self.cases} (skipped {self.skipped}), findings {self.findings}: precision {self.precision:.3f}, "
+            f"recall {self.recall:.3f}",
+            "",
+            "| error kind | n | caught |",
+            "|---|---|---|",
+        ]
         out += [f"| {k} | {t.n} | {t.hit} |" for k, t in sorted(self.bad.items())]
         out += ["", "| rule | n | kept (not flagged) | attributed to the rule |", "|---|---|---|---|"]
         out += [f"| {k} | {t.n} | {t.hit} | {t.attributed} |" for k, t in sorted(self.rules.items())]
@@ -136,15 +168,20 @@ class Sources:
 
 def _locate(path: Path, case_id: str, summary: str, entry: Any) -> Label:
     if not (isinstance(entry, list) and len(entry) in (2, 3) and all(isinstance(x, (str, int)) for x in entry)):
-        raise DataFormatError(f"{path}: case {case_id}: numbers: expected [span, label] or [span, label, occurrence], "
-                              f"got {entry!r}")
+        raise DataFormatError(
+            f"{path}: case {case_id}: numbers: expected [span, label] or [span, label, occurrence], got {entry!r}"
+        )
     span, label = str(entry[0]), str(entry[1])
     if not (label in RULES or (label.startswith("bad:") and label[4:] in BAD_KINDS)):
-        raise DataFormatError(f"{path}: case {case_id}: label {label!r} of {span!r}: expected one of {', '.join(RULES)} "
-                              f"or bad:KIND with KIND in {', '.join(BAD_KINDS)}")
+        raise DataFormatError(
+            f"{path}: case {case_id}: label {label!r} of {span!r}: expected one of {', '.join(RULES)} "
+            f"or bad:KIND with KIND in {', '.join(BAD_KINDS)}"
+        )
     occurrence = int(entry[2]) if len(entry) == 3 else 1
     # whole tokens only: "200" is not the start of "2004"
-    pattern = (r"(?<!\w)" if span[:1].isalnum() else "") + re.escape(span) + (r"(?![\w])" if span[-1:].isalnum() else "")
+    pattern = (
+        (r"(?<!\w)" if span[:1].isalnum() else "") + re.escape(span) + (r"(?![\w])" if span[-1:].isalnum() else "")
+    )
     found = [m.start() for m in re.finditer(pattern, summary)]
     if len(found) < occurrence:
         raise DataFormatError(f"{path}: case {case_id}: span {span!r} (occurrence {occurrence}) is not in the summary")
@@ -209,7 +246,8 @@ def evaluate(cases: list[Case], check: Callable[[str, str], Any], skipped: int =
                 tally.n += 1
                 tally.hit += not flagged
                 tally.attributed += rules.get((lab.start, lab.end)) == lab.label or any(
-                    rule == lab.label and _overlaps(span, (lab.start, lab.end)) for span, rule in rules.items())
+                    rule == lab.label and _overlaps(span, (lab.start, lab.end)) for span, rule in rules.items()
+                )
             if lab.bad and not flagged:
                 report.missed.append(f"{case.id}: {lab.span!r} ({lab.label})")
     return report

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 ARTICLES = re.compile(r"\b(a|an|the)\b")
 TASK_GROUPS = {

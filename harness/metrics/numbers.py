@@ -26,32 +26,98 @@ class Kind(str, Enum):
 
 # canonical unit -> (dimension, factor to the dimension's base unit); None: no conversion
 _UNITS: dict[str, tuple[str | None, float]] = {
-    "ng": ("mass", 1e-9), "µg": ("mass", 1e-6), "mg": ("mass", 1e-3), "g": ("mass", 1.0), "kg": ("mass", 1e3),
-    "µl": ("volume", 1e-6), "ml": ("volume", 1e-3), "dl": ("volume", 1e-1), "l": ("volume", 1.0),
-    "sec": ("time", 1.0), "min": ("time", 60.0), "h": ("time", 3600.0), "day": ("time", 86400.0),
-    "week": ("time", 604800.0), "month": ("month", 1.0), "year": ("month", 12.0),
-    "mm": ("length", 1e-3), "cm": ("length", 1e-2),
-    "%": (None, 1.0), "iu": (None, 1.0), "units": (None, 1.0), "mmhg": (None, 1.0), "bpm": (None, 1.0),
-    "mg/ml": (None, 1.0), "ng/ml": (None, 1.0), "µg/ml": (None, 1.0), "mg/dl": (None, 1.0), "g/dl": (None, 1.0),
-    "mg/l": (None, 1.0), "g/l": (None, 1.0), "mmol/l": (None, 1.0), "mmol/mol": (None, 1.0), "mg/kg": (None, 1.0),
-    "iu/l": (None, 1.0), "kcal": (None, 1.0),
+    "ng": ("mass", 1e-9),
+    "µg": ("mass", 1e-6),
+    "mg": ("mass", 1e-3),
+    "g": ("mass", 1.0),
+    "kg": ("mass", 1e3),
+    "µl": ("volume", 1e-6),
+    "ml": ("volume", 1e-3),
+    "dl": ("volume", 1e-1),
+    "l": ("volume", 1.0),
+    "sec": ("time", 1.0),
+    "min": ("time", 60.0),
+    "h": ("time", 3600.0),
+    "day": ("time", 86400.0),
+    "week": ("time", 604800.0),
+    "month": ("month", 1.0),
+    "year": ("month", 12.0),
+    "mm": ("length", 1e-3),
+    "cm": ("length", 1e-2),
+    "%": (None, 1.0),
+    "iu": (None, 1.0),
+    "units": (None, 1.0),
+    "mmhg": (None, 1.0),
+    "bpm": (None, 1.0),
+    "mg/ml": (None, 1.0),
+    "ng/ml": (None, 1.0),
+    "µg/ml": (None, 1.0),
+    "mg/dl": (None, 1.0),
+    "g/dl": (None, 1.0),
+    "mg/l": (None, 1.0),
+    "g/l": (None, 1.0),
+    "mmol/l": (None, 1.0),
+    "mmol/mol": (None, 1.0),
+    "mg/kg": (None, 1.0),
+    "iu/l": (None, 1.0),
+    "kcal": (None, 1.0),
 }
 _SPELLINGS: dict[str, str] = {
-    "mcg": "µg", "ug": "µg", "μg": "µg", "micrograms": "µg", "milligrams": "mg", "grams": "g", "kilograms": "kg",
-    "ul": "µl", "μl": "µl", "millilitres": "ml", "milliliters": "ml", "liters": "l", "litres": "l",
-    "mcg/ml": "µg/ml", "ug/ml": "µg/ml", "μg/ml": "µg/ml",
-    "seconds": "sec", "second": "sec", "secs": "sec", "minutes": "min", "minute": "min", "mins": "min",
-    "hours": "h", "hour": "h", "hrs": "h", "hr": "h", "days": "day", "weeks": "week", "wk": "week", "wks": "week",
-    "months": "month", "years": "year", "yrs": "year", "yr": "year",
-    "percent": "%", "per cent": "%", "percentage points": "%", "percentage point": "%", "iu": "iu",
+    "mcg": "µg",
+    "ug": "µg",
+    "μg": "µg",
+    "micrograms": "µg",
+    "milligrams": "mg",
+    "grams": "g",
+    "kilograms": "kg",
+    "ul": "µl",
+    "μl": "µl",
+    "millilitres": "ml",
+    "milliliters": "ml",
+    "liters": "l",
+    "litres": "l",
+    "mcg/ml": "µg/ml",
+    "ug/ml": "µg/ml",
+    "μg/ml": "µg/ml",
+    "seconds": "sec",
+    "second": "sec",
+    "secs": "sec",
+    "minutes": "min",
+    "minute": "min",
+    "mins": "min",
+    "hours": "h",
+    "hour": "h",
+    "hrs": "h",
+    "hr": "h",
+    "days": "day",
+    "weeks": "week",
+    "wk": "week",
+    "wks": "week",
+    "months": "month",
+    "years": "year",
+    "yrs": "year",
+    "yr": "year",
+    "percent": "%",
+    "per cent": "%",
+    "percentage points": "%",
+    "percentage point": "%",
+    "iu": "iu",
 }
 _UNIT_WORDS = sorted({*_UNITS, *_SPELLINGS} - {"%"}, key=len, reverse=True)
 _UNIT_RE = "%|" + "|".join(re.escape(u) for u in _UNIT_WORDS)
 
 _DIGITS = r"\d+(?:,\d{3})*(?:\.\d+)?"
 _VULGAR = {"½": 0.5, "¼": 0.25, "¾": 0.75, "⅓": 1 / 3, "⅔": 2 / 3}
-_SCALE_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "bn": 1e9, "k": 1e3, "m": 1e6,
-                "b": 1e9}
+_SCALE_WORDS = {
+    "thousand": 1e3,
+    "million": 1e6,
+    "billion": 1e9,
+    "trillion": 1e12,
+    "bn": 1e9,
+    "k": 1e3,
+    "m": 1e6,
+    "b": 1e9,
+}
 # "1.8 million", "7B", "10M", "$1.8m" (a glued lower-case m only after a currency sign), "8½"
 
 # a number: not after a letter or digit, except after a lower-case letter when a number ("The519 patients")
@@ -59,24 +125,48 @@ _SCALE_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e1
 _NUMBER = re.compile(
     rf"(?:(?<!\w)|(?<=[a-z])(?={_DIGITS}(?![^\W\d_])))(?<!\d\.)({_DIGITS}[½¼¾⅓⅔]?|\.\d+)"
     rf"(?P<scale>\s?(?:thousand|million|billion|trillion)\b|(?:bn|[KMB])\b|(?<=[$£€]\d)m\b|(?<=[$£€]\d\.\d)m\b)?"
-    rf"(?:\s?(?P<unit>(?i:{_UNIT_RE}))(?![\w/]))?")
+    rf"(?:\s?(?P<unit>(?i:{_UNIT_RE}))(?![\w/]))?"
+)
 _CITATION = re.compile(r"@cite_(\d+)|\\cite\{(\d+)\}|\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
 _LIST_MARKER = re.compile(r"(?m)^[ \t>*-]*(\d+)[.)](?=\s)|^[ \t]*#+[ \t]*(\d+)\b")
 _FOLD = re.compile(r"(?i)^(?:-|\s)?(?:fold|times)\b")
-_HEDGE = re.compile(r"(?i)(?:about|approximately|approx\.?|around|nearly|almost|roughly|some|over|more than|"
-                    r"less than|under|~|≈|>|<)\s*$")
+_HEDGE = re.compile(
+    r"(?i)(?:about|approximately|approx\.?|around|nearly|almost|roughly|some|over|more than|"
+    r"less than|under|~|≈|>|<)\s*$"
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(\[])|\n\s*\n|\n(?=\s*[-*#\d])")
 
-_ONES = {w: i for i, w in enumerate(("zero one two three four five six seven eight nine ten eleven twelve thirteen "
-                                       "fourteen fifteen sixteen seventeen eighteen nineteen").split())}
+_ONES = {
+    w: i
+    for i, w in enumerate(
+        (
+            "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+            "fourteen fifteen sixteen seventeen eighteen nineteen"
+        ).split()
+    )
+}
 _TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i > 1}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
-_FRACTIONS = {"half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4, "fourths": 4,
-              "fifth": 5, "fifths": 5, "tenth": 10, "tenths": 10}
+_FRACTIONS = {
+    "half": 2,
+    "halves": 2,
+    "third": 3,
+    "thirds": 3,
+    "quarter": 4,
+    "quarters": 4,
+    "fourth": 4,
+    "fourths": 4,
+    "fifth": 5,
+    "fifths": 5,
+    "tenth": 10,
+    "tenths": 10,
+}
 _NUMBER_WORD = "|".join(sorted([*_ONES, *_TENS, *_SCALES], key=len, reverse=True))
 _WORDS = re.compile(rf"(?i)\b(?:{_NUMBER_WORD})(?:(?:[\s-]+|\s+and\s+)(?:{_NUMBER_WORD}))*\b")
-_FRACTION = re.compile(rf"(?i)\b(?:(a|one|{'|'.join(w for w in _ONES if _ONES[w] > 1)})[\s-]+)?"
-                       rf"({'|'.join(_FRACTIONS)})\b")
+_FRACTION = re.compile(
+    rf"(?i)\b(?:(a|one|{'|'.join(w for w in _ONES if _ONES[w] > 1)})[\s-]+)?"
+    rf"({'|'.join(_FRACTIONS)})\b"
+)
 
 
 @dataclass(frozen=True)
@@ -101,8 +191,12 @@ class Quantity:
     @property
     def is_count(self) -> bool:
         """A whole number with no unit (or a count unit): what sums and ratios are built from."""
-        return (self.kind in (Kind.NUMBER, Kind.WORD) and self.decimals == 0 and self.unit in (None, "units")
-                and self.scale == 1)
+        return (
+            self.kind in (Kind.NUMBER, Kind.WORD)
+            and self.decimals == 0
+            and self.unit in (None, "units")
+            and self.scale == 1
+        )
 
     def in_base_unit(self) -> float | None:
         return self.value * _UNITS[self.unit][1] if self.unit and _UNITS[self.unit][0] else None
@@ -155,12 +249,12 @@ def _sentence_of(starts: list[int], pos: int) -> int:
 
 
 def _hedged(text: str, start: int) -> bool:
-    return bool(_HEDGE.search(text[max(0, start - 20):start]))
+    return bool(_HEDGE.search(text[max(0, start - 20) : start]))
 
 
 def _unit_after(text: str, end: int) -> tuple[str | None, int]:
     """The unit written right after a number word, and where it ends."""
-    m = re.match(rf"\s?((?i:{_UNIT_RE}))(?![\w/])", text[end:end + 24])
+    m = re.match(rf"\s?((?i:{_UNIT_RE}))(?![\w/])", text[end : end + 24])
     return (canonical_unit(m.group(1)), end + m.end()) if m else (None, end)
 
 
@@ -184,7 +278,11 @@ def quantities(text: str, source: bool = False) -> tuple[Quantity, ...]:
     markers = {m.start(1) if m.group(1) else m.start(2) for m in _LIST_MARKER.finditer(text)}
     for m in _CITATION.finditer(text):
         for ref in re.findall(r"\d+", next(g for g in m.groups() if g is not None)):
-            add(Quantity(float(ref), 0, None, Kind.CITATION, m.start(), m.end(), m.group(0), _sentence_of(starts, m.start())))
+            add(
+                Quantity(
+                    float(ref), 0, None, Kind.CITATION, m.start(), m.end(), m.group(0), _sentence_of(starts, m.start())
+                )
+            )
     for m in _NUMBER.finditer(text):
         if m.start(1) in markers or any(s <= m.start() < e for s, e in taken):
             continue
@@ -194,14 +292,37 @@ def quantities(text: str, source: bool = False) -> tuple[Quantity, ...]:
         decimals = len(raw.split(".", 1)[1]) if "." in raw else 1 if raw[-1] in _VULGAR else 0
         scale = _SCALE_WORDS[m.group("scale").strip().lower()] if m.group("scale") else 1.0
         kind = Kind.YEAR if _is_year(m.group(1), unit) and scale == 1 else Kind.NUMBER
-        add(Quantity(value * scale, decimals, unit, kind, m.start(), m.end(), m.group(0), _sentence_of(starts, m.start()),
-                     _hedged(text, m.start()), fold=bool(_FOLD.match(text[m.end():m.end() + 8])), scale=scale))
+        add(
+            Quantity(
+                value * scale,
+                decimals,
+                unit,
+                kind,
+                m.start(),
+                m.end(),
+                m.group(0),
+                _sentence_of(starts, m.start()),
+                _hedged(text, m.start()),
+                fold=bool(_FOLD.match(text[m.end() : m.end() + 8])),
+                scale=scale,
+            )
+        )
     if source:
         for m in _FRACTION.finditer(text):
             count = m.group(1)
             numerator = 1 if count is None or count.lower() in ("a", "one") else _ONES[count.lower()]
-            add(Quantity(numerator / _FRACTIONS[m.group(2).lower()], 3, None, Kind.FRACTION, m.start(), m.end(),
-                         m.group(0), _sentence_of(starts, m.start())))
+            add(
+                Quantity(
+                    numerator / _FRACTIONS[m.group(2).lower()],
+                    3,
+                    None,
+                    Kind.FRACTION,
+                    m.start(),
+                    m.end(),
+                    m.group(0),
+                    _sentence_of(starts, m.start()),
+                )
+            )
     for m in _WORDS.finditer(text):
         if any(s <= m.start() < e for s, e in taken):
             continue
@@ -211,8 +332,19 @@ def quantities(text: str, source: bool = False) -> tuple[Quantity, ...]:
         unit, end = _unit_after(text, m.end())
         if not source and value < 10 and unit is None:
             continue
-        add(Quantity(float(value), 0, unit, Kind.WORD, m.start(), end, text[m.start():end],
-                     _sentence_of(starts, m.start()), _hedged(text, m.start())))
+        add(
+            Quantity(
+                float(value),
+                0,
+                unit,
+                Kind.WORD,
+                m.start(),
+                end,
+                text[m.start() : end],
+                _sentence_of(starts, m.start()),
+                _hedged(text, m.start()),
+            )
+        )
     found.sort(key=lambda q: q.start)
     return tuple(_propagate_range_units(found, text))
 
@@ -222,12 +354,12 @@ _SPREAD_GAP = re.compile(r"^\s*(?:\+/-|±|\+-)\s*$")  # "4.1 +/- 5.1 hours": one
 
 
 def _propagate_range_units(found: list[Quantity], text: str) -> list[Quantity]:
-    """"14 to 50%", "20-34 weeks", "43 vs. 34%": the first of a range or pair takes the second's unit."""
+    """ "14 to 50%", "20-34 weeks", "43 vs. 34%": the first of a range or pair takes the second's unit."""
     out = list(found)
     for i in range(len(out) - 2, -1, -1):
         low, high = out[i], out[i + 1]
         if low.unit is None and high.unit is not None and low.kind in (Kind.NUMBER, Kind.WORD):
-            gap = text[low.end:high.start]
+            gap = text[low.end : high.start]
             if _RANGE_GAP.match(gap):
                 out[i] = dataclasses.replace(low, unit=high.unit, range_unit=True)
             elif _SPREAD_GAP.match(gap):

@@ -70,7 +70,7 @@ class _Derived:
 
 def _tolerance(q: Quantity) -> float:
     """Half a unit of the summary's last written digit: 8.3 stands for [8.25, 8.35]."""
-    return 0.5 * 10 ** -q.decimals * q.scale + 1e-9
+    return 0.5 * 10**-q.decimals * q.scale + 1e-9
 
 
 def _coarse_tolerance(q: Quantity) -> float | None:
@@ -80,7 +80,7 @@ def _coarse_tolerance(q: Quantity) -> float | None:
     zeros, v = 0, int(q.value)
     while v % 10 == 0:
         zeros, v = zeros + 1, v // 10
-    return 0.5 * 10 ** zeros + 1e-9 if zeros else None
+    return 0.5 * 10**zeros + 1e-9 if zeros else None
 
 
 def _show(q: Quantity) -> str:
@@ -119,12 +119,13 @@ class SourceFacts:
                 out.append(_Derived(100 - q.value, "%", Rule.DIFFERENCE, f"100 - {_show(q)}"))
             by_sentence.setdefault(q.sentence, []).append(q)
         for group in by_sentence.values():
-            group = group[:MAX_PER_SENTENCE * 2]
+            group = group[: MAX_PER_SENTENCE * 2]
             counts = [q for q in group if q.is_count][:MAX_PER_SENTENCE]
             for k in range(2, MAX_SUMMANDS + 1):
                 for combo in combinations(counts, k):
-                    out.append(_Derived(sum(q.value for q in combo), None, Rule.SUM,
-                                        " + ".join(_show(q) for q in combo)))
+                    out.append(
+                        _Derived(sum(q.value for q in combo), None, Rule.SUM, " + ".join(_show(q) for q in combo))
+                    )
             for a, b in combinations(group, 2):
                 if a.unit == b.unit and a.value != b.value:
                     hi, lo = (a, b) if a.value > b.value else (b, a)
@@ -132,8 +133,11 @@ class SourceFacts:
             for x, y in combinations(counts, 2):
                 for num, den in ((x, y), (y, x)):
                     if den.value >= 2 and num.value <= den.value:
-                        out.append(_Derived(100 * num.value / den.value, "%", Rule.PERCENTAGE,
-                                            f"100 x {_show(num)} / {_show(den)}"))
+                        out.append(
+                            _Derived(
+                                100 * num.value / den.value, "%", Rule.PERCENTAGE, f"100 x {_show(num)} / {_show(den)}"
+                            )
+                        )
                     if den.value > 0 and num.value != den.value:
                         out.append(_Derived(num.value / den.value, None, Rule.RATIO, f"{_show(num)} / {_show(den)}"))
         return out
@@ -152,8 +156,11 @@ class SourceFacts:
         """The rule that supports ``q``; a string when only its unit is wrong (the units the source
         states the value in); None when nothing supports it."""
         if q.kind is Kind.CITATION:
-            return Support(Rule.CITATION, f"reference {q.value:.0f} is cited in the source") \
-                if q.value in self.citations else None
+            return (
+                Support(Rule.CITATION, f"reference {q.value:.0f} is cited in the source")
+                if q.value in self.citations
+                else None
+            )
         stated = [s for s in self._stated(q.value) if s.kind is not Kind.FRACTION]
         if q.kind is Kind.YEAR:
             return Support(Rule.LITERAL, "stated") if stated else None
@@ -214,8 +221,9 @@ class SourceFacts:
                     continue
                 if d.rule is Rule.RATIO and not (q.decimals or q.fold):
                     continue  # a whole number as a ratio only when written as one ("3-fold", "2 times")
-                if d.unit == q.unit or (q.unit is None and q.decimals and d.rule is Rule.DIFFERENCE
-                                        and not d.detail.startswith("100 - ")):
+                if d.unit == q.unit or (
+                    q.unit is None and q.decimals and d.rule is Rule.DIFFERENCE and not d.detail.startswith("100 - ")
+                ):
                     return Support(d.rule, d.detail)  # "versus 0.2 with placebo": a bare difference
         return None
 

@@ -18,7 +18,7 @@ def weight_files(path: Path) -> list[Path]:
     return files
 
 
-def _file_digest(file: Path, h: "hashlib._Hash") -> None:
+def _file_digest(file: Path, h: hashlib._Hash) -> None:
     size = file.stat().st_size
     h.update(f"{file.name}:{size}".encode())
     with open(file, "rb") as fh:

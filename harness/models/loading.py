@@ -69,7 +69,10 @@ def _from_hub(spec: ModelSpec, *, cache_dir: str | None, allow_download: bool) -
         raise ModelNotAvailableError(f"{spec.name}: no hub id registered to download it from")
     try:
         local = snapshot_download(
-            spec.hub_id, revision=spec.revision, cache_dir=cache_dir, local_files_only=offline,
+            spec.hub_id,
+            revision=spec.revision,
+            cache_dir=cache_dir,
+            local_files_only=offline,
             allow_patterns=["*.json", "*.safetensors", "*.jinja", "*.model", "*.txt", "*.py"],
         )
     except (LocalEntryNotFoundError, OSError) as exc:
@@ -92,7 +95,8 @@ def load_model(path: Path, *, dtype: str | torch.dtype = "auto", device: str = "
     from transformers import AutoModelForCausalLM
 
     model: PreTrainedModel = AutoModelForCausalLM.from_pretrained(
-        path, dtype=dtype, device_map=device if device != "cpu" else None)
+        path, dtype=dtype, device_map=device if device != "cpu" else None
+    )
     model.eval()
     return model
 

@@ -42,12 +42,14 @@ REGISTRY: dict[str, ModelSpec] = {
             local_dir=FIXTURES_DIR / "tiny-moe" / "model",
             dtype="float32",
             description="embedded tiny biomedical Qwen3-MoE trained on the synthetic world (fixtures/)",
-            skip_tasks={"multi_xscience": "the embedded model was never trained on related-work generation: its "
-                                          "baseline output is noise, so a comparison would be too (run it on real models)",
-                        "ifeval": "the embedded model was never trained on added format instructions: any such sentence "
-                                  "derails its answer, so its baseline is noise (run it on real models)",
-                        "humaneval": "the embedded model was never trained on Python: its baseline passes nothing, so "
-                                     "there is nothing to regress (run it on real models)"},
+            skip_tasks={
+                "multi_xscience": "the embedded model was never trained on related-work generation: its "
+                "baseline output is noise, so a comparison would be too (run it on real models)",
+                "ifeval": "the embedded model was never trained on added format instructions: any such sentence "
+                "derails its answer, so its baseline is noise (run it on real models)",
+                "humaneval": "the embedded model was never trained on Python: its baseline passes nothing, so "
+                "there is nothing to regress (run it on real models)",
+            },
         ),
         ModelSpec(
             name="qwen3-30b-a3b",

@@ -15,7 +15,8 @@ checkpoint computes when ``norm_topk_prob`` is False; tests document that differ
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -42,15 +43,22 @@ class CalibrationBatchSet:
     hash: str
 
 
-def build_calibration(sources: list[CalibrationSource], tokenizer: Any, chat_kwargs: dict[str, Any],
-                      settings: CalibrationSettings, seed: int) -> CalibrationBatchSet:
+def build_calibration(
+    sources: list[CalibrationSource],
+    tokenizer: Any,
+    chat_kwargs: dict[str, Any],
+    settings: CalibrationSettings,
+    seed: int,
+) -> CalibrationBatchSet:
     domains: dict[str, list[list[int]]] = {}
     meta: dict[str, dict] = {}
     for src in sources:
         if src.domain in domains:
             raise ValueError(f"calibration domain {src.domain!r} given twice; name them DOMAIN=PATH")
         records = sample_records(read_records(src.path), settings.n_samples, seed)
-        domains[src.domain] = [ids for ids in (render(r, tokenizer, chat_kwargs, settings.max_length) for r in records) if ids]
+        domains[src.domain] = [
+            ids for ids in (render(r, tokenizer, chat_kwargs, settings.max_length) for r in records) if ids
+        ]
         meta[src.domain] = {"path": str(src.path), "sha256": src.content_hash(), "samples": len(domains[src.domain])}
     h = hashlib.sha256(json.dumps(domains, sort_keys=True).encode()).hexdigest()
     return CalibrationBatchSet(domains=domains, sources=meta, hash=h)
@@ -69,43 +77,73 @@ def _token_sample(lengths: list[int], width: int, per_sample: int | None, seed: 
 
 
 @torch.no_grad()
-def collect_stats(model: torch.nn.Module, adapter: MoEAdapter, batches: CalibrationBatchSet,
-                  settings: CalibrationSettings, seed: int, pad_id: int, statistics: tuple[Statistic, ...],
-                  show_progress: bool = True) -> CalibrationStats:
+def collect_stats(
+    model: torch.nn.Module,
+    adapter: MoEAdapter,
+    batches: CalibrationBatchSet,
+    settings: CalibrationSettings,
+    seed: int,
+    pad_id: int,
+    statistics: tuple[Statistic, ...],
+    show_progress: bool = True,
+) -> CalibrationStats:
     """Run every calibration sample through the model once, collecting ``statistics``."""
     device = next(model.parameters()).device
     total = sum(len(v) for v in batches.domains.values())
-    stats = CalibrationStats(meta={"calibration_hash": batches.hash, "sources": batches.sources, "seed": seed,
-                                   "settings": settings.__dict__})
-    with StatsCollector(model, adapter, stats, statistics) as collector, tqdm(
-        total=total, desc="calibration", unit="sample", disable=not show_progress
-    ) as bar:
+    stats = CalibrationStats(
+        meta={"calibration_hash": batches.hash, "sources": batches.sources, "seed": seed, "settings": settings.__dict__}
+    )
+    with (
+        StatsCollector(model, adapter, stats, statistics) as collector,
+        tqdm(total=total, desc="calibration", unit="sample", disable=not show_progress) as bar,
+    ):
         for domain, samples in batches.domains.items():
             # sort by length so batches pad little; order does not change the sums
             order = sorted(range(len(samples)), key=lambda i: len(samples[i]))
             for start in range(0, len(order), settings.batch_size):
-                chunk = [samples[i] for i in order[start:start + settings.batch_size]]
+                chunk = [samples[i] for i in order[start : start + settings.batch_size]]
                 ids, mask = pad_batch(chunk, pad_id)
                 lengths = [len(s) for s in chunk]
                 sampled = _token_sample(lengths, ids.shape[1], settings.ean_tokens_per_sample, seed + start)
-                sample = _token_sample(lengths, ids.shape[1], settings.reconstruction_tokens_per_sample, seed + start + 1)
+                sample = _token_sample(
+                    lengths, ids.shape[1], settings.reconstruction_tokens_per_sample, seed + start + 1
+                )
                 collector.set_batch(domain, mask.bool(), sampled, sample)
                 model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False)
                 bar.update(len(chunk))
     return stats
 
 
-def stats_cache_path(cache_dir: Path, model_fingerprint: str, batches: CalibrationBatchSet,
-                     settings: CalibrationSettings, seed: int) -> Path:
-    key = hashlib.sha256(json.dumps([model_fingerprint, batches.hash, settings.ean_tokens_per_sample, seed,
-                                     settings.reconstruction_tokens_per_sample]).encode()).hexdigest()[:24]
+def stats_cache_path(
+    cache_dir: Path, model_fingerprint: str, batches: CalibrationBatchSet, settings: CalibrationSettings, seed: int
+) -> Path:
+    key = hashlib.sha256(
+        json.dumps(
+            [
+                model_fingerprint,
+                batches.hash,
+                settings.ean_tokens_per_sample,
+                seed,
+                settings.reconstruction_tokens_per_sample,
+            ]
+        ).encode()
+    ).hexdigest()[:24]
     return cache_dir / "calibration" / f"{key}.safetensors"
 
 
-def calibration_stats(model: torch.nn.Module, adapter: MoEAdapter, batches: CalibrationBatchSet,
-                      settings: CalibrationSettings, seed: int, statistics: tuple[Statistic, ...],
-                      fingerprint: str, cache_dir: Path, pad_id: int, show_progress: bool,
-                      log: Callable[[str], None]) -> CalibrationStats:
+def calibration_stats(
+    model: torch.nn.Module,
+    adapter: MoEAdapter,
+    batches: CalibrationBatchSet,
+    settings: CalibrationSettings,
+    seed: int,
+    statistics: tuple[Statistic, ...],
+    fingerprint: str,
+    cache_dir: Path,
+    pad_id: int,
+    show_progress: bool,
+    log: Callable[[str], None],
+) -> CalibrationStats:
     """The cached pass when it has every statistic asked for, else a new pass over the union (saved)."""
     path = stats_cache_path(cache_dir, fingerprint, batches, settings, seed)
     wanted = {s.name: s for s in statistics}
@@ -126,7 +164,8 @@ def calibration_stats(model: torch.nn.Module, adapter: MoEAdapter, batches: Cali
                     wanted.setdefault(name, statistic_named(name))
                 except KeyError:  # its method is no longer registered: nothing can collect it
                     continue
-    stats = collect_stats(model, adapter, batches, settings, seed, pad_id,
-                          tuple(wanted[k] for k in sorted(wanted)), show_progress)
+    stats = collect_stats(
+        model, adapter, batches, settings, seed, pad_id, tuple(wanted[k] for k in sorted(wanted)), show_progress
+    )
     stats.save(path)
     return stats

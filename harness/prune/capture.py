@@ -13,9 +13,9 @@ re-implements routing or expert maths, which is where the reference study went w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from types import MethodType
-from typing import Callable
 
 import torch
 
@@ -32,8 +32,13 @@ class StatsCollector(AbstractContextManager):
 
     ``statistics``: what to collect (default: every registered method's statistics)."""
 
-    def __init__(self, model: torch.nn.Module, adapter: MoEAdapter, stats: CalibrationStats | None = None,
-                 statistics: tuple[Statistic, ...] | None = None):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        adapter: MoEAdapter,
+        stats: CalibrationStats | None = None,
+        statistics: tuple[Statistic, ...] | None = None,
+    ):
         if statistics is None:
             from harness.prune.methods import registered, statistics_of
 
@@ -50,8 +55,9 @@ class StatsCollector(AbstractContextManager):
         self._sample: torch.Tensor | None = None
         self._saved: list[torch.nn.Module] = []
 
-    def set_batch(self, domain: str, valid: torch.Tensor, sampled: torch.Tensor,
-                  sample: torch.Tensor | None = None) -> None:
+    def set_batch(
+        self, domain: str, valid: torch.Tensor, sampled: torch.Tensor, sample: torch.Tensor | None = None
+    ) -> None:
         """Declare the next forward's domain and its flattened token masks ([batch*seq] bool): valid tokens,
         the all-experts (EAN) sample, and the sample whose expert inputs are kept for reconstruction losses."""
         self._domain, self._valid = domain, valid.reshape(-1)
@@ -76,15 +82,17 @@ class StatsCollector(AbstractContextManager):
     def _make_wrapper(self, layer: int, original: ExpertsForward) -> Callable[..., torch.Tensor]:
         collector = self
 
-        def forward(_module: torch.nn.Module, hidden: torch.Tensor, top_k_index: torch.Tensor,
-                    top_k_weights: torch.Tensor) -> torch.Tensor:
+        def forward(
+            _module: torch.nn.Module, hidden: torch.Tensor, top_k_index: torch.Tensor, top_k_weights: torch.Tensor
+        ) -> torch.Tensor:
             return collector._observe(layer, original, hidden, top_k_index, top_k_weights)
 
         return forward
 
     @torch.no_grad()
-    def _observe(self, layer: int, original: ExpertsForward, hidden: torch.Tensor, index: torch.Tensor,
-                 weights: torch.Tensor) -> torch.Tensor:
+    def _observe(
+        self, layer: int, original: ExpertsForward, hidden: torch.Tensor, index: torch.Tensor, weights: torch.Tensor
+    ) -> torch.Tensor:
         if self._domain is None or self._valid is None or self._sampled is None:
             raise RuntimeError("StatsCollector.set_batch() must be called before each calibration forward")
         n_tok, k = index.shape
@@ -119,7 +127,7 @@ class StatsCollector(AbstractContextManager):
         chunk = max(1, EAN_CHUNK_ELEMENTS // (e * hidden.shape[1]))
         experts = torch.arange(e, device=hidden.device)
         for start in range(0, n_tok, chunk):
-            part = hidden[start:start + chunk]
+            part = hidden[start : start + chunk]
             out = original(
                 part.repeat_interleave(e, dim=0),
                 experts.repeat(part.shape[0]).unsqueeze(-1),

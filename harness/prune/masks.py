@@ -65,8 +65,10 @@ def load_mask(name: str, path: Path, moe_layers: list[int], routing: RoutingInfo
             raise MaskError(f"mask {path}: layers {sorted(entries)} do not match the model's MoE layers {moe_layers}")
         fmt = "moegate"
     else:
-        raise MaskError(f"mask {path}: expected a JSON list of kept-expert lists (one per MoE layer) or a "
-                        "pruning.json with kept_experts")
+        raise MaskError(
+            f"mask {path}: expected a JSON list of kept-expert lists (one per MoE layer) or a "
+            "pruning.json with kept_experts"
+        )
     kept = {layer: _layer_ids(path, layer, ids, routing) for layer, ids in entries.items()}
     mask = ExpertMask(name, path, digest, kept, fmt)
     if not mask.uniform:
@@ -102,8 +104,10 @@ def _layer_ids(path: Path, layer: int, ids: object, routing: RoutingInfo) -> lis
     if routing.n_group > 1:
         per = [sum(1 for i in ids if i // size == g) for g in range(routing.n_group)]
         if len(set(per)) != 1 or per[0] < 2:
-            raise MaskError(f"mask {path}: layer {layer}: keeps {per} experts per routing group; grouped routing "
-                            "needs the same count (>= 2) in every group")
+            raise MaskError(
+                f"mask {path}: layer {layer}: keeps {per} experts per routing group; grouped routing "
+                "needs the same count (>= 2) in every group"
+            )
     return sorted(ids)
 
 

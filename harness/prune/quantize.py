@@ -43,8 +43,11 @@ class QuantSettings:
 
 def group_size(model: torch.nn.Module) -> int:
     """The largest of 128/64/32/16 dividing the input dimension of every weight GPTQ will quantize."""
-    dims = {p.shape[-1] for name, p in model.named_parameters()
-            if p.dim() >= 2 and "embed" not in name and not name.startswith("lm_head") and ".mlp.gate." not in name}
+    dims = {
+        p.shape[-1]
+        for name, p in model.named_parameters()
+        if p.dim() >= 2 and "embed" not in name and not name.startswith("lm_head") and ".mlp.gate." not in name
+    }
     for size in (128, 64, 32, 16):
         if all(d % size == 0 for d in dims):
             return size
@@ -59,17 +62,20 @@ def _key(fingerprint: str, settings: QuantSettings, calibration_hash: str) -> st
     return hashlib.sha256(json.dumps([fingerprint, asdict(settings), calibration_hash]).encode()).hexdigest()
 
 
-def quantize(src: Path, out: Path, sources: list[CalibrationSource], seed: int = 0,
-             settings: QuantSettings = QuantSettings()) -> dict:
+def quantize(
+    src: Path, out: Path, sources: list[CalibrationSource], seed: int = 0, settings: QuantSettings | None = None
+) -> dict:
     """Write (or reuse) the quantized checkpoint of ``src`` at ``out``; returns its quantization.json."""
+    settings = settings or QuantSettings()
     from compressed_tensors.quantization import QuantizationArgs, QuantizationScheme
     from datasets import Dataset
     from llmcompressor import oneshot
     from llmcompressor.modifiers.quantization import GPTQModifier
 
     tokenizer = load_tokenizer(src)
-    batches = build_calibration(sources, tokenizer, {},
-                                CalibrationSettings(n_samples=settings.samples, max_length=settings.max_length), seed)
+    batches = build_calibration(
+        sources, tokenizer, {}, CalibrationSettings(n_samples=settings.samples, max_length=settings.max_length), seed
+    )
     fingerprint = checkpoint_fingerprint(src)
     key = _key(fingerprint, settings, batches.hash)
     manifest_path = out / "quantization.json"
@@ -81,12 +87,18 @@ def quantize(src: Path, out: Path, sources: list[CalibrationSource], seed: int =
     with torch.no_grad():
         reference = model(input_ids=check).logits.float()
     groups = group_size(model)
-    scheme = QuantizationScheme(targets=["Linear"], weights=QuantizationArgs(
-        num_bits=4, type="int", symmetric=True, strategy="group", group_size=groups))
+    scheme = QuantizationScheme(
+        targets=["Linear"],
+        weights=QuantizationArgs(num_bits=4, type="int", symmetric=True, strategy="group", group_size=groups),
+    )
     started = time.perf_counter()
-    oneshot(model=model, dataset=Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(i) for i in ids]}),
-            recipe=GPTQModifier(config_groups={"group_0": scheme}, ignore=IGNORE),
-            max_seq_length=settings.max_length, num_calibration_samples=len(ids))
+    oneshot(
+        model=model,
+        dataset=Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(i) for i in ids]}),
+        recipe=GPTQModifier(config_groups={"group_0": scheme}, ignore=IGNORE),
+        max_seq_length=settings.max_length,
+        num_calibration_samples=len(ids),
+    )
     seconds = time.perf_counter() - started
     with atomic_dir(out) as tmp:
         model.save_pretrained(tmp, save_compressed=True)
@@ -95,12 +107,19 @@ def quantize(src: Path, out: Path, sources: list[CalibrationSource], seed: int =
         with torch.no_grad():
             logits = reloaded(input_ids=check).logits.float()
         rel = float((logits - reference).norm() / reference.norm())
-        manifest: dict[str, Any] = {"key": key, "source": str(src), "source_fingerprint": fingerprint, "settings": asdict(settings),
-                    "group_size": groups, "ignore": IGNORE, "calibration_hash": batches.hash,
-                    "calibration_samples": len(ids), "seconds": round(seconds, 2),
-                    "bytes": {"before": dir_bytes(src), "after": dir_bytes(tmp)},
-                    "verification": {"logits_rel_l2": rel, "tolerance": settings.tolerance,
-                                     "ok": rel <= settings.tolerance}}
+        manifest: dict[str, Any] = {
+            "key": key,
+            "source": str(src),
+            "source_fingerprint": fingerprint,
+            "settings": asdict(settings),
+            "group_size": groups,
+            "ignore": IGNORE,
+            "calibration_hash": batches.hash,
+            "calibration_samples": len(ids),
+            "seconds": round(seconds, 2),
+            "bytes": {"before": dir_bytes(src), "after": dir_bytes(tmp)},
+            "verification": {"logits_rel_l2": rel, "tolerance": settings.tolerance, "ok": rel <= settings.tolerance},
+        }
         if not manifest["verification"]["ok"]:
             raise RuntimeError(f"{src}: quantized logits differ by {rel:.3f} (relative L2) > {settings.tolerance}")
         (tmp / "quantization.json").write_text(json.dumps(manifest, indent=2) + "\n")

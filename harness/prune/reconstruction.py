@@ -45,9 +45,12 @@ class LayerReconstruction:
         experts = torch.arange(e, device=self.hidden.device)
         parts = []
         for start in range(0, n_tok, chunk):
-            part = self.hidden[start:start + chunk]
-            out = self.block.experts(part.repeat_interleave(e, dim=0), experts.repeat(part.shape[0]).unsqueeze(-1),
-                                     torch.ones(part.shape[0] * e, 1, dtype=part.dtype, device=part.device))
+            part = self.hidden[start : start + chunk]
+            out = self.block.experts(
+                part.repeat_interleave(e, dim=0),
+                experts.repeat(part.shape[0]).unsqueeze(-1),
+                torch.ones(part.shape[0] * e, 1, dtype=part.dtype, device=part.device),
+            )
             parts.append(out.to(torch.float64).view(part.shape[0], e, -1))
         return torch.cat(parts) if parts else torch.zeros(0, e, width, dtype=torch.float64)
 
@@ -73,10 +76,10 @@ class LayerReconstruction:
         n_tok, width = self.hidden.shape
         if n_tok == 0:
             return [0.0] * len(kept_sets)
-        batch = max(1, OUTPUT_CHUNK_ELEMENTS // (n_tok * max(width, self.num_experts ** 2)))
+        batch = max(1, OUTPUT_CHUNK_ELEMENTS // (n_tok * max(width, self.num_experts**2)))
         out: list[float] = []
         for start in range(0, len(kept_sets), batch):
-            keep = torch.stack([self.mask(k) for k in kept_sets[start:start + batch]])
+            keep = torch.stack([self.mask(k) for k in kept_sets[start : start + batch]])
             d = self.full.unsqueeze(0) - self._weights(keep)
             out += (torch.einsum("bte,tef,btf->b", d, self.gram, d) / n_tok).tolist()
         return out

@@ -70,7 +70,7 @@ def select_kept(scores: torch.Tensor, plan: KeepPlan, routing: RoutingInfo) -> l
     kept: list[int] = []
     for g in range(routing.n_group):
         offset = g * group_size
-        kept += [offset + i for i in top_experts(scores[offset:offset + group_size], plan.per_group)]
+        kept += [offset + i for i in top_experts(scores[offset : offset + group_size], plan.per_group)]
     return sorted(kept)
 
 
@@ -104,14 +104,15 @@ def allocate_global(scores: dict[int, torch.Tensor], plan: KeepPlan, routing: Ro
         live[layer] = []
         for g in range(routing.n_group):
             offset = g * group_size
-            ranked = [offset + i for i in top_experts(share[offset:offset + group_size], group_size)]
+            ranked = [offset + i for i in top_experts(share[offset : offset + group_size], group_size)]
             live[layer] += ranked[:minimum]
             candidates += [(-float(share[e]), layer, e) for e in ranked[minimum:]]
     budget = plan.kept * len(scores) - sum(len(v) for v in live.values())
     if budget < 0:
         raise PruningConfigError(
             f"ratio {plan.ratio} leaves {plan.kept * len(scores)} experts in all, fewer than the "
-            f"{minimum} per routing group every layer needs")
+            f"{minimum} per routing group every layer needs"
+        )
     for _, layer, expert in sorted(candidates)[:budget]:
         live[layer].append(expert)
     return {layer: sorted(ids) for layer, ids in live.items()}
@@ -121,8 +122,11 @@ def slot_layout(live: dict[int, list[int]], routing: RoutingInfo) -> dict[int, l
     """Checkpoint slots per layer: live expert ids, padded with dead slots (``None``) so every layer
     (and every routing group) has as many slots as the fullest one; one expert count fits the config."""
     group_size = routing.num_experts // routing.n_group
-    groups = {layer: [[e for e in ids if e // group_size == g] for g in range(routing.n_group)]
-              for layer, ids in live.items()}
+    groups = {
+        layer: [[e for e in ids if e // group_size == g] for g in range(routing.n_group)] for layer, ids in live.items()
+    }
     width = max(len(members) for per in groups.values() for members in per)
-    return {layer: [slot for members in per for slot in sorted(members) + [None] * (width - len(members))]
-            for layer, per in groups.items()}
+    return {
+        layer: [slot for members in per for slot in sorted(members) + [None] * (width - len(members))]
+        for layer, per in groups.items()
+    }

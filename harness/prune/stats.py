@@ -20,10 +20,11 @@ methods and ratios never touches the model again.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -99,8 +100,9 @@ class CalibrationStats:
     def layer(self, domain: str, layer: int, num_experts: int) -> LayerStats:
         per_domain = self.layers.setdefault(domain, {})
         if layer not in per_domain:
-            per_domain[layer] = LayerStats(num_experts, sums={
-                name: torch.zeros(num_experts, dtype=torch.float64) for name in self.names})
+            per_domain[layer] = LayerStats(
+                num_experts, sums={name: torch.zeros(num_experts, dtype=torch.float64) for name in self.names}
+            )
         return per_domain[layer]
 
     @property

@@ -19,9 +19,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 from safetensors import safe_open
@@ -58,8 +58,9 @@ class _KeyRewriter:
 
     def __init__(self, adapter: MoEAdapter, keep: dict[int, list[int | None]], num_experts: int):
         self.adapter, self.keep, self.num_experts = adapter, keep, num_experts
-        self.renumber = {layer: {old: new for new, old in enumerate(ids) if old is not None}
-                         for layer, ids in keep.items()}
+        self.renumber = {
+            layer: {old: new for new, old in enumerate(ids) if old is not None} for layer, ids in keep.items()
+        }
         self.dead = {layer: [slot for slot, old in enumerate(ids) if old is None] for layer, ids in keep.items()}
         slots = {len(ids) for ids in keep.values()}
         if len(slots) > 1:  # checked before any shard is read: one expert count goes into the config
@@ -74,8 +75,9 @@ class _KeyRewriter:
             raise UnsupportedModelError(f"checkpoint key {key}: MoE layer {layer} has no kept-expert list")
         return layer
 
-    def plan(self, key: str, shape: list[int]) -> tuple[str, Callable[[torch.Tensor], torch.Tensor] | None,
-                                                       int | None, bool] | None:
+    def plan(
+        self, key: str, shape: list[int]
+    ) -> tuple[str, Callable[[torch.Tensor], torch.Tensor] | None, int | None, bool] | None:
         """(new key, transform or None, layer, is_expert_tensor), or None to drop the tensor."""
         if m := PER_EXPERT.match(key):
             layer = self._layer(m["block"], key)
@@ -86,10 +88,19 @@ class _KeyRewriter:
             layer = self._layer(m["block"], key)
             if layer is not None:
                 return key, self._slicer(key, shape, layer), layer, True
-        if (m := ROUTER.match(key)) and m["module"] == self.adapter.router_attr and m["param"] in self.adapter.router_params:
+        if (
+            (m := ROUTER.match(key))
+            and m["module"] == self.adapter.router_attr
+            and m["param"] in self.adapter.router_params
+        ):
             layer = self._layer(m["block"], key)
             if layer is not None:
-                return key, self._slicer(key, shape, layer, self.adapter.dead_slot_params.get(m["param"], 0.0)), layer, False
+                return (
+                    key,
+                    self._slicer(key, shape, layer, self.adapter.dead_slot_params.get(m["param"], 0.0)),
+                    layer,
+                    False,
+                )
         return key, None, None, False
 
     def dead_copies(self, key: str) -> list[str]:
@@ -102,7 +113,9 @@ class _KeyRewriter:
             return []
         return [f"{m['block']}.experts.{slot}.{m['rest']}" for slot in self.dead[layer]]
 
-    def _slicer(self, key: str, shape: list[int], layer: int, fill: float = 0.0) -> Callable[[torch.Tensor], torch.Tensor]:
+    def _slicer(
+        self, key: str, shape: list[int], layer: int, fill: float = 0.0
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
         """Rows of the kept experts in slot order; dead slots set to ``fill``."""
         if not shape or shape[0] != self.num_experts:
             raise UnsupportedModelError(
@@ -116,6 +129,7 @@ class _KeyRewriter:
             if len(dead):
                 out[dead] = fill
             return out
+
         return slice_
 
 
@@ -130,15 +144,27 @@ def _source_shards(src: Path) -> list[str]:
     return files
 
 
-def write_pruned_checkpoint(src: Path, dst: Path, adapter: MoEAdapter, keep: dict[int, list[int | None]],
-                            num_experts: int, progress: Callable[[str], None] | None = None) -> SurgeryReport:
+def write_pruned_checkpoint(
+    src: Path,
+    dst: Path,
+    adapter: MoEAdapter,
+    keep: dict[int, list[int | None]],
+    num_experts: int,
+    progress: Callable[[str], None] | None = None,
+) -> SurgeryReport:
     """Stream ``src`` into a pruned checkpoint at ``dst`` (atomically); return byte/param accounting."""
     with atomic_dir(dst) as tmp:
         return write_pruned_tensors(src, tmp, adapter, keep, num_experts, progress)
 
 
-def write_pruned_tensors(src: Path, out: Path, adapter: MoEAdapter, keep: dict[int, list[int | None]],
-                         num_experts: int, progress: Callable[[str], None] | None = None) -> SurgeryReport:
+def write_pruned_tensors(
+    src: Path,
+    out: Path,
+    adapter: MoEAdapter,
+    keep: dict[int, list[int | None]],
+    num_experts: int,
+    progress: Callable[[str], None] | None = None,
+) -> SurgeryReport:
     """Write the pruned weights, index, config and the source's other files into the existing ``out``
     (the caller makes it atomic and adds the manifest); ``keep``: checkpoint slot -> original expert."""
     rewriter = _KeyRewriter(adapter, keep, num_experts)
@@ -193,7 +219,11 @@ def write_pruned_tensors(src: Path, out: Path, adapter: MoEAdapter, keep: dict[i
         (out / INDEX_NAME).write_text(json.dumps(index, indent=2) + "\n")
     _write_config(src, out, adapter, rewriter.slots)
     for extra in src.iterdir():
-        if extra.is_file() and extra.suffix != ".safetensors" and extra.name not in (INDEX_NAME, "config.json", "pruning.json"):
+        if (
+            extra.is_file()
+            and extra.suffix != ".safetensors"
+            and extra.name not in (INDEX_NAME, "config.json", "pruning.json")
+        ):
             shutil.copy2(extra, out / extra.name)
     return report
 

@@ -13,9 +13,10 @@ import hashlib
 import json
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import torch
 
@@ -82,8 +83,12 @@ class SweepRequest:
     device: str = "cpu"
 
     def options(self, seed: int) -> MethodOptions:
-        return MethodOptions(seed, self.settings.ean_tokens_per_sample,
-                             self.settings.reconstruction_tokens_per_sample, self.naee_max_subsets)
+        return MethodOptions(
+            seed,
+            self.settings.ean_tokens_per_sample,
+            self.settings.reconstruction_tokens_per_sample,
+            self.naee_max_subsets,
+        )
 
 
 @dataclass
@@ -113,16 +118,25 @@ class SweepPlan:
 
     def variants(self, seed: int) -> list[Variant]:
         wanted = [Variant(m, r, seed, self.request.allocation) for m in self.methods for r in self.request.ratios]
-        return wanted + [Variant(name, m.ratio(self.routing.num_experts), seed,
-                                 "uniform" if m.uniform else "nonuniform") for name, m in self.masks.items()]
+        return wanted + [
+            Variant(name, m.ratio(self.routing.num_experts), seed, "uniform" if m.uniform else "nonuniform")
+            for name, m in self.masks.items()
+        ]
 
     def variant_key(self, variant: Variant, batches: CalibrationBatchSet | None) -> str:
         mask = self.masks.get(variant.method)
         method = self.methods.get(variant.method)
         data_hash = batches.hash if batches and method is not None and method.needs_data else None
-        payload = [self.fingerprint, variant.method, variant.ratio, variant.seed, data_hash, variant.allocation,
-                   *(method.key_fields(self.request.options(variant.seed)) if method else []),
-                   mask.sha256 if mask else None]
+        payload = [
+            self.fingerprint,
+            variant.method,
+            variant.ratio,
+            variant.seed,
+            data_hash,
+            variant.allocation,
+            *(method.key_fields(self.request.options(variant.seed)) if method else []),
+            mask.sha256 if mask else None,
+        ]
         return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
     def path(self, variant: Variant) -> Path:
@@ -133,8 +147,12 @@ def library_versions() -> dict[str, str]:
     import safetensors
     import transformers
 
-    return {"torch": torch.__version__, "transformers": transformers.__version__,
-            "safetensors": safetensors.__version__, "python": platform.python_version()}
+    return {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "safetensors": safetensors.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def plan_sweep(model: ResolvedModel, request: SweepRequest, out_dir: Path) -> SweepPlan:
@@ -147,20 +165,26 @@ def plan_sweep(model: ResolvedModel, request: SweepRequest, out_dir: Path) -> Sw
     adapter = adapter_for(config_json)
     routing = adapter.routing_info(AutoConfig.from_pretrained(model.path))
     keep_plans = {r: plan_keep(r, routing) for r in request.ratios}
-    masks = {f"mask-{name}": load_mask(name, path, moe_layers_on_disk(model.path, adapter), routing, adapter)
-             for name, path in request.masks.items()}
+    masks = {
+        f"mask-{name}": load_mask(name, path, moe_layers_on_disk(model.path, adapter), routing, adapter)
+        for name, path in request.masks.items()
+    }
     if request.allocation not in ALLOCATIONS:
         raise ValueError(f"unknown allocation {request.allocation!r}; choose from {', '.join(ALLOCATIONS)}")
     if request.allocation != "uniform":
         searched = [name for name, m in methods.items() if m.searches]
         if searched:
-            raise ValueError(f"--allocation {request.allocation} spreads scores over layers; {', '.join(searched)} "
-                             "chooses kept sets per layer and has no scores to spread: use --allocation uniform")
+            raise ValueError(
+                f"--allocation {request.allocation} spreads scores over layers; {', '.join(searched)} "
+                "chooses kept sets per layer and has no scores to spread: use --allocation uniform"
+            )
         require_dead_slots(adapter)
     needing = [name for name, m in methods.items() if m.needs_data]
     if needing and not request.sources:
-        raise ValueError(f"methods {needing} need calibration data: pass --calibration, or fetch the default "
-                         "biomedical pool once with `python -m harness data download medinst-calibration`")
+        raise ValueError(
+            f"methods {needing} need calibration data: pass --calibration, or fetch the default "
+            "biomedical pool once with `python -m harness data download medinst-calibration`"
+        )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / ".write-test"
@@ -169,12 +193,30 @@ def plan_sweep(model: ResolvedModel, request: SweepRequest, out_dir: Path) -> Sw
     except OSError as exc:
         raise PermissionError(f"output directory {out_dir} is not writable: {exc}") from exc
     name = request.calibration_name or "+".join(s.domain for s in request.sources) or "none"
-    return SweepPlan(model, request, adapter, routing, config_json, methods, keep_plans, masks, name,
-                     checkpoint_fingerprint(model.path), out_dir)
+    return SweepPlan(
+        model,
+        request,
+        adapter,
+        routing,
+        config_json,
+        methods,
+        keep_plans,
+        masks,
+        name,
+        checkpoint_fingerprint(model.path),
+        out_dir,
+    )
 
 
-def run_sweep(model: ResolvedModel, request: SweepRequest, out_dir: Path, cache_dir: Path, *,
-              show_progress: bool = True, log: Callable[[str], None] = print) -> list[VariantResult]:
+def run_sweep(
+    model: ResolvedModel,
+    request: SweepRequest,
+    out_dir: Path,
+    cache_dir: Path,
+    *,
+    show_progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> list[VariantResult]:
     """Write every variant; one result per (method, ratio, seed), then one per (mask, seed): a mask NAME's
     variant has method ``mask-NAME`` and the mask's ratio."""
     plan = plan_sweep(model, request, out_dir)
@@ -182,8 +224,11 @@ def run_sweep(model: ResolvedModel, request: SweepRequest, out_dir: Path, cache_
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     results: list[VariantResult] = []
     for seed in request.seeds:
-        batches = (build_calibration(request.sources, tokenizer, model.chat_template_kwargs, request.settings, seed)
-                   if request.sources else None)
+        batches = (
+            build_calibration(request.sources, tokenizer, model.chat_template_kwargs, request.settings, seed)
+            if request.sources
+            else None
+        )
         todo: list[tuple[Variant, str]] = []
         for variant in plan.variants(seed):
             key = plan.variant_key(variant, batches)
@@ -214,13 +259,36 @@ class Choice:
     search: dict[str, Any] | None = None  # a search method's account (PruningManifest.search)
 
 
-def _build(plan: SweepPlan, todo: list[tuple[Variant, str]], batches: CalibrationBatchSet | None, seed: int,
-           pad_id: int, cache_dir: Path, show_progress: bool, log: Callable[[str], None]) -> list[VariantResult]:
+def _build(
+    plan: SweepPlan,
+    todo: list[tuple[Variant, str]],
+    batches: CalibrationBatchSet | None,
+    seed: int,
+    pad_id: int,
+    cache_dir: Path,
+    show_progress: bool,
+    log: Callable[[str], None],
+) -> list[VariantResult]:
     request = plan.request
     loaded = load_model(plan.model.path, device=request.device)
     wanted = [plan.methods[v.method].name for v, _ in todo if v.method in plan.methods]
-    stats = calibration_stats(loaded, plan.adapter, batches, request.settings, seed, statistics_of(wanted),
-                              plan.fingerprint, cache_dir, pad_id, show_progress, log) if batches else None
+    stats = (
+        calibration_stats(
+            loaded,
+            plan.adapter,
+            batches,
+            request.settings,
+            seed,
+            statistics_of(wanted),
+            plan.fingerprint,
+            cache_dir,
+            pad_id,
+            show_progress,
+            log,
+        )
+        if batches
+        else None
+    )
     verify_ids, verify_mask = _verify_inputs(batches, pad_id) if batches else _random_inputs(plan.config_json, seed)
     choices = _choose(plan, [v for v, _ in todo], stats, plan.adapter.moe_blocks(loaded), seed, log)
     pending = []
@@ -235,17 +303,28 @@ def _build(plan: SweepPlan, todo: list[tuple[Variant, str]], batches: Calibratio
         path = plan.path(variant)
         _write(plan, path, manifest, reference if request.verify else None, verify_ids, verify_mask)
         shrink = manifest.surgery["expert_bytes_after"] / max(manifest.surgery["expert_bytes_before"], 1)
-        log(f"wrote {path.name}: experts {manifest.surgery['expert_bytes_before']:,} -> "
+        log(
+            f"wrote {path.name}: experts {manifest.surgery['expert_bytes_before']:,} -> "
             f"{manifest.surgery['expert_bytes_after']:,} bytes ({shrink:.3f}x, expected "
             f"{manifest.experts_kept / plan.routing.num_experts:.3f}x)"
-            + (f", verified max |diff| {manifest.verification['max_abs_logit_diff']:.2e}"
-               if manifest.verification else ""))
+            + (
+                f", verified max |diff| {manifest.verification['max_abs_logit_diff']:.2e}"
+                if manifest.verification
+                else ""
+            )
+        )
         results.append(VariantResult(variant, path, False, manifest.kept_experts, manifest))
     return results
 
 
-def _write(plan: SweepPlan, path: Path, manifest: PruningManifest, reference: torch.Tensor | None,
-           verify_ids: torch.Tensor, verify_mask: torch.Tensor) -> None:
+def _write(
+    plan: SweepPlan,
+    path: Path,
+    manifest: PruningManifest,
+    reference: torch.Tensor | None,
+    verify_ids: torch.Tensor,
+    verify_mask: torch.Tensor,
+) -> None:
     """Surgery, verification and the manifest in a temporary directory renamed into place when complete. A
     variant that fails verification is kept (its pruning.json says why) and the sweep stops."""
     started = time.perf_counter()
@@ -260,11 +339,18 @@ def _write(plan: SweepPlan, path: Path, manifest: PruningManifest, reference: to
         raise RuntimeError(
             f"{path.name}: verification failed (clean load={manifest.verification['loaded_cleanly']}, max |logit "
             f"diff| {manifest.verification['max_abs_logit_diff']:.3g} > {manifest.verification['tolerance']}); "
-            f"see {path / 'pruning.json'}")
+            f"see {path / 'pruning.json'}"
+        )
 
 
-def _choose(plan: SweepPlan, variants: list[Variant], stats: CalibrationStats | None, blocks: list[MoEBlock],
-            seed: int, log: Callable[[str], None]) -> list[Choice]:
+def _choose(
+    plan: SweepPlan,
+    variants: list[Variant],
+    stats: CalibrationStats | None,
+    blocks: list[MoEBlock],
+    seed: int,
+    log: Callable[[str], None],
+) -> list[Choice]:
     """Kept experts, scores, per-layer reconstruction losses and (search methods) the search account, for
     every variant. Layer by layer, so one layer's expert outputs on the token sample are in memory at a time."""
     layers = [b.layer for b in blocks]
@@ -275,20 +361,33 @@ def _choose(plan: SweepPlan, variants: list[Variant], stats: CalibrationStats | 
         if isinstance(method, ScoringMethod):
             scores = {layer: method.scores(stats, layer, num_experts, seed) for layer in layers}
             keep = plan.keep_plans[variant.ratio]
-            kept = ({layer: select_kept(scores[layer], keep, plan.routing) for layer in layers}
-                    if variant.allocation == "uniform" else allocate_global(scores, keep, plan.routing))
+            kept = (
+                {layer: select_kept(scores[layer], keep, plan.routing) for layer in layers}
+                if variant.allocation == "uniform"
+                else allocate_global(scores, keep, plan.routing)
+            )
             choices.append(Choice(kept, scores))
         elif isinstance(method, SearchMethod):
-            choices.append(Choice({}, search={"strategy": None, "max_subsets": plan.request.naee_max_subsets,
-                                              "evaluations": 0, "seconds": 0.0}))
+            choices.append(
+                Choice(
+                    {},
+                    search={
+                        "strategy": None,
+                        "max_subsets": plan.request.naee_max_subsets,
+                        "evaluations": 0,
+                        "seconds": 0.0,
+                    },
+                )
+            )
         else:
             choices.append(Choice(dict(plan.masks[variant.method].kept)))
         choices[-1].losses = {layer: None for layer in layers}
     if stats is None:
         searching = [v.method for v in variants if v.method in plan.methods and plan.methods[v.method].searches]
         if searching:
-            raise ValueError(f"{', '.join(searching)} needs calibration data (its kept sets are chosen on "
-                             "calibration tokens)")
+            raise ValueError(
+                f"{', '.join(searching)} needs calibration data (its kept sets are chosen on calibration tokens)"
+            )
         return choices
     options = plan.request.options(seed)
     for block in blocks:
@@ -310,8 +409,10 @@ def _choose(plan: SweepPlan, variants: list[Variant], stats: CalibrationStats | 
         del recon
     for variant, choice in zip(variants, choices):
         if choice.search is not None:
-            log(f"{variant.method} {variant.ratio:g}: {choice.search['strategy']} search, "
-                f"{choice.search['evaluations']:,} kept sets evaluated in {choice.search['seconds']:.1f} s")
+            log(
+                f"{variant.method} {variant.ratio:g}: {choice.search['strategy']} search, "
+                f"{choice.search['evaluations']:,} kept sets evaluated in {choice.search['seconds']:.1f} s"
+            )
     return choices
 
 
@@ -325,23 +426,36 @@ def _random_inputs(config_json: dict, seed: int) -> tuple[torch.Tensor, torch.Te
     return ids, torch.ones_like(ids)
 
 
-def _manifest(plan: SweepPlan, variant: Variant, key: str, batches: CalibrationBatchSet | None,
-              choice: Choice) -> PruningManifest:
+def _manifest(
+    plan: SweepPlan, variant: Variant, key: str, batches: CalibrationBatchSet | None, choice: Choice
+) -> PruningManifest:
     model, settings = plan.model, plan.request.settings
     method = plan.methods.get(variant.method)
     mask = plan.masks.get(variant.method)
     slots = slot_layout(choice.kept, plan.routing)
     calibration = None
     if batches is not None and method is not None and method.needs_data:
-        calibration = CalibrationRecord(plan.calibration_name, batches.hash, batches.sources, settings.n_samples,
-                                        settings.max_length, settings.ean_tokens_per_sample)
+        calibration = CalibrationRecord(
+            plan.calibration_name,
+            batches.hash,
+            batches.sources,
+            settings.n_samples,
+            settings.max_length,
+            settings.ean_tokens_per_sample,
+        )
     return PruningManifest(
         variant_key=key,
-        source=Source(model.name, str(model.path), model.spec.hub_id if model.spec else None, model.revision,
-                      plan.fingerprint),
-        method="mask" if mask else variant.method, ratio=variant.ratio, seed=variant.seed,
-        experts_before=plan.routing.num_experts, experts_kept=len(next(iter(slots.values()))),
-        top_k=plan.routing.top_k, n_group=plan.routing.n_group, allocation=variant.allocation,
+        source=Source(
+            model.name, str(model.path), model.spec.hub_id if model.spec else None, model.revision, plan.fingerprint
+        ),
+        method="mask" if mask else variant.method,
+        ratio=variant.ratio,
+        seed=variant.seed,
+        experts_before=plan.routing.num_experts,
+        experts_kept=len(next(iter(slots.values()))),
+        top_k=plan.routing.top_k,
+        n_group=plan.routing.n_group,
+        allocation=variant.allocation,
         live_experts={layer: len(ids) for layer, ids in choice.kept.items()},
         calibration=calibration,
         kept_experts=choice.kept,
@@ -350,5 +464,7 @@ def _manifest(plan: SweepPlan, variant: Variant, key: str, batches: CalibrationB
         libraries=library_versions(),
         reconstruction_loss=choice.losses,
         search=choice.search,
-        mask={"name": mask.name, "path": str(mask.path), "sha256": mask.sha256, "format": mask.format} if mask else None,
+        mask={"name": mask.name, "path": str(mask.path), "sha256": mask.sha256, "format": mask.format}
+        if mask
+        else None,
     )

@@ -8,11 +8,12 @@ function, so logits agree to float rounding.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
@@ -70,8 +71,13 @@ def default_tolerance(dtype: torch.dtype) -> float:
     return 1e-3 if dtype == torch.float32 else 5e-2
 
 
-def verify_checkpoint(path: Path, reference_logits: torch.Tensor, input_ids: torch.Tensor,
-                      attention_mask: torch.Tensor, tolerance: float | None = None) -> VerifyResult:
+def verify_checkpoint(
+    path: Path,
+    reference_logits: torch.Tensor,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    tolerance: float | None = None,
+) -> VerifyResult:
     """Reload ``path`` and compare its logits with the masked original's ``reference_logits``."""
     from transformers import AutoModelForCausalLM
 
@@ -83,11 +89,16 @@ def verify_checkpoint(path: Path, reference_logits: torch.Tensor, input_ids: tor
     valid = attention_mask.bool().cpu()
     diff = (logits - reference_logits).abs()[valid]
     same_tokens = bool((logits.argmax(-1)[valid] == reference_logits.argmax(-1)[valid]).all())
-    missing, unexpected, mismatched = (list(info.get(k, [])) for k in ("missing_keys", "unexpected_keys", "mismatched_keys"))
+    missing, unexpected, mismatched = (
+        list(info.get(k, [])) for k in ("missing_keys", "unexpected_keys", "mismatched_keys")
+    )
     del model
     return VerifyResult(
         loaded_cleanly=not (missing or unexpected or mismatched),
-        missing_keys=missing, unexpected_keys=unexpected, mismatched_keys=[str(m) for m in mismatched],
+        missing_keys=missing,
+        unexpected_keys=unexpected,
+        mismatched_keys=[str(m) for m in mismatched],
         max_abs_logit_diff=float(diff.max()) if diff.numel() else 0.0,
-        tolerance=tol, same_greedy_tokens=same_tokens,
+        tolerance=tol,
+        same_greedy_tokens=same_tokens,
     )

@@ -25,16 +25,23 @@ def record(verdict: CheckVerdict) -> None:
     allure.dynamic.description(verdict.description)
     if verdict.extra.get("weak_evidence"):
         allure.dynamic.tag("weak judge agreement")
-        allure.dynamic.description(f"{verdict.description}. WEAK EVIDENCE: the judges agree little (mean Cohen's "
-                                   f"kappa {verdict.extra['mean_cohen_kappa']:.2f} < 0.4)")
+        allure.dynamic.description(
+            f"{verdict.description}. WEAK EVIDENCE: the judges agree little (mean Cohen's "
+            f"kappa {verdict.extra['mean_cohen_kappa']:.2f} < 0.4)"
+        )
     metrics = {k: v for k, v in verdict.as_dict().items() if k not in ("worst", "records")}
     allure.attach(json.dumps(metrics, indent=2), "metrics.json", allure.attachment_type.JSON)
     if verdict.worst:
         rows = "".join(
             f"<tr><td>{_esc(w['id'])}</td><td>{_esc(w['baseline_output'])}</td><td>{_esc(w['variant_output'])}</td>"
-            f"<td>{w['baseline_value']:.3f} &rarr; {w['variant_value']:.3f}</td></tr>" for w in verdict.worst)
-        allure.attach(f"<table border=1><tr><th>item</th><th>baseline</th><th>variant</th><th>value</th></tr>{rows}</table>",
-                      "worst examples", allure.attachment_type.HTML)
+            f"<td>{w['baseline_value']:.3f} &rarr; {w['variant_value']:.3f}</td></tr>"
+            for w in verdict.worst
+        )
+        allure.attach(
+            f"<table border=1><tr><th>item</th><th>baseline</th><th>variant</th><th>value</th></tr>{rows}</table>",
+            "worst examples",
+            allure.attachment_type.HTML,
+        )
         spans = [{"id": w["id"], "findings": w["fact_check"]["findings"]} for w in verdict.worst if "fact_check" in w]
         if spans:
             allure.attach(json.dumps(spans, indent=2), "fact-check spans.json", allure.attachment_type.JSON)

@@ -20,21 +20,28 @@ from harness.prune.manifest import PruningManifest
 from harness.prune.methods import get_method
 
 
-def routing_mass(model: ResolvedModel, tasks: list[str], data_dir: Path | None, limit: int = 32,
-                 max_length: int = 1024) -> dict[str, dict[int, list[float]]]:
+def routing_mass(
+    model: ResolvedModel, tasks: list[str], data_dir: Path | None, limit: int = 32, max_length: int = 1024
+) -> dict[str, dict[int, list[float]]]:
     """task -> layer -> share of the routing weight each expert receives on the task's prompts."""
     tokenizer = load_tokenizer(model.path)
     domains = {}
     for task in tasks:
         items = load_items(get_task(task), data_dir, limit)
-        domains[task] = [tokenizer(chat_prompt(tokenizer, it.prompt, model.chat_template_kwargs),
-                                   add_special_tokens=False)["input_ids"][:max_length] for it in items]
-    batches = CalibrationBatchSet(domains=domains, sources={t: {} for t in tasks},
-                                  hash=hashlib.sha256(json.dumps(domains).encode()).hexdigest())
+        domains[task] = [
+            tokenizer(chat_prompt(tokenizer, it.prompt, model.chat_template_kwargs), add_special_tokens=False)[
+                "input_ids"
+            ][:max_length]
+            for it in items
+        ]
+    batches = CalibrationBatchSet(
+        domains=domains, sources={t: {} for t in tasks}, hash=hashlib.sha256(json.dumps(domains).encode()).hexdigest()
+    )
     net = load_model(model.path)
     gate = get_method("gate")
-    stats = collect_stats(net, adapter_for(net.config), batches, CalibrationSettings(), 0, tokenizer.pad_token_id,
-                          gate.statistics, False)
+    stats = collect_stats(
+        net, adapter_for(net.config), batches, CalibrationSettings(), 0, tokenizer.pad_token_id, gate.statistics, False
+    )
     out: dict[str, dict[int, list[float]]] = {}
     for task, layers in stats.layers.items():
         for layer, st in layers.items():
@@ -57,8 +64,9 @@ def jaccard(a: dict[int, set[int]], b: dict[int, set[int]]) -> float:
     return sum(len(a[layer] & b[layer]) / len(a[layer] | b[layer]) for layer in a) / len(a)
 
 
-def coverage_report(model: ResolvedModel, variant_dirs: list[Path], tasks: list[str], data_dir: Path | None,
-                    limit: int = 32) -> dict:
+def coverage_report(
+    model: ResolvedModel, variant_dirs: list[Path], tasks: list[str], data_dir: Path | None, limit: int = 32
+) -> dict:
     mass = routing_mass(model, tasks, data_dir, limit)
     kept = {d.name: kept_experts(d) for d in variant_dirs}
     variants: dict[str, dict[str, Any]] = {}
@@ -68,7 +76,10 @@ def coverage_report(model: ResolvedModel, variant_dirs: list[Path], tasks: list[
         for t, value in per_task.items():
             per_domain.setdefault(get_task(t).domain, []).append(value)
         domain_mean = {d: sum(v) / len(v) for d, v in per_domain.items()}
-        variants[name] = {"removed_mass_per_task": per_task, "removed_mass_per_domain": domain_mean,
-                          "domain_lost_most": max(domain_mean.items(), key=lambda kv: kv[1])[0]}
+        variants[name] = {
+            "removed_mass_per_task": per_task,
+            "removed_mass_per_domain": domain_mean,
+            "domain_lost_most": max(domain_mean.items(), key=lambda kv: kv[1])[0],
+        }
     overlap = {f"{a} vs {b}": jaccard(kept[a], kept[b]) for a, b in combinations(sorted(kept), 2)}
     return {"model": model.name, "tasks": tasks, "items_per_task": limit, "variants": variants, "jaccard": overlap}

@@ -24,7 +24,7 @@ def ratio_curves(checks: list[dict], out_dir: Path) -> list[Path]:
         nrows = -(-len(names) // cols)
         fig, axes = plt.subplots(nrows, cols, figsize=(3.4 * cols, 2.8 * nrows), squeeze=False)
         flat = [ax for row in axes for ax in row]
-        for ax in flat[len(names):]:
+        for ax in flat[len(names) :]:
             ax.set_visible(False)
         for ax, name in zip(flat, names):
             lines: dict[str, list[tuple[float, float]]] = defaultdict(list)

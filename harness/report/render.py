@@ -29,8 +29,10 @@ def find_allure() -> tuple[Path, int]:
             out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=120)
             version = (out.stdout or out.stderr).strip()
             return exe, int(version.split(".")[0]) if version[:1].isdigit() else 3
-    raise FileNotFoundError("no Allure CLI found: run `bash scripts/setup-report.sh` (npm allure 3 into .tools/), "
-                            "or put `allure` on PATH, or set MOEGATE_ALLURE")
+    raise FileNotFoundError(
+        "no Allure CLI found: run `bash scripts/setup-report.sh` (npm allure 3 into .tools/), "
+        "or put `allure` on PATH, or set MOEGATE_ALLURE"
+    )
 
 
 def render(results: Path, out: Path) -> Path:

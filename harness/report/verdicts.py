@@ -22,13 +22,30 @@ def verdict_document(checks: list[dict]) -> dict:
     variants: dict[str, dict] = {}
     for c in checks:
         entry = variants.setdefault(c["variant"], {"parameters": c["parameters"], "passed": True, "checks": {}})
-        entry["checks"][c["check"]] = {k: c[k] for k in ("category", "domain", "baseline", "value", "delta", "ci",
-                                                          "p_value", "tolerance", "alpha", "n", "passed")}
+        entry["checks"][c["check"]] = {
+            k: c[k]
+            for k in (
+                "category",
+                "domain",
+                "baseline",
+                "value",
+                "delta",
+                "ci",
+                "p_value",
+                "tolerance",
+                "alpha",
+                "n",
+                "passed",
+            )
+        }
         if c.get("extra"):
             entry["checks"][c["check"]]["judges"] = c["extra"]
         entry["passed"] &= c["passed"]
-    return {"generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "verdict": "pass" if all(v["passed"] for v in variants.values()) else "fail",
-            "variants": variants}
+    return {
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "verdict": "pass" if all(v["passed"] for v in variants.values()) else "fail",
+        "variants": variants,
+    }
 
 
 def summary_markdown(doc: dict) -> str:
@@ -40,23 +57,37 @@ def summary_markdown(doc: dict) -> str:
     for model, variants in by_model.items():
         ids = sorted(variants)
         checks = sorted({c for v in variants.values() for c in v["checks"]})
-        out += [f"## {model}", "", "| check | baseline | " + " | ".join(ids) + " |", "|---|---|" + "---|" * len(ids),
-                "| **verdict** | | " + " | ".join("PASS" if variants[i]["passed"] else "**FAIL**" for i in ids) + " |"]
+        out += [
+            f"## {model}",
+            "",
+            "| check | baseline | " + " | ".join(ids) + " |",
+            "|---|---|" + "---|" * len(ids),
+            "| **verdict** | | " + " | ".join("PASS" if variants[i]["passed"] else "**FAIL**" for i in ids) + " |",
+        ]
         for c in checks:
             base = next(v["checks"][c]["baseline"] for v in variants.values() if c in v["checks"])
             cells = []
             for i in ids:
                 r = variants[i]["checks"].get(c)
-                cells.append("" if r is None else f"{'' if r['passed'] else '**FAIL** '}{r['value']:.2f} ({r['delta']:+.2f})")
+                cells.append(
+                    "" if r is None else f"{'' if r['passed'] else '**FAIL** '}{r['value']:.2f} ({r['delta']:+.2f})"
+                )
             out.append(f"| {c} | {base:.2f} | " + " | ".join(cells) + " |")
         out.append("")
     out.append("Cells: variant value (delta vs the unpruned baseline). Plots: `plot-*.png` next to this file.")
-    judged = [(vid, c, r["judges"]) for vid, v in sorted(doc["variants"].items()) for c, r in sorted(v["checks"].items())
-              if "mean_cohen_kappa" in r.get("judges", {})]
+    judged = [
+        (vid, c, r["judges"])
+        for vid, v in sorted(doc["variants"].items())
+        for c, r in sorted(v["checks"].items())
+        if "mean_cohen_kappa" in r.get("judges", {})
+    ]
     if judged:
         out += ["", "## Judge agreement", "", "| variant | check | Fleiss | mean Cohen | |", "|---|---|---|---|---|"]
-        out += [f"| {vid} | {c} | {j['fleiss_kappa']:.2f} | {j['mean_cohen_kappa']:.2f} | "
-                f"{'**WARNING: weak evidence (< 0.4)**' if j['weak_evidence'] else ''} |" for vid, c, j in judged]
+        out += [
+            f"| {vid} | {c} | {j['fleiss_kappa']:.2f} | {j['mean_cohen_kappa']:.2f} | "
+            f"{'**WARNING: weak evidence (< 0.4)**' if j['weak_evidence'] else ''} |"
+            for vid, c, j in judged
+        ]
         out.append("Per-item judgements: `judgements.jsonl` (`python -m harness agreement reports/judgements.jsonl`).")
     return "\n".join(out) + "\n"
 
@@ -74,10 +105,19 @@ def _allure_summary(alluredir: Path, pngs: list[Path], doc: dict) -> None:
     (alluredir / source).write_text(json.dumps(doc, indent=2))
     attachments.append({"name": "verdict.json", "source": source, "type": "application/json"})
     now = int(time.time() * 1000)
-    result = {"uuid": str(uuid.uuid4()), "historyId": "moegate-summary", "name": "moegate summary: plots and verdict",
-              "fullName": "moegate.summary", "status": "passed" if doc["verdict"] == "pass" else "failed",
-              "statusDetails": {"message": f"verdict {doc['verdict']}"}, "stage": "finished", "start": now, "stop": now,
-              "attachments": attachments, "labels": [{"name": "feature", "value": "summary"}]}
+    result = {
+        "uuid": str(uuid.uuid4()),
+        "historyId": "moegate-summary",
+        "name": "moegate summary: plots and verdict",
+        "fullName": "moegate.summary",
+        "status": "passed" if doc["verdict"] == "pass" else "failed",
+        "statusDetails": {"message": f"verdict {doc['verdict']}"},
+        "stage": "finished",
+        "start": now,
+        "stop": now,
+        "attachments": attachments,
+        "labels": [{"name": "feature", "value": "summary"}],
+    }
     (alluredir / f"{result['uuid']}-result.json").write_text(json.dumps(result))
 
 

@@ -7,7 +7,7 @@ used for all three tasks. Zero-shot assembly: ``{prompt}\\n{output_format}\\n`` 
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 FCT_PROMPT = (
     "You are a highly intelligent and accurate medical domain expert and a teacher. You are reviewing a "
@@ -53,7 +53,7 @@ TASKS: dict[str, tuple[str, str]] = {
 
 def format_item(question: str, options: Mapping[str, str]) -> str:
     """``Nota_format``: the item as a Python dict repr, then ``Output:``."""
-    return f"Input: {({'Question': question, 'Options': dict(options)})!r}\nOutput: "
+    return f"Input: { ({'Question': question, 'Options': dict(options)})!r}\nOutput: "
 
 
 def build_prompt(task: str, question: str, options: Mapping[str, str]) -> str:

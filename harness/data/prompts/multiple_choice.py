@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 LETTERS = ("A", "B", "C", "D")
 
@@ -32,8 +32,9 @@ def mmlu_text(question: str, choices: Sequence[str]) -> str:
     return f"{question.strip()}\n{options}\nAnswer:"
 
 
-def mmlu_prompt(subject: str, question: str, choices: Sequence[str],
-                shots: Sequence[tuple[str, Sequence[str], int]] = ()) -> str:
+def mmlu_prompt(
+    subject: str, question: str, choices: Sequence[str], shots: Sequence[tuple[str, Sequence[str], int]] = ()
+) -> str:
     """lm-eval's ``mmlu_<subject>`` context: description, then each (question, choices, answer) shot
     answered (target delimiter " "), shots and query separated by a blank line (fewshot delimiter)."""
     examples = "".join(f"{mmlu_text(q, c)} {LETTERS[a]}\n\n" for q, c, a in shots)

@@ -6,7 +6,7 @@ Source: gucci-j/moe-pruning-reliability @ e572e6c, ``evaluation/src/generate_rct
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 RCT_INSTRUCTION = (
     "You are a medical evidence summarization assistant. Given a randomized controlled trial abstract, write a "

@@ -41,7 +41,8 @@ def require_dead_slots(adapter: MoEAdapter) -> None:
     if not adapter.dead_slot_params:
         raise UnsupportedModelError(
             f"{adapter.family}: non-uniform keep counts need a router bias to switch padded (dead) expert slots "
-            f"off, since a config holds one expert count; families with one: {', '.join(dead_slot_families())}")
+            f"off, since a config holds one expert count; families with one: {', '.join(dead_slot_families())}"
+        )
 
 
 def adapter_for(config: Any) -> MoEAdapter:

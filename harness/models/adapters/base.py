@@ -14,7 +14,6 @@ import torch
 
 from harness.models.routing import RouterOut
 
-
 DEAD_SLOT_BIAS = -1.0e4  # finite (no inf arithmetic in bf16/fp16), far below any logit or sigmoid score
 
 
@@ -64,10 +63,12 @@ class MoEAdapter:
     #: below any score: the slot is never in the top-k). Empty: the family cannot hold dead slots, so
     #: it cannot store non-uniform keep counts under one config-wide expert count.
     dead_slot_params: ClassVar[dict[str, float]] = {}
+
     @staticmethod
     def masked_router(router: Any, hidden: torch.Tensor, keep: torch.Tensor) -> RouterOut:
         """The family's router with experts outside ``keep`` unselectable (one of ``harness.models.routing``)."""
         raise NotImplementedError
+
     #: True when a block's top-k weights are renormalised over the chosen experts
     renormalises: ClassVar[bool] = True
 

@@ -93,6 +93,19 @@ def statistic_named(name: str) -> Statistic:
     raise KeyError(f"no registered pruning method collects a statistic named {name!r}")
 
 
-__all__ = ["LayerChoice", "MethodOptions", "PruningMethod", "ScoringMethod", "SearchMethod", "all_methods",
-           "canonical_method", "default_methods", "get_method", "register_method", "registered",
-           "statistic_named", "statistics_of", "unregister_method"]
+__all__ = [
+    "LayerChoice",
+    "MethodOptions",
+    "PruningMethod",
+    "ScoringMethod",
+    "SearchMethod",
+    "all_methods",
+    "canonical_method",
+    "default_methods",
+    "get_method",
+    "register_method",
+    "registered",
+    "statistic_named",
+    "statistics_of",
+    "unregister_method",
+]

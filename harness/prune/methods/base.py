@@ -82,8 +82,8 @@ class LayerChoice:
 class SearchMethod(PruningMethod):
     searches = True
 
-    def choose_layer(self, layers: list[LayerReconstruction], plan: KeepPlan, routing: RoutingInfo,
-                     options: MethodOptions) -> LayerChoice:
+    def choose_layer(
+        self, layers: list[LayerReconstruction], plan: KeepPlan, routing: RoutingInfo, options: MethodOptions
+    ) -> LayerChoice:
         """The kept set of one layer, from its reconstruction samples (one per calibration domain)."""
         raise NotImplementedError
-

@@ -12,10 +12,11 @@ layer's loss grows when it alone is removed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations, product
 from math import comb, prod
-from typing import Callable, Literal
+from typing import Literal
 
 import torch
 
@@ -35,8 +36,9 @@ class NAEE(SearchMethod):
     def key_fields(self, options: MethodOptions) -> list:
         return [options.reconstruction_tokens_per_sample, options.naee_max_subsets]
 
-    def choose_layer(self, layers: list[LayerReconstruction], plan: KeepPlan, routing: RoutingInfo,
-                     options: MethodOptions) -> LayerChoice:
+    def choose_layer(
+        self, layers: list[LayerReconstruction], plan: KeepPlan, routing: RoutingInfo, options: MethodOptions
+    ) -> LayerChoice:
         choice = naee_select(layers, plan, routing, options.naee_max_subsets)
         everything = range(routing.num_experts)
         without = [tuple(e for e in everything if e != i) for i in everything]
@@ -62,11 +64,13 @@ def subset_count(plan: KeepPlan, routing: RoutingInfo) -> int:
     return prod(comb(len(g), plan.per_group) for g in _groups(routing))
 
 
-def naee_select(layers: list[LayerReconstruction], plan: KeepPlan, routing: RoutingInfo,
-                max_subsets: int = DEFAULT_MAX_SUBSETS) -> NaeeChoice:
+def naee_select(
+    layers: list[LayerReconstruction], plan: KeepPlan, routing: RoutingInfo, max_subsets: int = DEFAULT_MAX_SUBSETS
+) -> NaeeChoice:
     """The kept set of ``plan.kept`` experts (``plan.per_group`` per routing group) with the lowest mean
     loss over ``layers`` (one per calibration domain: domains weigh equally). Ties: the lexicographically
     smallest set."""
+
     def losses(sets: list[tuple[int, ...]]) -> list[float]:
         per_domain = [r.losses(sets) for r in layers]
         return [sum(v) / len(layers) for v in zip(*per_domain)]
@@ -74,8 +78,10 @@ def naee_select(layers: list[LayerReconstruction], plan: KeepPlan, routing: Rout
     start = sum(r.evaluations for r in layers)
     groups = _groups(routing)
     if subset_count(plan, routing) <= max_subsets:
-        sets = [tuple(sorted(i for part in parts for i in part))
-                for parts in product(*(combinations(g, plan.per_group) for g in groups))]
+        sets = [
+            tuple(sorted(i for part in parts for i in part))
+            for parts in product(*(combinations(g, plan.per_group) for g in groups))
+        ]
         values = losses(sets)
         best = min(range(len(sets)), key=lambda n: (values[n], sets[n]))
         return NaeeChoice(list(sets[best]), values[best], "exact", sum(r.evaluations for r in layers) - start)
@@ -83,7 +89,9 @@ def naee_select(layers: list[LayerReconstruction], plan: KeepPlan, routing: Rout
     return NaeeChoice(kept, value, "greedy", sum(r.evaluations for r in layers) - start)
 
 
-def _greedy(losses: Callable[[list[tuple[int, ...]]], list[float]], groups: list[list[int]], per_group: int) -> tuple[list[int], float]:
+def _greedy(
+    losses: Callable[[list[tuple[int, ...]]], list[float]], groups: list[list[int]], per_group: int
+) -> tuple[list[int], float]:
     """Greedy removal by loss, then best-swap refinement (at most SWAP_ROUNDS swaps)."""
     group_of = {i: g for g, members in enumerate(groups) for i in members}
     kept = sorted(group_of)
