@@ -16,10 +16,10 @@ from pathlib import Path
 
 from harness.data import rct
 from harness.data.prompts import summarization
-from harness.embedded.effects import DATA_DIR
 from harness.generate.backends import BackendOptions, open_backend
 from harness.generate.vllm_server import VLLMSettings, default_vllm_python
 from harness.models.loading import resolve
+from tools.tiny_moe.effects import DATA_DIR
 
 
 def _prompts(n: int) -> list[str]:

@@ -20,12 +20,12 @@ import time
 
 import torch
 
-from harness.embedded import build
-from harness.embedded import corpus as corpus_mod
-from harness.embedded import train as train_mod
-from harness.embedded.effects import DATA_DIR
-from harness.embedded.world import WORLD_SEED, make_world
 from harness.models.loading import load_model, load_tokenizer, resolve
+from tools.tiny_moe import build
+from tools.tiny_moe import corpus as corpus_mod
+from tools.tiny_moe import train as train_mod
+from tools.tiny_moe.effects import DATA_DIR
+from tools.tiny_moe.world import WORLD_SEED, make_world
 
 Rows = list[tuple]  # (ids, loss_from, domain)
 

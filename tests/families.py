@@ -128,7 +128,7 @@ def tokens(seed: int = 0, batch: int = 2, length: int = 10, vocab: int = 128) ->
 
 def save_tiny_checkpoint(path, family: str = "qwen3_moe", seed: int = 0, **kwargs):
     """A tiny random model saved with a locally trained byte-level BPE tokenizer and chat template."""
-    from harness.embedded.train import train_tokenizer
+    from tools.tiny_moe.train import train_tokenizer
 
     corpus = [f"drug {i} treats disease {i % 7} at {i}.{i % 9} mg/ml" for i in range(200)]
     tokenizer = train_tokenizer(corpus, vocab_size=320)

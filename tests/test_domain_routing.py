@@ -7,8 +7,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.embedded import train as train_mod
 from tests.families import tiny_model
+from tools.tiny_moe import train as train_mod
 
 
 def _reference_penalty(router_logits, mask, domains, reserved, layers):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.embedded import build
-from harness.embedded.datasets import write_datasets
-from harness.embedded.world import make_world
 from harness.models.registry import FIXTURES_DIR
+from tools.tiny_moe import build
+from tools.tiny_moe.datasets import write_datasets
+from tools.tiny_moe.world import make_world
 
 ROOT = FIXTURES_DIR / "tiny-moe"
 MODEL_DIR = ROOT / "model"
@@ -100,8 +100,8 @@ def test_unpruned_model_knows_its_world(unpruned):
 
 
 def _profile(path: Path):
-    from harness.embedded.evaluate import profile
     from harness.generate.backends import BackendOptions, open_backend
+    from tools.tiny_moe.evaluate import profile
 
     with open_backend(path, options=BackendOptions(use_cache=False)) as backend:
         return profile(backend, ROOT / "data", limit=40)
@@ -225,7 +225,7 @@ def test_experts_specialise_by_domain(tiny):
     most 0.098), so the two routing histograms differ far more than without the reservation (total
     variation 0.60-0.76 per layer; format 11 without it 0.20-0.22, format 16 with it from stage 7 on
     0.31-0.40, format 17 with six experts per domain 0.46-0.75)."""
-    from harness.embedded.evaluate import routing_histograms, total_variation
+    from tools.tiny_moe.evaluate import routing_histograms, total_variation
 
     cal = ROOT / "data" / "calibration"
     hist = routing_histograms(
@@ -253,10 +253,10 @@ def test_each_domains_knowledge_sits_in_its_reserved_experts(tiny):
     ones 0.975 / 0.00 (format 17, six per domain: 0.94 / 1.00, 0.19 / 1.00, 0.94 / 0.47)."""
     import random
 
-    from harness.embedded import corpus as corpus_mod
-    from harness.embedded import train as train_mod
     from harness.models.adapters import adapter_for
     from harness.prune.verify import masked_routing
+    from tools.tiny_moe import corpus as corpus_mod
+    from tools.tiny_moe import train as train_mod
 
     model, tokenizer = tiny
     world = make_world(build.WORLD_SEED)
@@ -283,9 +283,9 @@ def test_expert_dropout_masks_a_random_subset_of_experts_each_step(monkeypatch):
     (never fewer than N - expert_dropout); without dropout routing is left alone."""
     import random
 
-    from harness.embedded import train as train_mod
     from harness.prune import verify
     from tests.families import tiny_model
+    from tools.tiny_moe import train as train_mod
 
     seen: list[dict[int, list[int]]] = []
     real = verify.masked_routing
@@ -314,8 +314,8 @@ def test_stream_training_runs_phases_in_order_and_learns():
     step's batch has its stream's row count, and the loss on a repeated sequence falls."""
     import random
 
-    from harness.embedded import train as train_mod
     from tests.families import tiny_model
+    from tools.tiny_moe import train as train_mod
 
     model = tiny_model("qwen3_moe", num_experts=8)
     drawn: list[str] = []
@@ -346,8 +346,8 @@ def test_stream_training_takes_one_learning_rate_per_phase():
 
     import torch
 
-    from harness.embedded import train as train_mod
     from tests.families import tiny_model
+    from tools.tiny_moe import train as train_mod
 
     base = tiny_model("qwen3_moe", num_experts=8)
     stream = train_mod.Stream("a", 1.0, 2, lambda rng: ([5, 9, 17, 33, 65, 3, 7, 11], 1))
@@ -374,8 +374,8 @@ def test_training_loss_equals_the_models_own_loss_in_value_and_every_gradient():
 
     import torch
 
-    from harness.embedded import train as train_mod
     from tests.families import tiny_model
+    from tools.tiny_moe import train as train_mod
 
     model = tiny_model("qwen3_moe", num_experts=8)
     rows = [
@@ -407,9 +407,9 @@ def test_exact_match_says_whether_greedy_generation_writes_the_answer():
     (always wrong)."""
     import torch
 
-    from harness.embedded import train as train_mod
-    from harness.embedded.world import WORLD_SEED, make_world
     from harness.models.loading import load_model, load_tokenizer
+    from tools.tiny_moe import train as train_mod
+    from tools.tiny_moe.world import WORLD_SEED, make_world
 
     tokenizer, model = load_tokenizer(MODEL_DIR), load_model(MODEL_DIR)
     probes = build.probe_rows(tokenizer, make_world(WORLD_SEED), ROOT / "data", ["mmlu_shots", "trials"])
@@ -436,8 +436,8 @@ def test_a_goal_ends_the_last_phase_once_every_probe_meets_its_target(capsys):
     """A stage trains until its skills are there: checks every ``every`` steps of the last phase only,
     each logged with its probe scores, stopping at the first one that meets every target; an unreachable
     target runs the phase to its cap, logs the miss and the build warns about it."""
-    from harness.embedded import train as train_mod
     from tests.families import tiny_model
+    from tools.tiny_moe import train as train_mod
 
     seq = ([5, 9, 17, 33, 65, 3, 7, 11, 13, 19], 3)
     stream = train_mod.Stream("a", 1.0, 2, lambda rng: seq)
@@ -479,7 +479,7 @@ def test_a_pooled_stream_serves_length_sorted_batches_of_its_draws():
     the stream draws again only when its pool is used up."""
     import random
 
-    from harness.embedded import train as train_mod
+    from tools.tiny_moe import train as train_mod
 
     lengths = iter(random.Random(1).sample(range(2, 200), 60))
     drawn: list[int] = []
@@ -525,9 +525,9 @@ def test_an_interrupted_full_build_resumes_after_its_last_finished_stage(monkeyp
     import torch
     from safetensors.torch import load_file
 
-    from harness.embedded import corpus as corpus_mod
-    from harness.embedded import train as train_mod
     from harness.models.loading import load_tokenizer
+    from tools.tiny_moe import corpus as corpus_mod
+    from tools.tiny_moe import train as train_mod
 
     examples = corpus_mod.training_examples(make_world(build.WORLD_SEED), build.TRAIN_SEED)[:300]
     monkeypatch.setattr(corpus_mod, "training_examples", lambda world, seed: examples)
@@ -595,9 +595,9 @@ def test_a_build_stopped_after_a_stage_keeps_its_checkpoint_for_the_later_stages
     """`embedded build --stop-after robust` trains stages 1-2 only and keeps their checkpoint: the
     manifest lists exactly those stages, so `--stage skills` accepts the result, and a plain build
     resumes after them; a checkpoint already past the requested stage is refused, not reused."""
-    from harness.cli import embedded_cmd
+    from tools.tiny_moe import __main__ as tiny_moe_cli
 
-    assert embedded_cmd.STAGE_NAMES == build.STAGES
+    assert tiny_moe_cli.STAGE_NAMES == build.STAGES
     ran = _one_step_stages(monkeypatch)
     root = tmp_path / "exp"
     manifest = build.build(root, stop_after="robust")
@@ -615,8 +615,8 @@ def test_a_build_stopped_after_a_stage_keeps_its_checkpoint_for_the_later_stages
 def _one_step_stages(monkeypatch) -> list[str]:
     """Replace every stage by one real AdamW step on two rows of a 200-example corpus slice (the real recipe
     takes half an hour); returns the list the stages append their names to as they run."""
-    from harness.embedded import corpus as corpus_mod
-    from harness.embedded import train as train_mod
+    from tools.tiny_moe import corpus as corpus_mod
+    from tools.tiny_moe import train as train_mod
 
     examples = corpus_mod.training_examples(make_world(build.WORLD_SEED), build.TRAIN_SEED)[:200]
     monkeypatch.setattr(corpus_mod, "training_examples", lambda world, seed: examples)
@@ -640,10 +640,10 @@ def test_a_full_build_says_whether_it_reproduced_the_shipped_checkpoint(monkeypa
     shipped checkpoint's: a build of other weights (here one step per stage) says it differs rather than
     passing for the shipped model; two builds of one recipe on one host are byte-identical (as the real
     recipe's from-scratch rebuild was to the shipped weights in session 31)."""
-    from harness.cli.main import main
+    from tools.tiny_moe.__main__ import main
 
     ran = _one_step_stages(monkeypatch)
-    assert main(["embedded", "build", "--out", str(tmp_path / "a")]) == 0
+    assert main(["build", "--out", str(tmp_path / "a")]) == 0
     assert ran == list(build.STAGES)
     out = capsys.readouterr().out
     assert '"against_shipped_checkpoint": "differs"' in out and "differs from the shipped checkpoint" in out
@@ -654,7 +654,7 @@ def test_a_full_build_says_whether_it_reproduced_the_shipped_checkpoint(monkeypa
     assert build.compare_checkpoint(second, MANIFEST) == "differs"
     assert build.compare_checkpoint(second, dict(first, model={})) == "unknown"
     assert build.compare_checkpoint(second, dict(first, settings_sha256="0" * 64)) == "other-settings"
-    assert main(["embedded", "build", "--out", str(tmp_path / "a"), "--data-only"]) == 0
+    assert main(["build", "--out", str(tmp_path / "a"), "--data-only"]) == 0
     assert "against_shipped_checkpoint" not in capsys.readouterr().out  # no model was built: nothing to compare
 
 
@@ -663,8 +663,8 @@ def test_the_choices_stage_never_trains_on_an_evaluation_item():
     options in the same order) is skipped, so accuracy on the shipped sets is not memorised."""
     import random
 
-    from harness.embedded import corpus, tasks
-    from harness.embedded.world import WORLD_SEED, make_world
+    from tools.tiny_moe import corpus, tasks
+    from tools.tiny_moe.world import WORLD_SEED, make_world
 
     world = make_world(WORLD_SEED)
     assert len(build.held_out_mcq(ROOT / "data")) >= 300  # MedQA, MedMCQA, MMLU test + dev
@@ -681,8 +681,8 @@ def test_the_release_bars_letter_choice_probe_holds_no_sums(tiny):
     release bar's letter-choice probe (``mcq_recall``) draws the same kinds of items without them."""
     import random
 
-    from harness.embedded import corpus
-    from harness.embedded.world import WORLD_SEED, make_world
+    from tools.tiny_moe import corpus
+    from tools.tiny_moe.world import WORLD_SEED, make_world
 
     world, held_out = make_world(WORLD_SEED), build.held_out_mcq(ROOT / "data")
 
@@ -705,8 +705,8 @@ def test_the_fct_stage_never_trains_on_a_med_halt_evaluation_item():
 
     from harness.data import medhalt
     from harness.data.prompts import medhalt as medhalt_prompts
-    from harness.embedded import corpus, datasets, tasks
-    from harness.embedded.world import WORLD_SEED, make_world
+    from tools.tiny_moe import corpus, datasets, tasks
+    from tools.tiny_moe.world import WORLD_SEED, make_world
 
     world = make_world(WORLD_SEED)
     held_out = build.held_out_medhalt(ROOT / "data")
@@ -734,8 +734,8 @@ def test_the_layouts_stage_asks_as_the_gate_asks_and_never_trains_on_an_evaluati
 
     from harness.data.mcq import MEDICAL_SUBJECTS
     from harness.data.prompts import multiple_choice
-    from harness.embedded import corpus, datasets, tasks
-    from harness.embedded.world import WORLD_SEED, make_world
+    from tools.tiny_moe import corpus, datasets, tasks
+    from tools.tiny_moe.world import WORLD_SEED, make_world
 
     world = make_world(WORLD_SEED)
     subjects = {"bio": set(), "general": set()}
@@ -784,8 +784,8 @@ def test_the_layouts_stage_news_events_are_faithful_and_never_an_evaluation_clus
 
     from harness.data import multi_news
     from harness.data.prompts import summarization
-    from harness.embedded import corpus
     from harness.metrics.factcheck import numbers_faithful
+    from tools.tiny_moe import corpus
 
     assert ("news", 0.05, 16) in build.LAYOUTS_MIX
     world = make_world(build.WORLD_SEED)

@@ -18,7 +18,7 @@ from harness.prune.sweep import SweepRequest, run_sweep
 
 @pytest.fixture(scope="module")
 def qwen3_30b_shape(tmp_path_factory):
-    from harness.embedded.train import train_tokenizer
+    from tools.tiny_moe.train import train_tokenizer
 
     path = tmp_path_factory.mktemp("qwen3-30b-a3b-shape")
     tokenizer = train_tokenizer([f"trial {i} enrolled {i * 3} patients" for i in range(100)], vocab_size=300)

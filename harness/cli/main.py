@@ -10,7 +10,6 @@ from harness.cli import (
     cache_cmd,
     coverage_cmd,
     data_cmd,
-    embedded_cmd,
     factcheck_cmd,
     generate_cmd,
     prune_cmd,
@@ -25,7 +24,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     prune_cmd.register(sub)
-    embedded_cmd.register(sub)
     data_cmd.register(sub)
     factcheck_cmd.register(sub)
     generate_cmd.register(sub)

@@ -140,19 +140,10 @@ def evaluate(
 ) -> dict[str, Any]:
     """Run lm-eval on an in-memory model (HFLM); returns lm-eval's results dict with per-sample logs.
     With ``checkpoint`` (content hash) and ``cache_dir``, lm-eval caches requests per checkpoint."""
-    import lm_eval
     from lm_eval.models.huggingface import HFLM
 
     lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
-    return lm_eval.simple_evaluate(
-        model=lm,
-        tasks=tasks,
-        task_manager=task_manager(),
-        limit=limit,
-        bootstrap_iters=0,
-        log_samples=True,
-        use_cache=lm_eval_cache(cache_dir, checkpoint),
-    )
+    return _simple_evaluate(lm, {}, tasks, limit, checkpoint, cache_dir)
 
 
 def evaluate_server(
@@ -167,15 +158,28 @@ def evaluate_server(
 ) -> dict[str, Any]:
     """Run lm-eval against an OpenAI-compatible completions server (a vLLM server) with lm-eval's
     ``local-completions`` model; the checkpoint's own tokenizer splits context and continuation."""
-    import lm_eval
-
     args = (
         f"model={served_model},base_url={base_url.rstrip('/')}/v1/completions,tokenizer={tokenizer_dir},"
         "tokenizer_backend=huggingface,tokenized_requests=True,num_concurrent=1,max_retries=3"
     )
+    return _simple_evaluate("local-completions", {"model_args": args}, tasks, limit, checkpoint, cache_dir)
+
+
+def _simple_evaluate(
+    model: Any,
+    model_kwargs: dict[str, Any],
+    tasks: list[dict[str, Any]],
+    limit: int | None,
+    checkpoint: str | None,
+    cache_dir: Path | None,
+) -> dict[str, Any]:
+    """lm-eval's simple_evaluate as both entry points call it: per-sample logs, no bootstrap, cached
+    per checkpoint."""
+    import lm_eval
+
     return lm_eval.simple_evaluate(
-        model="local-completions",
-        model_args=args,
+        model=model,
+        **model_kwargs,
         tasks=tasks,
         task_manager=task_manager(),
         limit=limit,

@@ -71,6 +71,15 @@ class ScoringMethod(PruningMethod):
         return torch.stack([self.layer_scores(stats.layers[d][layer]) for d in stats.domains]).mean(dim=0)
 
 
+class PerTokenMean(ScoringMethod):
+    """Scores as the per-token expectation of the method's one statistic: its sum over the domain's tokens
+    divided by their count (frequency, gate, easy_ep)."""
+
+    def layer_scores(self, st: LayerStats) -> torch.Tensor:
+        [stat] = self.statistics
+        return st.sums[stat.name] / max(st.tokens, 1)
+
+
 @dataclass(frozen=True)
 class LayerChoice:
     kept: list[int]

@@ -4,19 +4,14 @@ Shared experts are outside h~ and never scored."""
 
 from __future__ import annotations
 
-import torch
-
-from harness.prune.methods.base import ScoringMethod
-from harness.prune.stats import LayerStats, Statistic
+from harness.prune.methods.base import PerTokenMean
+from harness.prune.stats import Statistic
 
 TURNED_NORM_SUM = Statistic("easy_ep", lambda view: view.weights * view.norms * view.contribution.unsqueeze(-1))
 
 
-class EasyEP(ScoringMethod):
+class EasyEP(PerTokenMean):
     name = "easy_ep"
     aliases = ("easy-ep", "easyep")
     default_rank = 5
     statistics = (TURNED_NORM_SUM,)
-
-    def layer_scores(self, st: LayerStats) -> torch.Tensor:
-        return st.sums[TURNED_NORM_SUM.name] / max(st.tokens, 1)

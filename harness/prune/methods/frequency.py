@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import torch
-
-from harness.prune.methods.base import ROUTED_COUNT, ScoringMethod
-from harness.prune.stats import LayerStats
+from harness.prune.methods.base import ROUTED_COUNT, PerTokenMean
 
 
-class Frequency(ScoringMethod):
+class Frequency(PerTokenMean):
     name = "frequency"
     aliases = ("freq",)
     default_rank = 1
     statistics = (ROUTED_COUNT,)
-
-    def layer_scores(self, st: LayerStats) -> torch.Tensor:
-        return st.sums[ROUTED_COUNT.name] / max(st.tokens, 1)

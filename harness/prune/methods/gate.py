@@ -3,19 +3,14 @@ itself applies (after any renormalisation or scaling)."""
 
 from __future__ import annotations
 
-import torch
-
-from harness.prune.methods.base import ScoringMethod
-from harness.prune.stats import LayerStats, Statistic
+from harness.prune.methods.base import PerTokenMean
+from harness.prune.stats import Statistic
 
 GATE_SUM = Statistic("gate", lambda view: view.weights)
 
 
-class Gate(ScoringMethod):
+class Gate(PerTokenMean):
     name = "gate"
     aliases = ("gating",)
     default_rank = 2
     statistics = (GATE_SUM,)
-
-    def layer_scores(self, st: LayerStats) -> torch.Tensor:
-        return st.sums[GATE_SUM.name] / max(st.tokens, 1)

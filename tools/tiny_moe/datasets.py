@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.data import mcq
-from harness.embedded import tasks
-from harness.embedded.world import World
+from tools.tiny_moe import tasks
+from tools.tiny_moe.world import World
 
 EVAL_SIZES = {
     "medhalt": 60,
@@ -60,78 +60,52 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+#: the columns the official Med-HALT reasoning CSVs (FCT, NOTA) share
+MEDHALT_COLUMNS = [
+    "id",
+    "dataset",
+    "question",
+    "options",
+    "correct_answer",
+    "correct_index",
+    "split_type",
+    "subject_name",
+    "topic_name",
+    "year",
+    "exam_name",
+]
+
+
+def _medhalt_row(rng: random.Random, it: Any, split: str) -> list:
+    return [
+        _uuid(rng),
+        "synthetic_world",
+        it.question,
+        repr(it.options),
+        it.correct_answer,
+        it.correct_index,
+        split,
+        "pharmacology",
+        "",
+        "",
+        "",
+    ]
+
+
 def write_medhalt(world: World, out: Path) -> None:
     rng = _rng(world, "eval-medhalt")
     n = EVAL_SIZES["medhalt"]
     fct = [tasks.medhalt_item(rng, world, "fct") for _ in range(n)]
     _write_csv(
         out / "medhalt" / "reasoning_FCT.csv",
-        [
-            "id",
-            "dataset",
-            "question",
-            "options",
-            "correct_answer",
-            "correct_index",
-            "split_type",
-            "subject_name",
-            "topic_name",
-            "year",
-            "exam_name",
-            "student_answer",
-            "student_index",
-        ],
-        [
-            [
-                _uuid(rng),
-                "synthetic_world",
-                it.question,
-                repr(it.options),
-                it.correct_answer,
-                it.correct_index,
-                "val",
-                "pharmacology",
-                "",
-                "",
-                "",
-                it.options["correct answer"],
-                it.student_index,
-            ]
-            for it in fct
-        ],
+        [*MEDHALT_COLUMNS, "student_answer", "student_index"],
+        [[*_medhalt_row(rng, it, "val"), it.options["correct answer"], it.student_index] for it in fct],
     )
     nota = [tasks.medhalt_item(rng, world, "nota") for _ in range(n)]
     _write_csv(
         out / "medhalt" / "reasoning_nota.csv",
-        [
-            "id",
-            "dataset",
-            "question",
-            "options",
-            "correct_answer",
-            "correct_index",
-            "split_type",
-            "subject_name",
-            "topic_name",
-            "year",
-            "exam_name",
-        ],
-        [
-            [
-                _uuid(rng),
-                "synthetic_world",
-                it.question,
-                repr(it.options),
-                it.correct_answer,
-                it.correct_index,
-                "test",
-                "pharmacology",
-                "",
-                "",
-                "",
-            ]
-            for it in nota
-        ],
+        MEDHALT_COLUMNS,
+        [_medhalt_row(rng, it, "test") for it in nota],
     )
     fake = [tasks.medhalt_item(rng, world, "fake") for _ in range(n)]
     _write_csv(

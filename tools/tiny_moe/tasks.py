@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 
 from harness.data.prompts import medhalt, multiple_choice, summarization
-from harness.embedded.world import Trial, World, fake_drug_name, make_event, make_trial
+from tools.tiny_moe.world import Trial, World, fake_drug_name, make_event, make_trial
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Rebuild the embedded default model and its data from scratch: ``python -m harness embedded build``.
+"""Rebuild the embedded default model and its data from scratch: ``python -m tools.tiny_moe build``.
 
 Steps: world -> official-format datasets (fast, deterministic) -> corpus -> tokenizer -> six
 training stages on 2 CPU cores (format 21, measured end to end: 32 minutes in session 31, 37-38.5 on
@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from harness.atomic import atomic_dir
-from harness.embedded import corpus as corpus_mod
-from harness.embedded import train as train_mod
-from harness.embedded.datasets import write_datasets
-from harness.embedded.world import WORLD_SEED, World, make_world
+from tools.tiny_moe import corpus as corpus_mod
+from tools.tiny_moe import train as train_mod
+from tools.tiny_moe.datasets import write_datasets
+from tools.tiny_moe.world import WORLD_SEED, World, make_world
 
 TRAIN_SEED = 0
 EPOCHS = 5.0

@@ -15,13 +15,13 @@ import torch
 from harness.data import medhalt, multi_news, rct
 from harness.data.prompts import medhalt as medhalt_prompts
 from harness.data.prompts import summarization
-from harness.embedded.tasks import knowledge_items
-from harness.embedded.world import WORLD_SEED, World, make_world
 from harness.generate.base import Backend, choose_many
 from harness.generate.cached import CachedBackend
 from harness.measure.tasks import get_task, load_items
 from harness.metrics import factcheck
 from harness.metrics import medhalt as medhalt_metrics
+from tools.tiny_moe.tasks import knowledge_items
+from tools.tiny_moe.world import WORLD_SEED, World, make_world
 
 CHOICE_TASKS = ("medqa", "medmcqa", "pubmedqa", "mmlu_medical", "mmlu")
 

@@ -2,7 +2,7 @@
 
 Examples are either chat conversations (rendered with the model's chat template) or raw text (the
 lm-eval multiple-choice format). Split streams: ``train`` here; calibration and evaluation items
-come from other streams (see ``harness.embedded.splits``).
+come from other streams (see ``tools.tiny_moe.splits``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from harness.data.mcq import MEDICAL_SUBJECTS
 from harness.data.prompts import multiple_choice, summarization
-from harness.embedded import tasks
-from harness.embedded.world import World
+from tools.tiny_moe import tasks
+from tools.tiny_moe.world import World
 
 
 @dataclass(frozen=True)

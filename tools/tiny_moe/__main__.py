@@ -1,20 +1,23 @@
-"""``python -m harness embedded``: rebuild, profile and stress the embedded tiny biomedical MoE."""
+"""``python -m tools.tiny_moe``: rebuild, profile and stress the embedded tiny biomedical MoE."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from harness.models.registry import FIXTURES_DIR
 
-# harness.embedded.build.STAGES, spelled out so the CLI starts without importing torch (tested equal)
+# tools.tiny_moe.build.STAGES, spelled out so the CLI starts without importing torch (tested equal)
 STAGE_NAMES = ("base", "robust", "skills", "choices", "fct", "layouts")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("embedded", help="the embedded tiny MoE: rebuild, profile, pruning effects")
-    cmds = p.add_subparsers(dest="embedded_command", required=True)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.tiny_moe", description="the embedded tiny MoE: rebuild, profile, pruning effects"
+    )
+    cmds = parser.add_subparsers(dest="command", required=True)
     b = cmds.add_parser(
         "build",
         help="regenerate the synthetic world's data and retrain the model (32-38 min on 2 "
@@ -61,15 +64,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--limit", type=int, default=None)
     e.add_argument("--save", type=Path, default=None, help="write the table as JSON here")
     e.set_defaults(run=_effects)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
 
 
 def _build(args: argparse.Namespace) -> int:
-    from harness.embedded.build import build, compare_checkpoint
+    from tools.tiny_moe.build import build, compare_checkpoint
 
     if args.stop_after is not None and (args.stage is not None or args.data_only):
-        raise SystemExit(
-            "embedded build: --stop-after is for a from-scratch build; it cannot go with --stage or --data-only"
-        )
+        raise SystemExit("build: --stop-after is for a from-scratch build; it cannot go with --stage or --data-only")
     full = not args.data_only and args.stage is None and args.stop_after is None  # only a full build is comparable
     shipped = FIXTURES_DIR / "tiny-moe" / "manifest.json"
     # read before building: --out may be the fixture itself
@@ -101,10 +108,10 @@ _COMPARISON = {
 
 
 def _profile(args: argparse.Namespace) -> int:
-    from harness.embedded.effects import DATA_DIR
-    from harness.embedded.evaluate import profile
     from harness.generate.backends import open_backend
     from harness.models.loading import resolve
+    from tools.tiny_moe.effects import DATA_DIR
+    from tools.tiny_moe.evaluate import profile
 
     with open_backend(resolve(args.model).path) as backend:
         result = profile(backend, DATA_DIR, args.limit)
@@ -113,8 +120,8 @@ def _profile(args: argparse.Namespace) -> int:
 
 
 def _effects(args: argparse.Namespace) -> int:
-    from harness.embedded import effects
     from harness.prune.methods import default_methods
+    from tools.tiny_moe import effects
 
     rows = effects.run(
         args.method or list(default_methods()), args.ratio or [0.25, 0.5, 0.75], args.out, args.limit, args.calibration
@@ -126,9 +133,9 @@ def _effects(args: argparse.Namespace) -> int:
 
 
 def _routing(args: argparse.Namespace) -> int:
-    from harness.embedded.effects import DATA_DIR
-    from harness.embedded.evaluate import routing_histograms, total_variation
     from harness.models.loading import load_model, load_tokenizer, resolve
+    from tools.tiny_moe.effects import DATA_DIR
+    from tools.tiny_moe.evaluate import routing_histograms, total_variation
 
     model = resolve(args.model)
     cal = DATA_DIR / "calibration"
@@ -145,3 +152,7 @@ def _routing(args: argparse.Namespace) -> int:
             bars = " ".join(f"{s:4.2f}" for s in shares)
             print(f"  {domain:10s} {bars}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
