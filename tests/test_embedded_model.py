@@ -84,7 +84,7 @@ def unpruned():
 
 
 def test_unpruned_model_knows_its_world(unpruned):
-    """What the shipped model measurably can do (fixtures/tiny-moe/README.md): recall the world's facts
+    """What the shipped model measurably can do (7b7d6b1:fixtures/tiny-moe/README.md): recall the world's facts
     (chance 1/24 and 1/32), answer Med-HALT FCT/NOTA/Fake in the official format, write RCT and news
     summaries whose numbers and units come from the source, and answer MedQA, MedMCQA, PubMedQA and
     3-shot MMLU as the gate asks them (first 40 items per set, format 21: FCT 0.925, RCT 1.00, news

@@ -111,7 +111,7 @@ def test_cli_exit_codes(tmp_path):
 
 
 def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
-    """Real summaries (fixtures/tiny-moe/README.md): the shipped model copies the trial's numbers (all
+    """Real summaries (7b7d6b1:fixtures/tiny-moe/README.md): the shipped model copies the trial's numbers (all
     of these 16 summaries are number-faithful, 40 of all 40; format 21); heavily pruned (Random 75%) it
     invents numbers in most (14 of these 16, 36 of all 40; format 17: 14 and 31), and the checks must flag them
     with spans that point at the summary text, numbers glued to a word ("The519 patients") included."""

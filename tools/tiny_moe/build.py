@@ -92,7 +92,8 @@ LAYOUTS_MIX = (
 # domain (``train.DomainRouting``). Format 16 reserved them in a stage 7 on top of a trained model: routing then
 # differed by domain, but the knowledge stayed where stages 1-6 had put it, in every expert (masking the six general
 # experts of every layer cost the general facts 0.97 -> 0.94); reserved from the start, the same mask cost format
-# 17's general facts 1.00 -> 0.47 (tests/test_embedded_model.py, fixtures/tiny-moe/README.md). Format 21: experts
+# 17's general facts 1.00 -> 0.47 (tests/test_embedded_model.py,
+# 7b7d6b1:fixtures/tiny-moe/README.md). Format 21: experts
 # 0-6 biomedical, 9-15 general, 7-8 shared (format 17: 0-5, 10-15, 6-9). On the smaller model with four shared
 # experts (format 20, not shipped) those held the general facts, so biomedical-calibrated pruning could drop every
 # general expert without touching them; with two, masking the general experts costs general facts 0.97 -> 0.00.
@@ -107,7 +108,7 @@ DOMAIN_ROUTING_COEF = 1.0
 # and, at 5% of its mix, climbed to only 0.85-0.90 by its 2,500-step cap: LAYOUTS_GOAL missed, 69.5 min in all.
 # But (session 16) the mcq probe holds 17 sums, which the model answers near chance: that build scored 0.98 on the
 # other 111 rows, as the shipped one (0.99). A sum-free probe is the next recipe change; its first build (format
-# 13, not shipped) is in fixtures/tiny-moe/README.md.
+# 13, not shipped) is in 7b7d6b1:fixtures/tiny-moe/README.md.
 PROBE_ROWS = {"mcq": 128, "mcq_recall": 128, "fct": 32, "mmlu_shots": 64, "pubmedqa": 32, "trials": 32}
 GOAL_EVERY = 100
 SKILLS_GOAL = {"trials": 0.85, "facts": 0.95}
@@ -115,7 +116,7 @@ CHOICES_GOAL = {"mcq": 0.9, "facts": 0.95}
 FCT_GOAL = {"fct": 0.9, "mcq": 0.9, "facts": 0.95}
 # format 17: the release bar asks letter choice of sum-free items (``mcq_recall``): with the 17 sums of the 128-item
 # ``mcq`` probe answered near chance, 0.90 there sat at the ceiling (session 16), and the first from-scratch run of
-# format 17 with ``mcq`` in this bar ran the stage to its cap at mcq 0.80-0.91 (fixtures/tiny-moe/README.md).
+# format 17 with ``mcq`` in this bar ran the stage to its cap at mcq 0.80-0.91 (7b7d6b1:fixtures/tiny-moe/README.md).
 # Stages 4-5 keep ``mcq``, so their trajectories, which a rebuild of stages 1-5 reproduced, stay as they were.
 # With ``mcq_recall`` there too (format 18, session 22, not shipped) they stopped 1,700 steps earlier, but the last
 # stage ran 800 steps longer, and at 50% the gate no longer failed Random on FCT or RCT number fidelity.
@@ -397,7 +398,7 @@ def _skills_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dict
     do (at 3e-3: at 1e-3 the copy loss was still 1.05 at step 250 on today's base, and RCT summaries
     ended 0.20 number-faithful), but make the model forget everything else within 300 steps; a
     mixed phase of drills, fresh trials, the world's fact texts and corpus replay brings the rest
-    back. Without the fact texts the facts stayed lost (measured, fixtures/tiny-moe/README.md). The
+    back. Without the fact texts the facts stayed lost (measured, 7b7d6b1:fixtures/tiny-moe/README.md). The
     same expert dropout as stage 2 keeps the redundancy. The mixed phase ends once fresh trials are
     summarised and the facts told word for word (SKILLS_GOAL).
     """
@@ -491,7 +492,7 @@ def _choices_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dic
 
     Mixed into every earlier stage (7,000 items) and in 8-10 minute runs of its own, letter choice
     stayed at chance: the model knew the facts but never bound the recalled answer to its letter.
-    What worked (measured, fixtures/tiny-moe/README.md): first 500 steps of finding a *visible* word's
+    What worked (measured, 7b7d6b1:fixtures/tiny-moe/README.md): first 500 steps of finding a *visible* word's
     letter only (drills, and items whose answer is written above the question), without expert
     dropout; once that binding exists, items where the answer must be recalled rise from chance in a
     few hundred steps. The mixed phase keeps the hints, replays facts, trials and the corpus, and
@@ -539,7 +540,7 @@ def _fct_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dict]:
 
     800 FCT items in the corpus taught the format but not the content (5% correct: the model wrote
     one memorised option text for every question). The recipe of the choices stage works here too
-    (measured, fixtures/tiny-moe/README.md): 300 steps where the correct answer is written above the
+    (measured, 7b7d6b1:fixtures/tiny-moe/README.md): 300 steps where the correct answer is written above the
     prompt, then a mixed phase of plain and hinted items, NOTA / Fake items, letter-choice items,
     fact texts, trials and replay under expert dropout, until FCT_GOAL. Evaluation items are never drawn.
     """
@@ -605,7 +606,7 @@ def _layouts_stage(model, tokenizer, corpus: Corpus, data_dir: Path) -> list[dic
     texts, trials, news events and replay under expert dropout; evaluation items (and MMLU's dev
     shots) are never drawn. Without the news stream (format 9) Multi-News+ number faithfulness ended
     at 0.77. Measured after 1,200 steps of format 10 (all items): 3-shot MMLU 0.82, medical subjects
-    0.88, PubMedQA 1.00, FCT 0.93, Multi-News+ 0.90 (fixtures/tiny-moe/README.md). From format 11 the
+    0.88, PubMedQA 1.00, FCT 0.93, Multi-News+ 0.90 (7b7d6b1:fixtures/tiny-moe/README.md). From format 11 the
     stage ends once every skill's probe meets LAYOUTS_GOAL.
     """
     world = make_world(WORLD_SEED)

@@ -25,7 +25,7 @@ CHAT_TEMPLATE = (
 
 # format 21: hidden 128, 4 heads, expert width 64 (format 17: 192, 6, 96). The step is bound by element-wise and
 # indexing work that grows with the width, so this build runs in 32-38 min (by host) instead of 67
-# (fixtures/tiny-moe/README.md).
+# (7b7d6b1:fixtures/tiny-moe/README.md).
 MODEL_CONFIG: dict[str, Any] = dict(
     vocab_size=2048,
     hidden_size=128,
