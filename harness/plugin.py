@@ -23,7 +23,6 @@ from harness.generate.options import add_backend_options
 GATE_PLUGIN = "harness.gate.pytest_gate"
 #: options that only mean something to a gate run: giving one makes the session a gate run
 ACTIVATING = ("model", "method", "ratio", "seed", "mask", "skip_beta", "outputs", "calibration")
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,13 +70,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--data-dir", type=Path, help="datasets in the fixture layout (default: the model's own or the registry's)"
     )
     g.addoption(
-        "--variants-dir", type=Path, default=REPO_ROOT / "runs" / "variants", help="where pruned variants are written"
+        "--variants-dir",
+        type=Path,
+        default=Path("runs/variants"),
+        help="where pruned variants are written (relative: to the current directory)",
     )
-    g.addoption("--baseline-dir", type=Path, default=REPO_ROOT / "runs" / "baselines", help="stored baseline answers")
+    g.addoption("--baseline-dir", type=Path, default=Path("runs/baselines"), help="stored baseline answers")
     g.addoption("--refresh-baseline", action="store_true", help="re-evaluate the baseline even when stored")
-    g.addoption("--thresholds", type=Path, help="tolerances YAML (default: the shipped thresholds.yaml)")
+    g.addoption("--thresholds", type=Path, help="tolerances YAML (default: the shipped harness/gate/thresholds.yaml)")
     g.addoption("--limit", type=int, help="items per task (quick runs)")
-    g.addoption("--verdict", type=Path, default=REPO_ROOT / "reports" / "verdict.json", help="machine-readable verdict")
+    g.addoption("--verdict", type=Path, default=Path("reports/verdict.json"), help="machine-readable verdict")
     g.addoption(
         "--outputs",
         type=Path,

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from harness.report.render import REPO_ROOT, render
+from harness.report.render import render
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,8 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="render the Allure HTML report from allure-pytest results",
         description="Allure 3 (npm, no Java) or Allure 2 (Java); see scripts/setup-report.sh.",
     )
-    p.add_argument("--results", type=Path, default=REPO_ROOT / "allure-results", help="pytest --alluredir folder")
-    p.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "allure", help="HTML report folder")
+    p.add_argument("--results", type=Path, default=Path("allure-results"), help="pytest --alluredir folder")
+    p.add_argument("--out", type=Path, default=Path("reports/allure"), help="HTML report folder")
     p.set_defaults(run=run)
 
 

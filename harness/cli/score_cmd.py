@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+SUITES_DIR = Path(__file__).resolve().parents[1] / "suites"  # package data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,10 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lenient", action="store_true", help="skip malformed rows (counted) instead of failing")
     p.add_argument("--judge", action="append", default=[], help="LLM judge provider:model (repeatable)")
     p.add_argument("--thresholds", type=Path, help="tolerances YAML (default: the shipped thresholds.yaml)")
-    p.add_argument("--verdict", type=Path, default=REPO_ROOT / "reports" / "verdict.json", help="verdict.json to write")
+    p.add_argument("--verdict", type=Path, default=Path("reports/verdict.json"), help="verdict.json to write")
     p.add_argument("--alluredir", type=Path, help="write Allure results here (as pytest --alluredir)")
     p.add_argument(
-        "--suites", type=Path, default=REPO_ROOT / "suites", help="the gate suites (default: the checkout's)"
+        "--suites", type=Path, default=SUITES_DIR, help="the gate suites (default: the installed harness.suites)"
     )
     p.add_argument("pytest_args", nargs="*", help="further pytest arguments after --, e.g. -- -k rct -q")
     p.set_defaults(run=run)
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.outputs.is_file():
         raise FileNotFoundError(f"--outputs {args.outputs}: file not found")
     if not args.suites.is_dir():
-        raise FileNotFoundError(f"--suites {args.suites}: no gate suites there (pass the suites/ folder of a checkout)")
+        raise FileNotFoundError(f"--suites {args.suites}: no gate suites there (pass a folder of gate suites)")
     argv = [str(args.suites), "-p", "no:cacheprovider", "--outputs", str(args.outputs), "--verdict", str(args.verdict)]
     argv += ["--lenient"] if args.lenient else []
     argv += [x for j in args.judge for x in ("--judge", j)]

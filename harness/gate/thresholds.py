@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-DEFAULT_FILE = Path(__file__).resolve().parents[2] / "thresholds.yaml"
+DEFAULT_FILE = Path(__file__).resolve().parent / "thresholds.yaml"  # package data
 
 
 @dataclass(frozen=True)

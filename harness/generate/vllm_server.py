@@ -140,7 +140,7 @@ class VLLMServer:
         self.name = served_name(checkpoint)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(log_dir or REPO_ROOT / "runs" / "vllm") / f"{self.name}-{self.port}.log"
+        self.log_path = Path(log_dir or Path("runs/vllm")) / f"{self.name}-{self.port}.log"
         self.process: subprocess.Popen | None = None
 
     def command(self) -> list[str]:

@@ -9,11 +9,12 @@ from harness.cli.prune_cmd import default_calibration
 from harness.data.calibration import CalibrationSource
 from harness.generate.backends import BackendOptions, open_backend
 from harness.models.loading import resolve
+from harness.models.registry import FIXTURES_DIR
 from harness.prune.calibrate import CalibrationSettings
 from harness.prune.sweep import SweepRequest, run_sweep
 from tools.tiny_moe.evaluate import Profile, profile
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "tiny-moe" / "data"
+DATA_DIR = FIXTURES_DIR / "tiny-moe" / "data"
 
 
 def _row(name: str, p: Profile) -> dict:
