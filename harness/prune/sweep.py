@@ -160,7 +160,7 @@ def plan_sweep(model: ResolvedModel, request: SweepRequest, out_dir: Path) -> Sw
     before a model is loaded or a file written."""
     from transformers import AutoConfig
 
-    methods = {get_method(m).name: get_method(m) for m in request.methods}
+    methods = {method.name: method for method in map(get_method, request.methods)}
     config_json = read_config_json(model.path)
     adapter = adapter_for(config_json)
     routing = adapter.routing_info(AutoConfig.from_pretrained(model.path))
@@ -368,26 +368,11 @@ def _choose(
             )
             choices.append(Choice(kept, scores))
         elif isinstance(method, SearchMethod):
-            choices.append(
-                Choice(
-                    {},
-                    search={
-                        "strategy": None,
-                        "max_subsets": plan.request.naee_max_subsets,
-                        "evaluations": 0,
-                        "seconds": 0.0,
-                    },
-                )
-            )
+            choices.append(Choice({}, search=method.new_account(plan.request.options(seed))))
         else:
             choices.append(Choice(dict(plan.masks[variant.method].kept)))
         choices[-1].losses = {layer: None for layer in layers}
-    if stats is None:
-        searching = [v.method for v in variants if v.method in plan.methods and plan.methods[v.method].searches]
-        if searching:
-            raise ValueError(
-                f"{', '.join(searching)} needs calibration data (its kept sets are chosen on calibration tokens)"
-            )
+    if stats is None:  # data-free methods and masks only: plan_sweep refused every method that needs data
         return choices
     options = plan.request.options(seed)
     for block in blocks:

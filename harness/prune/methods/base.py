@@ -14,7 +14,7 @@ A method is one module in this package that defines a subclass with a ``name``; 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
@@ -90,6 +90,10 @@ class LayerChoice:
 
 class SearchMethod(PruningMethod):
     searches = True
+
+    def new_account(self, options: MethodOptions) -> dict[str, Any]:
+        """The search account the sweep fills layer by layer (``PruningManifest.search``)."""
+        return {"strategy": None, "evaluations": 0, "seconds": 0.0}
 
     def choose_layer(
         self, layers: list[LayerReconstruction], plan: KeepPlan, routing: RoutingInfo, options: MethodOptions

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations, product
 from math import comb, prod
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -32,6 +32,9 @@ SWAP_ROUNDS = 8
 
 class NAEE(SearchMethod):
     name = "naee"
+
+    def new_account(self, options: MethodOptions) -> dict[str, Any]:
+        return {**super().new_account(options), "max_subsets": options.naee_max_subsets}
 
     def key_fields(self, options: MethodOptions) -> list:
         return [options.reconstruction_tokens_per_sample, options.naee_max_subsets]
