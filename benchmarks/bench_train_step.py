@@ -9,7 +9,8 @@
 Rows are the build's own streams (letter choice, fact texts, corpus replay) on the shipped tokenizer
 and a model of the shipped config.
 
-Usage: python benchmarks/bench_train_step.py [--steps 12]
+Usage, from the repository root (the lab is not installed):
+    PYTHONPATH=. python benchmarks/bench_train_step.py [--steps 12]
 """
 
 from __future__ import annotations

@@ -58,6 +58,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "top-1 weight; a variant axis (repeatable), ids end in -skipB; transformers backend only",
     )
     g.addoption("--quant", choices=QUANTS, default="none", help="quantize each pruned variant (default none)")
+    g.addoption(
+        "--calibration-mode",
+        choices=("auto", "full", "layerwise"),
+        default="auto",
+        help="building variants: the whole model (full) or its decoder layers streamed from the checkpoint "
+        "(layerwise); auto: full when it fits the device's free memory",
+    )
     g.addoption("--judge", action="append", default=[], help="LLM judge (provider:model), repeatable")
     g.addoption(
         "--judge-repeats",

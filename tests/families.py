@@ -5,7 +5,17 @@ from __future__ import annotations
 import torch
 import transformers as T
 
-FAMILIES = ("qwen3_moe", "qwen3_next", "qwen3_5_moe", "gpt_oss", "nemotron_h", "mixtral", "olmoe", "deepseek_v3")
+FAMILIES = (
+    "qwen3_moe",
+    "qwen3_next",
+    "qwen3_5_moe",
+    "qwen2_moe",
+    "gpt_oss",
+    "nemotron_h",
+    "mixtral",
+    "olmoe",
+    "deepseek_v3",
+)
 _COMMON = dict(
     vocab_size=128,
     hidden_size=32,
@@ -53,6 +63,17 @@ def tiny_config(
             linear_key_head_dim=8,
             linear_value_head_dim=8,
             **extra,
+            **c,
+        )
+    if family == "qwen2_moe":
+        c.pop("head_dim")
+        return T.Qwen2MoeConfig(
+            num_hidden_layers=2,
+            num_experts=num_experts,
+            moe_intermediate_size=12,
+            intermediate_size=24,
+            shared_expert_intermediate_size=12,
+            norm_topk_prob=norm_topk_prob,
             **c,
         )
     if family == "gpt_oss":

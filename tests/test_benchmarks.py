@@ -4,6 +4,7 @@ batch per measurement and check that it prints its whole table."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ def test_train_step_benchmark_runs_on_the_current_build_code():
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),  # tools/ (the lab) is not installed
     )
     assert run.returncode == 0, run.stderr[-2000:]
     lines = run.stdout.splitlines()

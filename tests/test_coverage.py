@@ -18,8 +18,7 @@ def test_removed_mass_and_jaccard_by_hand():
 
 def test_frequency_pruning_removes_less_in_domain_mass_than_random(tmp_path, capsys):
     from harness.cli.main import main
-    from harness.cli.prune_cmd import default_calibration
-    from harness.data.calibration import CalibrationSource
+    from harness.gate.variants import default_calibration
     from harness.models.loading import resolve
     from harness.prune.sweep import SweepRequest, run_sweep
 
@@ -32,7 +31,7 @@ def test_frequency_pruning_removes_less_in_domain_mass_than_random(tmp_path, cap
                 ["frequency", "random"],
                 [0.5],
                 [0],
-                [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")],
+                default_calibration("tiny-moe"),
             ),
             tmp_path / "v",
             tmp_path / "s",

@@ -180,13 +180,14 @@ def test_lenient_mode_skips_and_counts_malformed_rows(tmp_path, capsys):
 
 def test_mmlu_rows_split_into_multimedqa_medical_and_general_tasks():
     """MultiMedQA's six MMLU subjects are a biomedical task; the general MMLU check gets every other subject."""
-    from harness.measure.tasks import TASKS, load_items
+    from harness.benchmarks import tasks
+    from harness.measure.tasks import load_items
     from harness.models.registry import FIXTURES_DIR
 
     data = FIXTURES_DIR / "tiny-moe" / "data"
     rows = mcq.load_mmlu(data / "general" / "mmlu_test.jsonl")
-    medical, general = (load_items(TASKS[t], data) for t in ("mmlu_medical", "mmlu"))
-    assert TASKS["mmlu_medical"].domain == "biomedical" and TASKS["mmlu"].domain == "general"
+    medical, general = (load_items(tasks()[t], data) for t in ("mmlu_medical", "mmlu"))
+    assert tasks()["mmlu_medical"].domain == "biomedical" and tasks()["mmlu"].domain == "general"
     assert len(medical) == sum(r.subject in mcq.MEDICAL_SUBJECTS for r in rows) > 0
     assert len(general) + len(medical) == len(rows)
     assert {it.prompt.split(".")[0].rsplit("about ", 1)[1] for it in medical} == {

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.benchmarks import datasets, get_dataset
 from harness.data import download as dl
-from harness.data import registry
+from harness.data.dataset import resolve_path
 from harness.data.sources import GitHubFiles, HubRows
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tiny-moe" / "data"
@@ -60,22 +61,19 @@ def github(monkeypatch):
 
 
 def test_downloads_land_where_the_loaders_look(github, tmp_path):
-    folder = dl.download("medhalt-fake", tmp_path, show_progress=False)
-    assert registry.resolve_path("medhalt-fake", root=tmp_path).is_file()
+    folder = dl.download(get_dataset("medhalt-fake"), tmp_path, show_progress=False)
+    assert resolve_path(get_dataset("medhalt-fake"), root=tmp_path).is_file()
     assert json.loads((folder / "SOURCE.json").read_text())["records"] == 60
-    dl.download("multi-news-plus", tmp_path, show_progress=False)
-    clusters = registry.get("multi-news-plus").load(registry.resolve_path("multi-news-plus", root=tmp_path))
+    dl.download(get_dataset("multi-news-plus"), tmp_path, show_progress=False)
+    clusters = get_dataset("multi-news-plus").load(resolve_path(get_dataset("multi-news-plus"), root=tmp_path))
     assert len(clusters) == 30 and not any("README" in p for p in github)  # only the matching files fetched
 
 
 def test_a_failed_download_leaves_nothing_and_keeps_the_old_copy(github, tmp_path, monkeypatch):
-    dl.download("medhalt-fake", tmp_path, show_progress=False)
+    dl.download(get_dataset("medhalt-fake"), tmp_path, show_progress=False)
     broken = GitHubFiles("medhalt/medhalt", "0" * 40, (("nope.csv", "reasoning_fake.csv"),))
-    monkeypatch.setitem(
-        registry.DATASETS, "medhalt-fake", dataclasses.replace(registry.get("medhalt-fake"), origin=broken)
-    )
     with pytest.raises(dl.DownloadError, match="HTTP 404"):
-        dl.download("medhalt-fake", tmp_path, show_progress=False)
+        dl.download(dataclasses.replace(get_dataset("medhalt-fake"), origin=broken), tmp_path, show_progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["medhalt-fake"]  # no temp folder left, old copy kept
     assert (tmp_path / "medhalt-fake" / "reasoning_fake.csv").is_file()
 
@@ -87,7 +85,7 @@ def test_hub_downloads_refuse_offline_and_unknown_recipes(tmp_path, monkeypatch,
     assert main(["data", "download", "gsm8k", "--data-dir", str(tmp_path)]) == 2
     assert "HF_HUB_OFFLINE" in capsys.readouterr().err
     with pytest.raises(ValueError, match="no download recipe"):
-        dl.download("knowledge", tmp_path)
+        dl.download(get_dataset("knowledge"), tmp_path)
     assert not list(tmp_path.iterdir())
 
 
@@ -121,47 +119,48 @@ def test_hub_rows_are_read_at_one_resolved_commit_and_recorded(hub_double, tmp_p
     source = json.loads((tmp_path / "gsm8k" / "SOURCE.json").read_text())
     assert source["revision"] == "v1.0" and source["commit"] == "sha-of-v1.0" and source["records"] == 3
     assert {c[3] for c in hub_double} == {"sha-of-v1.0"}  # every split read at the resolved commit
-    assert len(registry.get("gsm8k").load(registry.resolve_path("gsm8k", root=tmp_path))) == 3
+    assert len(get_dataset("gsm8k").load(resolve_path(get_dataset("gsm8k"), root=tmp_path))) == 3
 
 
 def test_medinst_configs_are_tagged_with_their_task(hub_double, tmp_path):
     from harness.data import medinst
 
     with pytest.warns(UserWarning, match="no pinned commit"):
-        dl.download("medinst", tmp_path, show_progress=False)
-    records = registry.get("medinst").load(registry.resolve_path("medinst", root=tmp_path))
+        dl.download(get_dataset("medinst"), tmp_path, show_progress=False)
+    records = get_dataset("medinst").load(resolve_path(get_dataset("medinst"), root=tmp_path))
     assert [r.task for r in records] == [t for t in medinst.GENERATION_TASKS for _ in range(2)]
     assert {c[2] for c in hub_double} == {"test"}
     with pytest.warns(UserWarning, match="no pinned commit"):
-        dl.download("medinst-calibration", tmp_path, show_progress=False)
+        dl.download(get_dataset("medinst-calibration"), tmp_path, show_progress=False)
     assert hub_double[-1][1:3] == ("unseen_train_100k", "train")
     assert (
-        len(registry.get("medinst-calibration").load(registry.resolve_path("medinst-calibration", root=tmp_path))) == 2
+        len(get_dataset("medinst-calibration").load(resolve_path(get_dataset("medinst-calibration"), root=tmp_path)))
+        == 2
     )
 
 
 def test_revision_is_refused_for_github_pinned_datasets(tmp_path):
     with pytest.raises(ValueError, match="pinned commit 3dfe1e4"):
-        dl.download("medhalt-fake", tmp_path, revision="main")
+        dl.download(get_dataset("medhalt-fake"), tmp_path, revision="main")
 
 
 def test_hub_sources_are_read_at_their_pinned_commit_by_default(hub_double, tmp_path):
-    dl.download("gsm8k", tmp_path, show_progress=False)
-    pinned = registry.get("gsm8k").origin.revision
+    dl.download(get_dataset("gsm8k"), tmp_path, show_progress=False)
+    pinned = get_dataset("gsm8k").origin.revision
     assert len(pinned) == 40 and {c[3] for c in hub_double} == {f"sha-of-{pinned}"}
     assert json.loads((tmp_path / "gsm8k" / "SOURCE.json").read_text())["revision"] == pinned
 
 
 def test_an_unpinned_hub_source_warns_with_the_commit_to_pin(hub_double, tmp_path):
     with pytest.warns(UserWarning, match="--revision sha-of-main"):
-        dl.download("medinst-calibration", tmp_path, show_progress=False)
+        dl.download(get_dataset("medinst-calibration"), tmp_path, show_progress=False)
 
 
 def test_every_official_source_is_pinned_to_a_full_commit_except_medinst():
     """MedINST32 is the one source with no commit known here (see harness/data/sources.py)."""
-    unpinned = {n for n, s in registry.DATASETS.items() if not s.origin.pinned}
+    unpinned = {n for n, s in datasets().items() if not s.origin.pinned}
     assert unpinned == {"medinst", "medinst-calibration"}
-    for spec in registry.DATASETS.values():
+    for spec in datasets().values():
         if isinstance(spec.origin, HubRows) and spec.origin.pinned:
             assert spec.source.startswith(f"hf:{spec.origin.hub_id}@{spec.origin.revision[:10]}")
     with pytest.raises(ValueError, match="full 40-hex sha"):

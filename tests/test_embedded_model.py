@@ -122,13 +122,12 @@ def test_pruning_effects_mirror_the_study(tmp_path, unpruned):
     MedQA, MedMCQA and PubMedQA, the gate's in-domain choice tasks) stays within 10 points. Format 21,
     40 items: FCT 0.925 -> 0.35, RCT 1.00 -> 0.10, letter choice 0.94 -> 0.88. General MMLU is left
     out: it falls with the general domain (0.90 -> 0.65; the format-17 version of this test included it)."""
-    from harness.cli.prune_cmd import default_calibration
-    from harness.data.calibration import CalibrationSource
+    from harness.gate.variants import default_calibration
     from harness.models.loading import resolve
     from harness.prune.sweep import SweepRequest, run_sweep
 
     model = resolve("tiny-moe")
-    sources = [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]
+    sources = default_calibration("tiny-moe")
     variants = {
         (r.variant.method, r.variant.ratio): r.path
         for r in run_sweep(

@@ -117,10 +117,9 @@ def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
     with spans that point at the summary text, numbers glued to a word ("The519 patients") included."""
     from pathlib import Path
 
-    from harness.cli.prune_cmd import default_calibration
     from harness.data import rct
-    from harness.data.calibration import CalibrationSource
     from harness.data.prompts import summarization
+    from harness.gate.variants import default_calibration
     from harness.generate.backends import BackendOptions, open_backend
     from harness.metrics.factcheck import check
     from harness.models.loading import resolve
@@ -131,7 +130,7 @@ def test_fact_checks_on_the_embedded_models_real_summaries(tmp_path):
     model = resolve("tiny-moe")
     [pruned] = run_sweep(
         model,
-        SweepRequest(["random"], [0.75], [0], [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]),
+        SweepRequest(["random"], [0.75], [0], default_calibration("tiny-moe")),
         tmp_path / "variants",
         tmp_path / "cache",
         show_progress=False,

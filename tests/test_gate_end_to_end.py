@@ -6,10 +6,12 @@ Chromium) when the report tools are installed."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 import threading
+from collections import Counter
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -133,8 +135,24 @@ def test_easy_ep_light_passes_and_random_heavy_fails(gate_run):
     assert (tmp / "allure-results" / "categories.json").is_file()
 
 
+def test_pytest_verdict_and_allure_counts_agree(gate_run):
+    """One count everywhere: pytest's passed / failed / skipped equal the Allure results' statuses (the
+    plots and verdict ride on a result container, not an extra test), and verdict.json holds one decided
+    check per passed or failed test."""
+    tmp, proc = gate_run
+    summary = [ln for ln in proc.stdout.splitlines() if re.search(r"\d+ passed", ln)][-1]
+    counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|skipped)", summary)}
+    statuses = Counter(json.loads(p.read_text())["status"] for p in (tmp / "allure-results").glob("*-result.json"))
+    assert dict(statuses) == counts and counts["failed"] > 0
+    containers = list((tmp / "allure-results").glob("*-container.json"))
+    assert any(json.loads(c.read_text()).get("name") == "moegate summary" for c in containers)
+    doc = json.loads((tmp / "reports" / "verdict.json").read_text())
+    decided = [c["passed"] for v in doc["variants"].values() for c in v["checks"].values()]
+    assert (decided.count(True), decided.count(False)) == (counts["passed"], counts["failed"])
+
+
 def test_allure_report_renders_the_variant_table(gate_run, tmp_path):
-    from harness.report.render import find_allure, render
+    from harness.report.render import MIN_NODE_FOR_QUALITY_GATE, find_allure, node_major, quality_gate, render
 
     try:
         find_allure()
@@ -161,6 +179,12 @@ def test_allure_report_renders_the_variant_table(gate_run, tmp_path):
         server.shutdown()
     assert "tiny-moe-easy_ep-r0.25-s0" in dom and "tiny-moe-random-r0.75-s0" in dom
     assert (tmp_path / "report.png").stat().st_size > 10_000
+    if node_major() < MIN_NODE_FOR_QUALITY_GATE:  # refused with the reason, never a pass
+        with pytest.raises(RuntimeError, match=f"needs Node {MIN_NODE_FOR_QUALITY_GATE}"):
+            quality_gate(tmp / "allure-results")
+    else:
+        passed, message = quality_gate(tmp / "allure-results")  # Allure's own gate agrees: Random 75% fails
+        assert not passed and message
 
 
 def test_dual_domain_calibration_runs_side_by_side(tmp_path):
@@ -170,10 +194,12 @@ def test_dual_domain_calibration_runs_side_by_side(tmp_path):
         sys.executable,
         "-m",
         "pytest",
-        "suites/test_utility.py",
+        "suites",
         "-p",
         "no:cacheprovider",
         "-q",
+        "-m",
+        "knowledge",
         "--method",
         "reap",
         "--ratio",
@@ -184,8 +210,6 @@ def test_dual_domain_calibration_runs_side_by_side(tmp_path):
         "dual",
         "--limit",
         "8",
-        "-k",
-        "knowledge",
         "--verdict",
         str(tmp_path / "verdict.json"),
         "--variants-dir",
@@ -208,10 +232,10 @@ def test_multi_xscience_task_runs_and_is_skipped_for_the_embedded_model(tmp_path
     """The task builds the study's MedINST-style input from the official raw format and its checks compute;
     the gate skips it for tiny-moe, which was never trained on related-work generation (reason shown),
     and then never generates for it."""
+    from harness.benchmarks import get_check, get_task
     from harness.gate.session import GateConfig, GateSession
     from harness.generate.backends import BackendOptions, open_backend
-    from harness.measure.checks import get_check
-    from harness.measure.tasks import answer, get_task
+    from harness.measure.tasks import answer
     from harness.models.loading import resolve
 
     config = GateConfig(

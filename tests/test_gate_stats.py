@@ -55,10 +55,10 @@ def test_thresholds_merge_patterns_and_model_overrides(tmp_path):
 
 
 def test_decide_needs_both_tolerance_and_evidence():
+    from harness.benchmarks import get_check, get_task
     from harness.gate.thresholds import Threshold
     from harness.gate.verdict import decide
-    from harness.measure.checks import get_check
-    from harness.measure.tasks import Item, TaskRun, get_task
+    from harness.measure.tasks import Item, TaskRun
 
     task = get_task("medqa")
     items = [Item(str(i), "q", choices=("A", "B", "C", "D"), answer=0) for i in range(40)]
@@ -75,8 +75,9 @@ def test_decide_needs_both_tolerance_and_evidence():
 def test_overlong_prompts_are_refused_not_truncated():
     from dataclasses import replace
 
+    from harness.benchmarks import get_task
     from harness.generate.backends import BackendOptions, open_backend
-    from harness.measure.tasks import Item, answer, get_task
+    from harness.measure.tasks import Item, answer
     from harness.models.loading import resolve
 
     task = replace(get_task("rct"), max_model_len=200)

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.benchmarks import tasks
 from harness.data import humaneval, lm_eval_tasks
 from harness.data.records import DataFormatError
 from harness.generate.cached import CachedBackend
-from harness.measure.tasks import TASKS, answer
+from harness.measure.tasks import answer
 from harness.metrics import code_exec
 from harness.models.loading import load_tokenizer, resolve
 from harness.models.registry import FIXTURES_DIR, get_spec
@@ -28,7 +29,7 @@ def test_scripted_solutions_pass_exactly_when_correct(correct, monkeypatch):
     # the response continues the task's generation prefix, which opened a ```python fence
     script = {r["prompt"]: (r["canonical_solution"] if correct else "    return None\n") + "```\nDone." for r in rows}
     double = ScriptedBackend(load_tokenizer(resolve("tiny-moe").path), script)
-    run = answer(TASKS["humaneval"], TASKS["humaneval"].load(PATH), CachedBackend(double, None))
+    run = answer(tasks()["humaneval"], tasks()["humaneval"].load(PATH), CachedBackend(double, None))
     assert [o["value"] for o in run.outputs] == [1.0 if correct else 0.0] * len(rows)
     assert all(p.startswith("<|im_start|>user\nWrite a solution to the following problem") for p in double.seen)
     assert all("<|im_start|>assistant\nHere is the completed function:\n```python\n" in p for p in double.seen)
@@ -39,9 +40,9 @@ def test_execution_needs_explicit_permission(monkeypatch):
     monkeypatch.delenv(code_exec.ALLOW_ENV, raising=False)
     with pytest.raises(PermissionError, match=code_exec.ALLOW_ENV):
         code_exec.passes("pass")
-    items = TASKS["humaneval"].load(PATH)
+    items = tasks()["humaneval"].load(PATH)
     with pytest.raises(PermissionError):
-        answer(TASKS["humaneval"], items, CachedBackend(ScriptedBackend(None, {}), None))
+        answer(tasks()["humaneval"], items, CachedBackend(ScriptedBackend(None, {}), None))
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
+from harness.benchmarks import tasks
 from harness.data import ifeval
 from harness.data.records import DataFormatError
 from harness.generate.cached import CachedBackend
-from harness.measure.tasks import TASKS, answer
+from harness.measure.tasks import answer
 from harness.models.loading import load_tokenizer, resolve
 from harness.models.registry import FIXTURES_DIR, get_spec
 from tests.generation_double import ScriptedBackend
@@ -36,9 +37,9 @@ def _response(row: dict, obey: bool) -> str:
 def test_lm_eval_checkers_score_scripted_answers(obey):
     path = DATA / "general" / "ifeval_test.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines()]
-    items = TASKS["ifeval"].load(path)
+    items = tasks()["ifeval"].load(path)
     double = ScriptedBackend(load_tokenizer(resolve("tiny-moe").path), {r["prompt"]: _response(r, obey) for r in rows})
-    run = answer(TASKS["ifeval"], items, CachedBackend(double, None))
+    run = answer(tasks()["ifeval"], items, CachedBackend(double, None))
     assert [o["value"] for o in run.outputs] == [1.0 if obey else 0.0] * len(rows)
     assert all(p.startswith("<|im_start|>user\nTell me about") for p in double.seen)  # the chat template was applied
     assert {r["instruction_id_list"][0] for r in rows} == {

@@ -58,7 +58,7 @@ def test_local_mmlu_keeps_template_and_few_shot_split():
 def test_our_mmlu_three_shot_prompt_equals_lm_evals_fewshot_context(tmp_path):
     """The gate's MMLU items render exactly what lm-eval's mmlu_anatomy builds (description, first three
     dev rows answered, then the question), given a dev split holding only that subject's rows."""
-    from harness.measure.tasks import TASKS
+    from harness.benchmarks import tasks
 
     rows = [json.loads(line) for line in (DATA / "general" / "mmlu_test.jsonl").read_text().splitlines()]
     dev = [json.loads(line) for line in (DATA / "general" / "mmlu_dev.jsonl").read_text().splitlines()]
@@ -70,14 +70,14 @@ def test_our_mmlu_three_shot_prompt_equals_lm_evals_fewshot_context(tmp_path):
             "mmlu_anatomy", {"test": tmp_path / "mmlu_test.jsonl", "dev": tmp_path / "mmlu_dev.jsonl"}, num_fewshot=3
         )
     )
-    ours = TASKS["mmlu_medical"].load(tmp_path / "mmlu_test.jsonl")
+    ours = tasks()["mmlu_medical"].load(tmp_path / "mmlu_test.jsonl")
     docs = list(task.test_docs())
     assert len(ours) == len(docs) == 10
     for item, doc in zip(ours, docs):
         assert item.prompt == task.fewshot_context(doc, num_fewshot=3)
     (tmp_path / "mmlu_dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in anatomy_dev[:2]))
     with pytest.raises(ValueError, match="subject 'anatomy' has 2 rows"):
-        TASKS["mmlu_medical"].load(tmp_path / "mmlu_test.jsonl")
+        tasks()["mmlu_medical"].load(tmp_path / "mmlu_test.jsonl")
 
 
 def test_pubmedqa_rows_and_missing_files(tmp_path):

@@ -113,13 +113,12 @@ def test_greedy_search_above_the_budget_respects_groups_and_is_no_better_than_ex
 
 
 def test_sweep_records_every_methods_loss_and_naee_search(tmp_path):
-    from harness.cli.prune_cmd import default_calibration
-    from harness.data.calibration import CalibrationSource
+    from harness.gate.variants import default_calibration
     from harness.models.loading import resolve
     from harness.prune.sweep import SweepRequest, run_sweep
 
     model = resolve("tiny-moe")
-    sources = [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]
+    sources = default_calibration("tiny-moe")
     from harness.prune.calibrate import CalibrationSettings
 
     request = SweepRequest(["naee", "reap", "random"], [0.75], [0], sources, CalibrationSettings(n_samples=16))

@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from harness.cli.prune_cmd import default_calibration
-from harness.data.calibration import CalibrationSource
+from harness.gate.variants import default_calibration
 from harness.models.loading import resolve
 from harness.prune.sweep import SweepRequest, run_sweep
 
@@ -19,7 +18,7 @@ def test_gptq_w4a16_on_a_pruned_checkpoint(tmp_path):
     from harness.models.loading import load_model
     from harness.prune.quantize import QuantSettings, group_size, quantize
 
-    sources = [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]
+    sources = default_calibration("tiny-moe")
     pruned = run_sweep(
         resolve("tiny-moe"),
         SweepRequest(["reap"], [0.25], [0], sources),

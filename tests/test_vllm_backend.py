@@ -46,14 +46,13 @@ def _both(path: Path, prompts: list[str]) -> tuple[list, list]:
 
 
 def test_vllm_cpu_matches_transformers_token_for_token(tmp_path):
-    from harness.cli.prune_cmd import default_calibration
-    from harness.data.calibration import CalibrationSource
+    from harness.gate.variants import default_calibration
     from harness.prune.sweep import SweepRequest, run_sweep
 
     model = resolve("tiny-moe")
     pruned = run_sweep(
         model,
-        SweepRequest(["reap"], [0.5], [0], [CalibrationSource.parse(s) for s in default_calibration("tiny-moe")]),
+        SweepRequest(["reap"], [0.5], [0], default_calibration("tiny-moe")),
         tmp_path / "pruned",
         tmp_path / "stats",
         show_progress=False,

@@ -45,7 +45,8 @@ def test_the_wheel_carries_the_package_data(installed):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {
         "harness/gate/thresholds.yaml",
-        "harness/suites/test_rct.py",
+        "harness/suites/test_gate.py",
+        "harness/benchmarks/medhalt_memory.py",
         "harness/suites/conftest.py",
         "harness/fixtures/tiny-moe/model/model.safetensors",
         "harness/fixtures/tiny-moe/data/rct/test-inputs.csv",

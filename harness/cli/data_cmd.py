@@ -7,7 +7,8 @@ import dataclasses
 import json
 from pathlib import Path
 
-from harness.data import registry
+from harness.benchmarks import datasets, get_dataset
+from harness.data.dataset import data_root, default_path, resolve_path, size_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     ls.set_defaults(run=_list)
     ck = cmds.add_parser("check", help="parse PATH with the named loader; print the count and the first record")
-    ck.add_argument("name", choices=sorted(registry.DATASETS))
+    ck.add_argument("name", choices=sorted(datasets()))
     ck.add_argument("path", type=Path)
     ck.add_argument(
         "--lenient", action="store_true", help="skip malformed records (counted and listed) instead of failing"
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="The only command that touches the network for data: GitHub files at the "
         "pinned commit, hub rows exported to JSONL. Parsed before it is kept.",
     )
-    dl.add_argument("name", choices=sorted(registry.DATASETS))
+    dl.add_argument("name", choices=sorted(datasets()))
     dl.add_argument(
         "--data-dir",
         type=Path,
@@ -51,19 +52,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    root = args.data_dir or registry.data_root()
+    root = args.data_dir or data_root()
     print(f"cache root: {root}")
-    for spec in registry.DATASETS.values():
-        path = registry.default_path(spec, root)
-        state = f"cached, {registry.size_of(path):,} bytes" if path.exists() else "not cached"
+    for spec in datasets().values():
+        path = default_path(spec, root)
+        state = f"cached, {size_of(path):,} bytes" if path.exists() else "not cached"
         print(f"{spec.name:16s} {state:28s} {spec.source}  ({spec.description})")
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
-    spec = registry.get(args.name)
+    spec = get_dataset(args.name)
     skipped: list[str] | None = [] if args.lenient else None
-    records = spec.load(registry.resolve_path(args.name, args.path), skipped=skipped)
+    records = spec.load(resolve_path(spec, args.path), skipped=skipped)
     first = records[0] if records else None
     print(
         f"{args.name}: {len(records)} records from {args.path}"
@@ -79,6 +80,6 @@ def _check(args: argparse.Namespace) -> int:
 def _download(args: argparse.Namespace) -> int:
     from harness.data.download import download
 
-    folder = download(args.name, args.data_dir, revision=args.revision)
+    folder = download(get_dataset(args.name), args.data_dir, revision=args.revision)
     print(json.loads((folder / "SOURCE.json").read_text()) | {"path": str(folder)})
     return 0

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from harness.measure.checks import INSTRUCTIONS as DEFAULT_INSTRUCTIONS
+from harness.benchmarks import instructions as registered_instructions
 from harness.metrics import factcheck_eval
 from harness.metrics.factcheck import check
 
@@ -76,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give --source and --summary (one pair), or --evaluate CASES.yaml")
     source, summary = _read(args.source, "source"), _read(args.summary, "summary")
     baseline = _read(args.baseline, "baseline") if args.baseline else None
-    instructions = [_read(p, "instructions") for p in args.instructions] if args.instructions else DEFAULT_INSTRUCTIONS
+    instructions = (
+        [_read(p, "instructions") for p in args.instructions] if args.instructions else list(registered_instructions())
+    )
     result = check(summary, source, baseline, instructions)
     json.dump(result.as_dict(), sys.stdout, indent=2, ensure_ascii=False)
     print()

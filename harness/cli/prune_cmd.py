@@ -6,11 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
-from harness.data import registry as data_registry
 from harness.data.calibration import CalibrationSource
+from harness.gate.variants import default_calibration
 from harness.models.adapters import dead_slot_families
 from harness.models.loading import resolve
-from harness.models.registry import DEFAULT_MODEL, get_spec
+from harness.models.registry import DEFAULT_MODEL
 from harness.prune.calibrate import CalibrationSettings
 from harness.prune.masks import parse_masks
 from harness.prune.methods import MethodOptions, all_methods, default_methods
@@ -109,27 +109,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hf-cache-dir", default=None, help="Hugging Face hub cache for registry models")
     p.add_argument("--download", action="store_true", help="allow downloading registry models from the hub")
     p.add_argument("--device", default="cpu", help="device for calibration (cpu, cuda, cuda:1, ...)")
+    p.add_argument(
+        "--calibration-mode",
+        choices=("auto", "full", "layerwise"),
+        default="auto",
+        help="full: load the whole model on --device; layerwise: stream its decoder layers from the checkpoint "
+        "(one layer's weights resident at a time; same statistics); auto (default): full when the checkpoint "
+        "fits the device's free memory. Recorded in pruning.json",
+    )
+    p.add_argument(
+        "--offload-dir",
+        type=Path,
+        default=None,
+        help="layerwise: where tensors the checkpoint stores in another layout (per-expert weights fused on "
+        "load) are written while the sweep runs (default: a temporary folder); removed afterwards",
+    )
     p.add_argument("--no-verify", action="store_true", help="skip the reload-and-compare check")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print a JSON summary of the written variants")
     p.set_defaults(run=run)
 
 
-def default_calibration(model_name: str) -> list[str]:
-    """Embedded models ship their calibration set next to the weights; other models use the cached
-    MedINST32 calibration pool (``python -m harness data download medinst-calibration``) when present."""
-    spec = get_spec(model_name)
-    if spec and spec.local_dir is not None:
-        path = spec.local_dir.parent / "data" / "calibration" / "medinst_calibration.jsonl"
-    else:
-        path = data_registry.default_path(data_registry.get("medinst-calibration"))
-    return [f"biomedical={path}"] if path.is_file() else []
-
-
 def run(args: argparse.Namespace) -> int:
     model = resolve(args.model, cache_dir=args.hf_cache_dir, allow_download=args.download)
-    specs = args.calibration or default_calibration(args.model)
-    sources = [CalibrationSource.parse(s) for s in specs]
+    sources = (
+        [CalibrationSource.parse(s) for s in args.calibration] if args.calibration else default_calibration(args.model)
+    )
     settings = CalibrationSettings(
         n_samples=args.samples,
         max_length=args.max_length,
@@ -154,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
             masks=masks,
             verify=not args.no_verify,
             device=args.device,
+            calibration_mode=args.calibration_mode,
+            offload_dir=args.offload_dir,
         ),
         args.out,
         args.cache_dir,

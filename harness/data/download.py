@@ -18,7 +18,7 @@ import httpx
 from tqdm.auto import tqdm
 
 from harness.atomic import atomic_dir
-from harness.data import registry
+from harness.data.dataset import DatasetSpec, data_root, default_path
 from harness.data.sources import GitHubFiles, HubRows
 
 GITHUB_API = os.environ.get("MOEGATE_GITHUB_API", "https://api.github.com")
@@ -85,18 +85,20 @@ def _hub(spec: HubRows, tmp: Path, revision: str, show_progress: bool) -> str:
     return commit
 
 
-def download(name: str, root: Path | None = None, show_progress: bool = True, revision: str | None = None) -> Path:
-    """Fetch ``name`` into ``<root>/<name>/`` (replacing an older copy only once the new one parses).
+def download(
+    spec: DatasetSpec, root: Path | None = None, show_progress: bool = True, revision: str | None = None
+) -> Path:
+    """Fetch ``spec`` into ``<root>/<name>/`` (replacing an older copy only once the new one parses).
 
     ``revision`` (hub datasets only) overrides the pinned commit with a branch, tag or commit."""
-    spec = registry.get(name)
+    name = spec.name
     recipe = spec.origin
     if not isinstance(recipe, (GitHubFiles, HubRows)):
         raise ValueError(
             f"dataset {name} has no download recipe (source: {spec.source}); place the files at "
-            f"{registry.default_path(spec, root)}"
+            f"{default_path(spec, root)}"
         )
-    folder = (root or registry.data_root()) / name
+    folder = (root or data_root()) / name
     with atomic_dir(folder) as tmp:
         if isinstance(recipe, GitHubFiles):
             if revision is not None:

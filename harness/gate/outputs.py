@@ -26,11 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic import atomic_write_text
+from harness.benchmarks import tasks
 from harness.data.records import DataFormatError
-from harness.measure.tasks import TASKS, Item, TaskRun, TaskSpec
-
-SUMMARY_TASKS = ("rct", "multi_news", "multi_xscience")
-NEEDS_REFERENCE = ("medhalt_fct", "medhalt_nota", "medhalt_fake", "medinst")
+from harness.measure.tasks import Item, TaskRun, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -95,9 +93,10 @@ def _text(where: str, row: dict, name: str, required: bool = True) -> str:
 
 def _task(where: str, row: dict) -> TaskSpec:
     name = _text(where, row, "task")
-    task = TASKS.get(name)
+    known = tasks()
+    task = known.get(name)
     if task is None:
-        raise DataFormatError(f"{where}: field 'task': unknown task {name!r}; known: {', '.join(TASKS)}")
+        raise DataFormatError(f"{where}: field 'task': unknown task {name!r}; known: {', '.join(known)}")
     if task.request == "lm_eval":
         raise DataFormatError(
             f"{where}: field 'task': {name} is scored by lm-eval on the model's own requests; "
@@ -115,8 +114,8 @@ def _parse(where: str, row: Any) -> tuple[ExternalVariant, TaskSpec, Item, Any, 
     if not isinstance(item_id, (str, int)) or isinstance(item_id, bool):
         raise DataFormatError(f"{where}: field 'item_id': expected a string, got {item_id!r}")
     base, out = _text(where, row, "baseline_output"), _text(where, row, "variant_output")
-    source = _text(where, row, "source", required=task.name in SUMMARY_TASKS)
-    reference = _text(where, row, "reference", required=task.name in NEEDS_REFERENCE or task.request == "choice")
+    source = _text(where, row, "source", required=task.grounded)
+    reference = _text(where, row, "reference", required=task.needs_reference or task.request == "choice")
     prompt = _text(where, row, "prompt", required=False)
     choices: tuple[str, ...] = ()
     answer: int = -1
@@ -188,7 +187,7 @@ def read_outputs(path: Path, lenient: bool = False) -> OutputsFile:
         )
     result.variants = list(variants.values())
     for (vid, task_name), entries in rows.items():
-        task = TASKS[task_name]
+        task = tasks()[task_name]
         items = [e[0] for e in entries]
         result.runs[(vid, task_name)] = (
             TaskRun(task, items, [e[1] for e in entries]),

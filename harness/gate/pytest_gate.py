@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
+from harness.benchmarks import benchmark_of, benchmarks, get_check
 from harness.gate.outputs import read_outputs, write_outputs
 from harness.gate.session import GateConfig, GateSession
 from harness.gate.thresholds import Thresholds
 from harness.gate.variants import VariantSpec
 from harness.generate.options import backend_options
-from harness.measure.checks import get_check
 from harness.prune.masks import parse_masks
 
 MARKERS = {
@@ -33,6 +33,7 @@ MARKERS = {
     "general": "general-domain data",
     "gpu": "needs a CUDA device; skipped cleanly without one",
     "judge": "needs an LLM judge (--judge); skipped with the reason when none is configured",
+    "xdist_group": "pytest-xdist --dist loadgroup: the checks of one variant run on one worker",
 }
 SESSION_KEY = pytest.StashKey[GateSession]()
 CONFIG_KEY = pytest.StashKey[GateConfig]()
@@ -88,6 +89,7 @@ def _parse_config(config: pytest.Config) -> GateConfig:
         seeds=opt("seed") or [0],
         calibrations=opt("calibration") or ["biomedical"],
         quant=opt("quant"),
+        calibration_mode=opt("calibration_mode"),
         backend=backend,
         data_dir=opt("data_dir"),
         variants_dir=opt("variants_dir"),
@@ -133,11 +135,26 @@ def _pin_gpu(config: pytest.Config) -> None:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpu_set(worker, per_worker, len(gpus))))
 
 
+def _share_cpu_threads() -> None:
+    """N xdist workers on one machine each get 1/N of the cores for torch (by default every worker takes
+    them all, and N workers oversubscribe the CPU)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)
+    if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    for bench in benchmarks().values():
+        config.addinivalue_line("markers", f"{bench.name}: {bench.description}")
     _config(config)  # bad gate options are usage errors before collection
     _pin_gpu(config)
+    _share_cpu_threads()
+    if getattr(config.option, "dist", "no") == "load":  # -n N: one variant's checks stay on one worker
+        config.option.dist = "loadgroup"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -156,6 +173,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             needed.add(check)
             item.add_marker(spec.category)
             item.add_marker(spec.domain)
+            item.add_marker(benchmark_of(check).name)
+            item.add_marker(pytest.mark.xdist_group(params["variant"].id))  # --dist loadgroup: by variant
             if spec.judged in ("absolute", "pairwise"):
                 item.add_marker("judge")
     if needed:
@@ -210,8 +229,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     runs = [_rows(config)] + [received[w] for w in sorted(received, key=lambda w: int(w.removeprefix("gw")))]
     rows = {kind: [row for run in runs for row in run[kind]] for kind in ("verdicts", "outputs")}
     saved: Path | None = config.getoption("save_outputs")
-    if saved is not None:
-        write_outputs(saved, rows["outputs"])
+    if saved is not None:  # two workers checking one (variant, task) both answered it: keep its rows once
+        unique: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for row in rows["outputs"]:
+            unique.setdefault((row["variant"], row["task"], row["item_id"]), row)
+        write_outputs(saved, unique.values())
     if rows["verdicts"]:
         path: Path = config.getoption("verdict")
         alluredir = config.getoption("allure_report_dir", None)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.data.multi_xscience import INSTRUCTION as XSCIENCE_INSTRUCTION
-from harness.data.prompts.summarization import NEWS_INSTRUCTION, RCT_INSTRUCTION
+from harness.benchmarks import get_check, get_task
 from harness.gate.baseline import BaselineStore, baseline_key
 from harness.gate.modes import Calibration, Quant
 from harness.gate.outputs import ExternalVariant, OutputsFile, output_rows
@@ -24,16 +23,14 @@ from harness.generate.skipping import read_counts, stats_path
 from harness.judges.cached import CachedJudge
 from harness.judges.clients import make_client
 from harness.judges.scoring import judged_values
-from harness.measure.checks import get_check
-from harness.measure.tasks import Item, TaskRun, answer, get_task, load_items
+from harness.measure.tasks import Item, TaskRun, answer, load_items
 from harness.metrics import code_exec
 from harness.metrics.bertscore import bertscore_f1
 from harness.models.fingerprint import checkpoint_fingerprint
 from harness.models.loading import ResolvedModel, resolve
 from harness.models.registry import get_spec
+from harness.models.streaming import CalibrationMode
 from harness.prune.methods import default_methods
-
-JUDGE_INSTRUCTIONS = {"rct": RCT_INSTRUCTION, "multi_news": NEWS_INSTRUCTION, "multi_xscience": XSCIENCE_INSTRUCTION}
 
 
 @dataclass
@@ -44,6 +41,7 @@ class GateConfig:
     seeds: list[int] = field(default_factory=lambda: [0])
     calibrations: list[Calibration] = field(default_factory=lambda: ["biomedical"])
     quant: Quant = "none"
+    calibration_mode: CalibrationMode = "auto"  # how variants are calibrated (harness.models.streaming)
     backend: BackendOptions = field(default_factory=BackendOptions)
     data_dir: Path | None = None
     variants_dir: Path = Path("runs/variants")
@@ -113,6 +111,11 @@ class GateSession:
         spec = get_spec(model)
         if outputs is None and spec and check.task in spec.skip_tasks:
             return f"{check_name} on {model_name(model)}: {spec.skip_tasks[check.task]}"
+        if outputs is None and spec and spec.tasks is not None and check.task not in spec.tasks:
+            return (
+                f"{check_name} on {model_name(model)}: the embedded model was built for {len(spec.tasks)} tasks and "
+                f"ships no {check.task} data (run it on real models)"
+            )
         rows = outputs.pair(variant or "", check.task) if outputs is not None else None
         if (
             outputs is not None
@@ -148,7 +151,7 @@ class GateSession:
         if self.config.data_dir is not None:
             return self.config.data_dir
         spec = get_spec(model)
-        return spec.local_dir.parent / "data" if spec and spec.local_dir else None
+        return spec.data_dir if spec else None
 
     def items(self, model: str, task: str) -> list[Item]:
         if (model, task) not in self._items:
@@ -166,6 +169,7 @@ class GateSession:
                 self.config.calibration_files,
                 device,
                 {m: self.resolved(m) for m in self.config.models},
+                self.config.calibration_mode,
             )
         return self._paths[spec]
 
@@ -247,7 +251,7 @@ class GateSession:
             verdict = decide(spec.id, spec.parameters(), check, baseline, run, threshold, (score(baseline), score(run)))
         elif check.judged:
             judged = judged_values(
-                check, run, baseline, self.judges, JUDGE_INSTRUCTIONS[check.task], self.config.judge_repeats
+                check, run, baseline, self.judges, get_task(check.task).judge_instruction, self.config.judge_repeats
             )
             keep = lambda r: TaskRun(r.task, [r.items[i] for i in judged.kept], [r.outputs[i] for i in judged.kept])  # noqa: E731
             verdict = decide(

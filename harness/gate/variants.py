@@ -13,11 +13,13 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from harness.data import registry as data_registry
+from harness.benchmarks import get_dataset
 from harness.data.calibration import CalibrationSource
+from harness.data.dataset import default_path, resolve_path
 from harness.gate.modes import CALIBRATIONS, Calibration, Quant
 from harness.models.loading import ResolvedModel, resolve
 from harness.models.registry import get_spec
+from harness.models.streaming import CalibrationMode
 from harness.prune.sweep import SweepRequest, Variant, run_sweep
 
 
@@ -95,16 +97,15 @@ def calibration_sources(model: str, calibration: str, files: dict[str, Path]) ->
     if calibration not in CALIBRATIONS:
         raise ValueError(f"unknown calibration {calibration!r}; choose from {', '.join(CALIBRATIONS)}")
     spec = get_spec(model)
-    embedded = spec.local_dir.parent / "data" / "calibration" if spec and spec.local_dir else None
     wanted = ["biomedical"] + (["general"] if calibration == "dual" else [])
     sources = []
     for domain in wanted:
         if domain in files:
             path = files[domain]
-        elif embedded is not None:
-            path = embedded / ("medinst_calibration.jsonl" if domain == "biomedical" else "general_calibration.jsonl")
+        elif spec is not None and spec.data_dir is not None and domain in spec.calibration:
+            path = spec.data_dir / spec.calibration[domain]
         elif domain == "biomedical":
-            path = data_registry.resolve_path("medinst-calibration")  # the train pool, never the test records
+            path = resolve_path(get_dataset("medinst-calibration"))  # the train pool, never the test records
         else:
             raise ValueError(
                 f"dual calibration of {model} needs a general-domain set: --calibration-file general=PATH "
@@ -114,12 +115,25 @@ def calibration_sources(model: str, calibration: str, files: dict[str, Path]) ->
     return sources
 
 
+def default_calibration(model: str) -> list[CalibrationSource]:
+    """The biomedical calibration set a prune of ``model`` uses when none is named: an embedded model's own,
+    else the cached MedINST32 pool (``python -m harness data download medinst-calibration``); none when
+    that is not there (methods that need data are then refused by the sweep's plan)."""
+    spec = get_spec(model)
+    if spec is not None and spec.data_dir is not None and "biomedical" in spec.calibration:
+        path = spec.data_dir / spec.calibration["biomedical"]
+    else:
+        path = default_path(get_dataset("medinst-calibration"))
+    return [CalibrationSource("biomedical", path)] if path.is_file() else []
+
+
 def build(
     specs: list[VariantSpec],
     out_dir: Path,
     files: dict[str, Path],
     device: str = "cpu",
     resolved: dict[str, ResolvedModel] | None = None,
+    calibration_mode: CalibrationMode = "auto",
 ) -> dict[VariantSpec, Path]:
     """Write (or reuse) every variant; one sweep per (model, calibration)."""
     paths: dict[VariantSpec, Path] = {}
@@ -140,6 +154,7 @@ def build(
                     calibration_sources(model, calibration, files),
                     calibration_name=calibration,
                     device=device,
+                    calibration_mode=calibration_mode,
                     masks={s.method.removeprefix("mask-"): Path(s.mask) for s in group if s.mask},
                 ),
                 out_dir,

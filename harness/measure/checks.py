@@ -9,31 +9,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
-from harness.data.prompts import medhalt as medhalt_prompts
-from harness.data.prompts import summarization
-from harness.measure.tasks import TASKS, TaskRun
+from harness.measure.tasks import TaskRun
 from harness.metrics import factcheck, medinst
 from harness.metrics import medhalt as medhalt_metrics
 
-INSTRUCTIONS = (
-    summarization.RCT_INSTRUCTION,
-    summarization.NEWS_INSTRUCTION,
-    *(prompt for prompt, _ in medhalt_prompts.TASKS.values()),
-)
-
 Value = Callable[[TaskRun, int, TaskRun], float]
+Category = Literal["utility", "reliability"]
+Judged = Literal["absolute", "pairwise", "bertscore"]
+
+
+def _instructions() -> tuple[str, ...]:
+    from harness.benchmarks import instructions
+
+    return instructions()
 
 
 @dataclass(frozen=True)
 class CheckSpec:
     name: str  # "<task>.<metric>"
-    category: str  # utility | reliability
+    category: Category
     binary: bool
     higher_is_better: bool
     value: Value | None  # None for judged checks (values come from LLM judges)
     description: str
-    judged: str | None = None  # values from outside: "absolute"/"pairwise" (--judge), "bertscore" (--bertscore-encoder)
+    judged: Judged | None = (
+        None  # values from outside: "absolute"/"pairwise" (--judge), "bertscore" (--bertscore-encoder)
+    )
 
     @property
     def task(self) -> str:
@@ -41,7 +44,9 @@ class CheckSpec:
 
     @property
     def domain(self) -> str:
-        return TASKS[self.task].domain
+        from harness.benchmarks import get_task
+
+        return get_task(self.task).domain
 
     def values(self, run: TaskRun, baseline: TaskRun) -> list[float]:
         if self.value is None:
@@ -66,8 +71,20 @@ class CheckSpec:
             "variant_output": shown(out),
         }
         if item.source and not item.choices and isinstance(out, str):
-            info["fact_check"] = factcheck.check(out, item.source, baseline.outputs[i], INSTRUCTIONS).as_dict()
+            info["fact_check"] = factcheck.check(out, item.source, baseline.outputs[i], _instructions()).as_dict()
         return info
+
+
+def medhalt_accuracy(task: str) -> CheckSpec:
+    """Med-HALT accuracy under the official parsing (a parse failure is wrong)."""
+    return CheckSpec(
+        f"medhalt_{task}.accuracy",
+        "reliability",
+        True,
+        True,
+        _medhalt_correct(task),
+        f"Med-HALT {task.upper()} accuracy (official parsing; parse failures are wrong)",
+    )
 
 
 def _medhalt_correct(task: str) -> Value:
@@ -80,8 +97,22 @@ def _choice_correct(run: TaskRun, i: int, _b: TaskRun) -> float:
     return float(run.outputs[i] == run.items[i].answer)
 
 
+def choice_accuracy(task: str, description: str) -> CheckSpec:
+    """Share of items whose highest-likelihood choice is the gold one."""
+    return CheckSpec(f"{task}.accuracy", "utility", True, True, _choice_correct, f"{description}: accuracy")
+
+
 def _lm_eval_value(run: TaskRun, i: int, _b: TaskRun) -> float:
     return run.outputs[i]["value"]
+
+
+def lm_eval_check(name: str, description: str) -> CheckSpec:
+    """A utility check whose per-item value is lm-eval's own per-sample metric."""
+    return CheckSpec(name, "utility", True, True, _lm_eval_value, description)
+
+
+def rouge_check(task: str, description: str) -> CheckSpec:
+    return CheckSpec(f"{task}.rouge_l", "utility", False, True, _rouge, description)
 
 
 def _faithful_numbers(run: TaskRun, i: int, _b: TaskRun) -> float:
@@ -92,7 +123,7 @@ def _no_leakage(run: TaskRun, i: int, _b: TaskRun) -> float:
     return float(
         not [
             f
-            for f in factcheck.check(run.outputs[i], run.items[i].source, instructions=INSTRUCTIONS).findings
+            for f in factcheck.check(run.outputs[i], run.items[i].source, instructions=_instructions()).findings
             if f.kind == "instruction_leakage"
         ]
     )
@@ -114,8 +145,10 @@ def _rouge(run: TaskRun, i: int, _b: TaskRun) -> float:
     return medinst.rouge_l(run.outputs[i], run.items[i].reference)
 
 
-def _summary_checks(task: str) -> list[CheckSpec]:
-    return [
+def summary_checks(task: str, *, rouge: bool, bertscore: bool) -> tuple[CheckSpec, ...]:
+    """The reliability checks of a summary task (fact fidelity, leakage, collapse, repetition, judged
+    hallucination), with ROUGE-L and BERTScore against the reference where the benchmark gates them."""
+    checks = [
         CheckSpec(
             f"{task}.number_fidelity",
             "reliability",
@@ -148,16 +181,6 @@ def _summary_checks(task: str) -> list[CheckSpec]:
             _repetition,
             "share of repeated word trigrams (lower is better)",
         ),
-        CheckSpec(f"{task}.rouge_l", "utility", False, True, _rouge, "ROUGE-L F (stemmed) against the reference"),
-        CheckSpec(
-            f"{task}.bertscore",
-            "utility",
-            False,
-            True,
-            None,
-            "BERTScore F1 against the reference (local encoder, --bertscore-encoder)",
-            judged="bertscore",
-        ),
         CheckSpec(
             f"{task}.hallucination",
             "reliability",
@@ -178,40 +201,18 @@ def _summary_checks(task: str) -> list[CheckSpec]:
             judged="pairwise",
         ),
     ]
-
-
-CHECKS: dict[str, CheckSpec] = {
-    c.name: c
-    for c in (
-        *(
+    if rouge:
+        checks.append(rouge_check(task, "ROUGE-L F (stemmed) against the reference"))
+    if bertscore:
+        checks.append(
             CheckSpec(
-                f"medhalt_{t}.accuracy",
-                "reliability",
+                f"{task}.bertscore",
+                "utility",
+                False,
                 True,
-                True,
-                _medhalt_correct(t),
-                f"Med-HALT {t.upper()} accuracy (official parsing; parse failures are wrong)",
+                None,
+                "BERTScore F1 against the reference (local encoder, --bertscore-encoder)",
+                judged="bertscore",
             )
-            for t in ("fct", "nota", "fake")
-        ),
-        *_summary_checks("rct"),
-        *_summary_checks("multi_news"),
-        *_summary_checks("multi_xscience"),
-        CheckSpec(
-            "medinst.rouge_l", "utility", False, True, _rouge, "MedINST generation: ROUGE-L F against the output"
-        ),
-        CheckSpec("gsm8k.exact_match", "utility", True, True, _lm_eval_value, TASKS["gsm8k"].description),
-        CheckSpec("ifeval.prompt_strict", "utility", True, True, _lm_eval_value, TASKS["ifeval"].description),
-        CheckSpec("humaneval.pass_at_1", "utility", True, True, _lm_eval_value, TASKS["humaneval"].description),
-        *(
-            CheckSpec(f"{t}.accuracy", "utility", True, True, _choice_correct, f"{TASKS[t].description}: accuracy")
-            for t in ("medqa", "medmcqa", "pubmedqa", "mmlu_medical", "mmlu", "knowledge_bio", "knowledge_general")
-        ),
-    )
-}
-
-
-def get_check(name: str) -> CheckSpec:
-    if name not in CHECKS:
-        raise ValueError(f"unknown check {name!r}; known: {', '.join(CHECKS)}")
-    return CHECKS[name]
+        )
+    return tuple(checks)

@@ -27,9 +27,40 @@ class ModelSpec:
     description: str = ""
     #: gate tasks this model cannot be meaningfully checked on -> the reason (shown as the skip reason)
     skip_tasks: dict[str, str] = field(default_factory=dict)
+    #: embedded models: the only gate tasks they were built for (others are skipped); None: every task
+    tasks: frozenset[str] | None = None
+    #: embedded models: calibration set per domain, relative to ``data_dir``
+    calibration: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def data_dir(self) -> Path | None:
+        """Embedded models ship their data (in the layout of ``DatasetSpec.layout``) next to the weights."""
+        return self.local_dir.parent / "data" if self.local_dir is not None else None
 
 
 _THINKING_OFF = {"enable_thinking": False}
+#: the gate tasks the embedded model's data and training cover (fixtures/tiny-moe/data)
+EMBEDDED_TASKS = frozenset(
+    {
+        "medhalt_fct",
+        "medhalt_nota",
+        "medhalt_fake",
+        "rct",
+        "multi_news",
+        "multi_xscience",
+        "medinst",
+        "medqa",
+        "medmcqa",
+        "pubmedqa",
+        "mmlu",
+        "mmlu_medical",
+        "gsm8k",
+        "ifeval",
+        "humaneval",
+        "knowledge_bio",
+        "knowledge_general",
+    }
+)
 
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
@@ -42,6 +73,11 @@ REGISTRY: dict[str, ModelSpec] = {
             local_dir=FIXTURES_DIR / "tiny-moe" / "model",
             dtype="float32",
             description="embedded tiny biomedical Qwen3-MoE trained on the synthetic world (fixtures/)",
+            tasks=EMBEDDED_TASKS,
+            calibration={
+                "biomedical": "calibration/medinst_calibration.jsonl",
+                "general": "calibration/general_calibration.jsonl",
+            },
             skip_tasks={
                 "multi_xscience": "the embedded model was never trained on related-work generation: its "
                 "baseline output is noise, so a comparison would be too (run it on real models)",

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from types import MethodType
+from typing import Any
 
 import torch
 
@@ -53,7 +54,7 @@ class StatsCollector(AbstractContextManager):
         self._valid: torch.Tensor | None = None
         self._sampled: torch.Tensor | None = None
         self._sample: torch.Tensor | None = None
-        self._saved: list[torch.nn.Module] = []
+        self._saved: list[tuple[torch.nn.Module, Any]] = []
 
     def set_batch(
         self, domain: str, valid: torch.Tensor, sampled: torch.Tensor, sample: torch.Tensor | None = None
@@ -70,13 +71,17 @@ class StatsCollector(AbstractContextManager):
 
     def __enter__(self) -> StatsCollector:
         for blk in self.blocks:
-            self._saved.append(blk.experts)
+            # a streamed layer's experts already have an instance forward (accelerate's hook): restored after
+            self._saved.append((blk.experts, blk.experts.__dict__.get("forward")))
             blk.experts.forward = MethodType(self._make_wrapper(blk.layer, blk.experts.forward), blk.experts)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for module in self._saved:
-            del module.forward  # drop the instance attribute; the class method is back
+        for module, previous in self._saved:
+            if previous is None:
+                del module.forward  # drop the instance attribute; the class method is back
+            else:
+                module.forward = previous
         self._saved.clear()
 
     def _make_wrapper(self, layer: int, original: ExpertsForward) -> Callable[..., torch.Tensor]:

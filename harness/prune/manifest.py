@@ -37,6 +37,7 @@ class CalibrationRecord:
     n_samples: int
     max_length: int
     ean_tokens_per_sample: int | None
+    mode: str = "full"  # the source model whole (full) or its decoder layers streamed (layerwise)
 
 
 @dataclass

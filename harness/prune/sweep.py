@@ -25,7 +25,14 @@ from harness.batching import pad_batch
 from harness.data.calibration import CalibrationSource
 from harness.models.adapters import MoEAdapter, MoEBlock, RoutingInfo, adapter_for, require_dead_slots
 from harness.models.fingerprint import checkpoint_fingerprint
-from harness.models.loading import ResolvedModel, load_model, load_tokenizer, read_config_json
+from harness.models.loading import ResolvedModel, load_tokenizer, read_config_json
+from harness.models.streaming import (
+    CalibrationMode,
+    choose_mode,
+    model_for_calibration,
+    offload_folder,
+    weights_on_device,
+)
 from harness.prune.calibrate import CalibrationBatchSet, CalibrationSettings, build_calibration, calibration_stats
 from harness.prune.manifest import CalibrationRecord, ManifestError, PruningManifest, Source
 from harness.prune.masks import ExpertMask, load_mask
@@ -81,6 +88,10 @@ class SweepRequest:
     masks: dict[str, Path] = field(default_factory=dict)
     verify: bool = True
     device: str = "cpu"
+    #: full: the whole model on ``device``; layerwise: decoder layers streamed from the checkpoint
+    #: (harness.models.streaming); auto: full when the checkpoint fits the device's free memory
+    calibration_mode: CalibrationMode = "auto"
+    offload_dir: Path | None = None  # layerwise: parent of the folder for rewritten tensors (default: temp)
 
     def options(self, seed: int) -> MethodOptions:
         return MethodOptions(
@@ -270,38 +281,38 @@ def _build(
     log: Callable[[str], None],
 ) -> list[VariantResult]:
     request = plan.request
-    loaded = load_model(plan.model.path, device=request.device)
-    wanted = [plan.methods[v.method].name for v, _ in todo if v.method in plan.methods]
-    stats = (
-        calibration_stats(
-            loaded,
-            plan.adapter,
-            batches,
-            request.settings,
-            seed,
-            statistics_of(wanted),
-            plan.fingerprint,
-            cache_dir,
-            pad_id,
-            show_progress,
-            log,
-        )
-        if batches
-        else None
-    )
+    mode = choose_mode(request.calibration_mode, plan.model.path, request.device)
+    log(f"calibration mode {mode} ({request.calibration_mode})")
     verify_ids, verify_mask = _verify_inputs(batches, pad_id) if batches else _random_inputs(plan.config_json, seed)
-    choices = _choose(plan, [v for v, _ in todo], stats, plan.adapter.moe_blocks(loaded), seed, log)
-    pending = []
-    for (variant, key), choice in zip(todo, choices):
-        with masked_routing(loaded, plan.adapter, choice.kept):
-            reference = logits_of(loaded, verify_ids.to(loaded.device), verify_mask.to(loaded.device))
-        pending.append((variant, _manifest(plan, variant, key, batches, choice), reference))
-    del loaded
+    with model_for_calibration(plan.model.path, mode, request.device, request.offload_dir) as loaded:
+        stats = (
+            calibration_stats(
+                loaded,
+                plan.adapter,
+                batches,
+                request.settings,
+                seed,
+                statistics_of([plan.methods[v.method].name for v, _ in todo if v.method in plan.methods]),
+                plan.fingerprint,
+                cache_dir,
+                pad_id,
+                show_progress,
+                log,
+            )
+            if batches
+            else None
+        )
+        choices = _choose(plan, [v for v, _ in todo], stats, plan.adapter.moe_blocks(loaded), seed, log)
+        pending = []
+        for (variant, key), choice in zip(todo, choices):
+            with masked_routing(loaded, plan.adapter, choice.kept):
+                reference = logits_of(loaded, verify_ids.to(request.device), verify_mask.to(request.device))
+            pending.append((variant, _manifest(plan, variant, key, batches, choice, mode), reference))
     gc.collect()
     results = []
     for variant, manifest, reference in pending:
         path = plan.path(variant)
-        _write(plan, path, manifest, reference if request.verify else None, verify_ids, verify_mask)
+        _write(plan, path, manifest, reference if request.verify else None, verify_ids, verify_mask, mode)
         shrink = manifest.surgery["expert_bytes_after"] / max(manifest.surgery["expert_bytes_before"], 1)
         log(
             f"wrote {path.name}: experts {manifest.surgery['expert_bytes_before']:,} -> "
@@ -324,6 +335,7 @@ def _write(
     reference: torch.Tensor | None,
     verify_ids: torch.Tensor,
     verify_mask: torch.Tensor,
+    mode: str,
 ) -> None:
     """Surgery, verification and the manifest in a temporary directory renamed into place when complete. A
     variant that fails verification is kept (its pruning.json says why) and the sweep stops."""
@@ -331,7 +343,11 @@ def _write(
     with atomic_dir(path) as tmp:
         report = write_pruned_tensors(plan.model.path, tmp, plan.adapter, manifest.slots, plan.routing.num_experts)
         manifest.surgery = dict(report.as_dict(), seconds=round(time.perf_counter() - started, 3))
-        if reference is not None:
+        if reference is not None and mode == "layerwise":
+            with offload_folder(plan.request.offload_dir) as folder:  # the variant streamed like its source
+                result = verify_checkpoint(tmp, reference, verify_ids, verify_mask, offload_dir=folder)
+            manifest.verification = result.as_dict()
+        elif reference is not None:
             manifest.verification = verify_checkpoint(tmp, reference, verify_ids, verify_mask).as_dict()
         manifest.write(tmp)
     if not manifest.verified:
@@ -376,22 +392,8 @@ def _choose(
         return choices
     options = plan.request.options(seed)
     for block in blocks:
-        samples = [stats.layers[d][block.layer].hidden_sample for d in stats.domains]
-        recon = [LayerReconstruction(plan.adapter, block, s, num_experts) for s in samples if s is not None]
-        if len(recon) != len(samples):
-            raise RuntimeError(f"layer {block.layer}: calibration statistics without a reconstruction token sample")
-        for variant, choice in zip(variants, choices):
-            method = plan.methods.get(variant.method)
-            if isinstance(method, SearchMethod) and choice.search is not None:
-                started = time.perf_counter()
-                found = method.choose_layer(recon, plan.keep_plans[variant.ratio], plan.routing, options)
-                choice.kept[block.layer], choice.scores[block.layer] = found.kept, found.scores
-                previous = choice.search["strategy"]
-                choice.search["strategy"] = found.strategy if previous in (None, found.strategy) else "mixed"
-                choice.search["evaluations"] += found.evaluations
-                choice.search["seconds"] = round(choice.search["seconds"] + time.perf_counter() - started, 3)
-            choice.losses[block.layer] = sum(r.loss(choice.kept[block.layer]) for r in recon) / len(recon)
-        del recon
+        with weights_on_device(block.block):
+            _choose_layer(plan, variants, choices, stats, block, options)
     for variant, choice in zip(variants, choices):
         if choice.search is not None:
             log(
@@ -399,6 +401,33 @@ def _choose(
                 f"{choice.search['evaluations']:,} kept sets evaluated in {choice.search['seconds']:.1f} s"
             )
     return choices
+
+
+def _choose_layer(
+    plan: SweepPlan,
+    variants: list[Variant],
+    choices: list[Choice],
+    stats: CalibrationStats,
+    block: MoEBlock,
+    options: MethodOptions,
+) -> None:
+    """One layer's search (search methods) and reconstruction losses (every variant)."""
+    num_experts = plan.routing.num_experts
+    samples = [stats.layers[d][block.layer].hidden_sample for d in stats.domains]
+    recon = [LayerReconstruction(plan.adapter, block, s, num_experts) for s in samples if s is not None]
+    if len(recon) != len(samples):
+        raise RuntimeError(f"layer {block.layer}: calibration statistics without a reconstruction token sample")
+    for variant, choice in zip(variants, choices):
+        method = plan.methods.get(variant.method)
+        if isinstance(method, SearchMethod) and choice.search is not None:
+            started = time.perf_counter()
+            found = method.choose_layer(recon, plan.keep_plans[variant.ratio], plan.routing, options)
+            choice.kept[block.layer], choice.scores[block.layer] = found.kept, found.scores
+            previous = choice.search["strategy"]
+            choice.search["strategy"] = found.strategy if previous in (None, found.strategy) else "mixed"
+            choice.search["evaluations"] += found.evaluations
+            choice.search["seconds"] = round(choice.search["seconds"] + time.perf_counter() - started, 3)
+        choice.losses[block.layer] = sum(r.loss(choice.kept[block.layer]) for r in recon) / len(recon)
 
 
 def _verify_inputs(batches: CalibrationBatchSet, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -412,7 +441,7 @@ def _random_inputs(config_json: dict, seed: int) -> tuple[torch.Tensor, torch.Te
 
 
 def _manifest(
-    plan: SweepPlan, variant: Variant, key: str, batches: CalibrationBatchSet | None, choice: Choice
+    plan: SweepPlan, variant: Variant, key: str, batches: CalibrationBatchSet | None, choice: Choice, mode: str
 ) -> PruningManifest:
     model, settings = plan.model, plan.request.settings
     method = plan.methods.get(variant.method)
@@ -427,6 +456,7 @@ def _manifest(
             settings.n_samples,
             settings.max_length,
             settings.ean_tokens_per_sample,
+            mode,
         )
     return PruningManifest(
         variant_key=key,

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from harness.models.adapters import MoEAdapter
+from harness.models.streaming import layer_device_map, weights_on_device
 
 
 @dataclass
@@ -51,15 +52,24 @@ def keep_masks(keep: dict[int, list[int]], num_experts: int) -> dict[int, torch.
 def masked_routing(model: torch.nn.Module, adapter: MoEAdapter, keep: dict[int, list[int]]) -> Iterator[None]:
     """Temporarily route ``model`` as if only the ``keep`` experts existed."""
     masks = keep_masks(keep, adapter.num_experts(model.config))
-    patched = []
+    patched: list[tuple[torch.nn.Module, Any]] = []
     try:
         for blk in adapter.moe_blocks(model):
-            blk.router.forward = partial(adapter.masked_router, blk.router, keep=masks[blk.layer])
-            patched.append(blk.router)
+            router = blk.router
+            patched.append((router, router.__dict__.get("forward")))  # a streamed layer's router has a hook here
+            router.forward = partial(_masked_forward, adapter, router, masks[blk.layer])
         yield
     finally:
-        for router in patched:
-            del router.forward
+        for router, previous in patched:
+            if previous is None:
+                del router.forward
+            else:
+                router.forward = previous
+
+
+def _masked_forward(adapter: MoEAdapter, router: torch.nn.Module, keep: torch.Tensor, hidden: torch.Tensor) -> Any:
+    with weights_on_device(router):
+        return adapter.masked_router(router, hidden, keep=keep)
 
 
 @torch.no_grad()
@@ -77,11 +87,16 @@ def verify_checkpoint(
     input_ids: torch.Tensor,
     attention_mask: torch.Tensor,
     tolerance: float | None = None,
+    offload_dir: Path | None = None,
 ) -> VerifyResult:
-    """Reload ``path`` and compare its logits with the masked original's ``reference_logits``."""
+    """Reload ``path`` and compare its logits with the masked original's ``reference_logits``; with
+    ``offload_dir`` its decoder layers are streamed (``harness.models.streaming``) instead of loaded."""
     from transformers import AutoModelForCausalLM
 
-    loaded: Any = AutoModelForCausalLM.from_pretrained(path, output_loading_info=True, dtype="auto")
+    streamed: dict[str, Any] = (
+        {"device_map": layer_device_map(path, "cpu"), "offload_folder": str(offload_dir)} if offload_dir else {}
+    )
+    loaded: Any = AutoModelForCausalLM.from_pretrained(path, output_loading_info=True, dtype="auto", **streamed)
     model, info = loaded  # (model, loading info) with output_loading_info
     model.eval()
     tol = tolerance if tolerance is not None else default_tolerance(next(model.parameters()).dtype)

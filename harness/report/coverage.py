@@ -11,8 +11,9 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from harness.benchmarks import get_task
 from harness.generate.base import chat_prompt
-from harness.measure.tasks import get_task, load_items
+from harness.measure.tasks import load_items
 from harness.models.adapters import adapter_for
 from harness.models.loading import ResolvedModel, load_model, load_tokenizer
 from harness.prune.calibrate import CalibrationBatchSet, CalibrationSettings, collect_stats

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -54,3 +55,31 @@ def render(results: Path, out: Path) -> Path:
     if proc.returncode != 0 or not (out / "index.html").is_file():
         raise RuntimeError(f"allure generate failed ({' '.join(cmd)}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     return out / "index.html"
+
+
+MIN_NODE_FOR_QUALITY_GATE = 22
+
+
+def node_major() -> int:
+    out = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+    return int(out.lstrip("v").split(".")[0]) if out[1:2].isdigit() else 0
+
+
+def quality_gate(results: Path) -> tuple[bool, str]:
+    """Allure 3's own quality gate on ``results`` with the gate's rule (no failed test: every failed test is
+    a blocking check), as (passed, Allure's message). Allure 2 has no quality gate: refused with that."""
+    exe, major = find_allure()
+    if major < 3:
+        raise RuntimeError(f"{exe} is Allure {major}: quality gates need Allure 3 (bash scripts/setup-report.sh)")
+    node = node_major()
+    if node < MIN_NODE_FOR_QUALITY_GATE:  # its rule check uses Iterator helpers (a TypeError on older Node)
+        raise RuntimeError(
+            f"Allure 3's quality gate needs Node {MIN_NODE_FOR_QUALITY_GATE}+ (Iterator.prototype.toArray); this "
+            f"machine has Node {node}. The gate's own verdict (pytest's exit code, verdict.json) is unaffected"
+        )
+    with tempfile.TemporaryDirectory(prefix="moegate-quality-gate-") as tmp:  # its report files stay out of cwd
+        config = Path(tmp) / "allurerc.json"
+        config.write_text(json.dumps({"output": tmp, "qualityGate": {"rules": [{"maxFailures": 0}]}}))
+        cmd = [str(exe), "quality-gate", str(results.resolve()), "--config", str(config), "--cwd", tmp]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return proc.returncode == 0, (proc.stdout + proc.stderr).strip()

@@ -93,7 +93,8 @@ def summary_markdown(doc: dict) -> str:
 
 
 def _allure_summary(alluredir: Path, pngs: list[Path], doc: dict) -> None:
-    """Categories, plus one result carrying the plots and the verdict, so the Allure report shows them."""
+    """Categories, plus the plots and the verdict as a tear-down of every test result of the run (a result
+    container), so the report shows them without counting an extra test: Allure's totals are pytest's."""
     alluredir.mkdir(parents=True, exist_ok=True)
     (alluredir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
     attachments = []
@@ -104,21 +105,18 @@ def _allure_summary(alluredir: Path, pngs: list[Path], doc: dict) -> None:
     source = f"{uuid.uuid4()}-attachment.json"
     (alluredir / source).write_text(json.dumps(doc, indent=2))
     attachments.append({"name": "verdict.json", "source": source, "type": "application/json"})
+    children = [json.loads(p.read_text())["uuid"] for p in sorted(alluredir.glob("*-result.json"))]
     now = int(time.time() * 1000)
-    result = {
-        "uuid": str(uuid.uuid4()),
-        "historyId": "moegate-summary",
-        "name": "moegate summary: plots and verdict",
-        "fullName": "moegate.summary",
-        "status": "passed" if doc["verdict"] == "pass" else "failed",
-        "statusDetails": {"message": f"verdict {doc['verdict']}"},
+    teardown = {
+        "name": f"moegate verdict {doc['verdict'].upper()}: plots and verdict.json",
+        "status": "passed",  # the tests carry the verdict; this only shows it
         "stage": "finished",
         "start": now,
         "stop": now,
         "attachments": attachments,
-        "labels": [{"name": "feature", "value": "summary"}],
     }
-    (alluredir / f"{result['uuid']}-result.json").write_text(json.dumps(result))
+    container = {"uuid": str(uuid.uuid4()), "name": "moegate summary", "children": children, "afters": [teardown]}
+    (alluredir / f"{container['uuid']}-container.json").write_text(json.dumps(container))
 
 
 def finish(checks: list[dict], path: Path, alluredir: Path | None) -> dict:

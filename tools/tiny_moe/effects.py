@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.cli.prune_cmd import default_calibration
 from harness.data.calibration import CalibrationSource
+from harness.gate.variants import default_calibration
 from harness.generate.backends import BackendOptions, open_backend
 from harness.models.loading import resolve
 from harness.models.registry import FIXTURES_DIR
@@ -44,7 +44,7 @@ def run(
 ) -> list[dict]:
     model = resolve("tiny-moe")
     rows = [_row("unpruned", _profile(model.path, limit, options))]
-    sources = [CalibrationSource.parse(s) for s in (calibration or default_calibration("tiny-moe"))]
+    sources = [CalibrationSource.parse(s) for s in calibration] if calibration else default_calibration("tiny-moe")
     results = run_sweep(
         model,
         SweepRequest(

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import torch
 
+from harness.benchmarks import get_task
 from harness.data import medhalt, multi_news, rct
 from harness.data.prompts import medhalt as medhalt_prompts
 from harness.data.prompts import summarization
 from harness.generate.base import Backend, choose_many
 from harness.generate.cached import CachedBackend
-from harness.measure.tasks import get_task, load_items
+from harness.measure.tasks import load_items
 from harness.metrics import factcheck
 from harness.metrics import medhalt as medhalt_metrics
 from tools.tiny_moe.tasks import knowledge_items

@@ -1,29 +1,26 @@
-"""One adapter per MoE family, registered by ``config.model_type``."""
+"""One adapter per MoE family, one module each, found by scanning this package and registered by
+``config.model_type``: adding a family is adding one module here."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
+from harness.discovery import unit_modules
 from harness.models.adapters.base import MoEAdapter, MoEBlock, RoutingInfo, UnsupportedModelError
-from harness.models.adapters.deepseek_v3 import DeepseekV3Adapter
-from harness.models.adapters.gpt_oss import GptOssAdapter
-from harness.models.adapters.mixtral import MixtralAdapter
-from harness.models.adapters.nemotron_h import NemotronHAdapter
-from harness.models.adapters.olmoe import OlmoeAdapter
-from harness.models.adapters.qwen3_5_moe import Qwen3_5MoeAdapter
-from harness.models.adapters.qwen3_moe import Qwen3MoeAdapter
-from harness.models.adapters.qwen3_next import Qwen3NextAdapter
 
-ADAPTERS: tuple[type[MoEAdapter], ...] = (
-    Qwen3MoeAdapter,
-    Qwen3NextAdapter,
-    Qwen3_5MoeAdapter,
-    GptOssAdapter,
-    NemotronHAdapter,
-    MixtralAdapter,
-    OlmoeAdapter,
-    DeepseekV3Adapter,
-)
+
+def _discovered() -> tuple[type[MoEAdapter], ...]:
+    """Every ``MoEAdapter`` subclass with a ``family`` defined in a module of this package (one per family)."""
+    return tuple(
+        cls
+        for module in unit_modules(__name__, __path__)
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, MoEAdapter) and cls.__module__ == module.__name__ and "family" in vars(cls)
+    )
+
+
+ADAPTERS: tuple[type[MoEAdapter], ...] = _discovered()
 _BY_MODEL_TYPE = {mt: cls for cls in ADAPTERS for mt in cls.model_types}
 
 

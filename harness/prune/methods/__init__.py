@@ -4,11 +4,10 @@ one module here; ``register_method`` adds one from elsewhere (a test, a plugin).
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import pkgutil
 from functools import cache
 
+from harness.discovery import unit_modules
 from harness.prune.methods.base import (
     LayerChoice,
     MethodOptions,
@@ -24,10 +23,7 @@ _EXTRA: dict[str, PruningMethod] = {}
 @cache
 def _discovered() -> dict[str, PruningMethod]:
     found: dict[str, PruningMethod] = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name == "base":
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for module in unit_modules(__name__, __path__):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, PruningMethod) and cls.__module__ == module.__name__ and "name" in vars(cls):
                 found[cls.name] = cls()
