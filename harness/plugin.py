@@ -5,7 +5,7 @@ A gate run is a session over a folder whose conftest calls :func:`activate` (``s
 gate option (``--model``, ``--method``, ``--ratio``, ``--seed``, ``--mask``, ``--skip-beta``, ``--outputs``,
 ``--calibration``). Any other pytest run in the environment, the harness's own tests included, gets the
 options and nothing else: no ``nvidia-smi``, no verdict files, no parametrization. The gate's hooks live in
-``harness.gate.pytest_gate``.
+``harness.pytest_gate``.
 
     pytest suites --model tiny-moe --method easy_ep --ratio 0.25 --alluredir allure-results
     pytest suites -k "reap and r0.50"
@@ -20,7 +20,7 @@ import pytest
 from harness.gate.modes import CALIBRATIONS, QUANTS
 from harness.generate.options import add_backend_options
 
-GATE_PLUGIN = "harness.gate.pytest_gate"
+GATE_PLUGIN = "harness.pytest_gate"
 #: options that only mean something to a gate run: giving one makes the session a gate run
 ACTIVATING = ("model", "method", "ratio", "seed", "mask", "skip_beta", "outputs", "calibration")
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.gate.xdist_scheduling import variant_scope
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -73,9 +75,14 @@ def test_two_xdist_workers_give_the_serial_verdict_and_outputs(gate_run):
     tmp, _ = gate_run
     parallel = tmp / "parallel"
     proc = subprocess.run(
-        _gate_command(tmp, parallel, "-n", "2"), cwd=ROOT, capture_output=True, text=True, timeout=1200
+        _gate_command(tmp, parallel, "-n", "2", "-vv"), cwd=ROOT, capture_output=True, text=True, timeout=1200
     )
     assert proc.returncode == 1, proc.stdout[-3000:]
+    workers: dict[str, set[str]] = {}
+    for worker, vid in re.findall(r"\[(gw\d+)\].*test_check\[(tiny-moe-\w+-r[\d.]+-s\d+)-", proc.stdout):
+        workers.setdefault(vid, set()).add(worker)
+    assert set(workers) == {"tiny-moe-easy_ep-r0.25-s0", "tiny-moe-random-r0.75-s0"}, proc.stdout[-3000:]
+    assert all(len(ran_on) == 1 for ran_on in workers.values()), workers  # a variant's checks on one worker
     serial_doc, parallel_doc = (json.loads((d / "reports" / "verdict.json").read_text()) for d in (tmp, parallel))
     assert _without_times(parallel_doc) == _without_times(serial_doc)
 
@@ -83,6 +90,16 @@ def test_two_xdist_workers_give_the_serial_verdict_and_outputs(gate_run):
         return sorted(path.read_text().splitlines())
 
     assert rows(parallel / "outputs.jsonl") == rows(tmp / "outputs.jsonl")
+
+
+def test_a_check_is_scheduled_with_its_variant():
+    """The xdist scope of a check is its variant (the longest id that the node id names), else itself."""
+    ids = ["tiny-moe-reap-r0.25-s0", "tiny-moe-reap-r0.25-s0-w8", "tiny-moe-reap-r0.5-s0"]
+    node = "suites/test_gate.py::test_check[{}-rct.no_leakage]"
+    assert variant_scope(node.format(ids[0]), ids) == ids[0]
+    assert variant_scope(node.format(ids[1]), ids) == ids[1]
+    assert variant_scope(node.format(ids[2]), ids) == ids[2]
+    assert variant_scope("tests/test_x.py::test_y", ids) == "tests/test_x.py::test_y"
 
 
 def test_outputs_written_by_the_gate_rescore_to_the_same_verdict(gate_run, tmp_path):

@@ -175,7 +175,7 @@ def test_two_processes_share_one_cache_safely(tmp_path):
 
 
 def test_xdist_workers_pin_one_gpu_each(tmp_path, monkeypatch, pytestconfig):
-    from harness.gate.pytest_gate import _pin_gpu
+    from harness.pytest_gate import _pin_gpu
 
     fake = tmp_path / "nvidia-smi"
     fake.write_text("#!/bin/sh\necho 'GPU 0: H100 (UUID: a)'\necho 'GPU 1: H100 (UUID: b)'\n")

@@ -10,9 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.benchmarks import tasks
-from harness.data import humaneval, lm_eval_tasks
+from harness.data import humaneval
 from harness.data.records import DataFormatError
 from harness.generate.cached import CachedBackend
+from harness.measure import lm_eval_tasks
 from harness.measure.tasks import answer
 from harness.metrics import code_exec
 from harness.models.loading import load_tokenizer, resolve

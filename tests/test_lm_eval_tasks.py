@@ -6,8 +6,9 @@ import pytest
 
 pytest.importorskip("lm_eval", reason="lm-eval is in the 'eval' extra")
 
-from harness.data import lm_eval_tasks, mcq  # noqa: E402
+from harness.data import mcq  # noqa: E402
 from harness.data.prompts import multiple_choice  # noqa: E402
+from harness.measure import lm_eval_tasks  # noqa: E402
 from harness.models.registry import FIXTURES_DIR  # noqa: E402
 
 DATA = FIXTURES_DIR / "tiny-moe" / "data"
@@ -166,3 +167,18 @@ def test_gsm8k_rows_are_validated(tmp_path):
     with pytest.raises(DataFormatError, match="line 1: field 'answer'"):
         gsm8k.load(bad)
     assert len(gsm8k.load(DATA / "general" / "gsm8k_test.jsonl")) == 30
+
+
+def test_a_task_is_found_without_lm_evals_full_index():
+    """The manager scoped to the folder that declares a task gives the task lm-eval's full index gives:
+    same YAML file, same resolved config."""
+    from lm_eval.tasks import TaskManager
+
+    full = TaskManager()
+    for task in ("gsm8k", "ifeval", "medqa_4options", "mmlu_anatomy", "pubmedqa", "medmcqa"):
+        scoped = lm_eval_tasks.task_manager(task)
+        assert len(scoped.all_tasks) < len(full.all_tasks) / 20, task
+        assert scoped._entry(task).yaml_path == full._entry(task).yaml_path, task
+        assert repr(lm_eval_tasks.official_config(task)) == repr(
+            full._factory._load_full_config(full._entry(task), None)
+        ), task

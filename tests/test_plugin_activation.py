@@ -17,7 +17,7 @@ PLAIN_TEST = """
 import pytest
 
 def test_plain(request):
-    assert not request.config.pluginmanager.has_plugin("harness.gate.pytest_gate")
+    assert not request.config.pluginmanager.has_plugin("harness.pytest_gate")
 
 @pytest.mark.parametrize("variant", ["mine"])
 def test_own_variant_parameter(variant):
@@ -55,7 +55,7 @@ def test_another_projects_run_is_untouched(tmp_path):
 
 def test_a_gate_option_activates_it(tmp_path):
     (tmp_path / "test_other.py").write_text(
-        "def test_plain(request):\n    assert request.config.pluginmanager.has_plugin('harness.gate.pytest_gate')\n"
+        "def test_plain(request):\n    assert request.config.pluginmanager.has_plugin('harness.pytest_gate')\n"
     )
     proc = _pytest(tmp_path, "--ratio", "0.25")
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -76,7 +76,7 @@ def test_server_stops_and_reports_a_failed_start(tmp_path):
 
 
 def test_lm_eval_through_the_server_equals_in_process(tmp_path):
-    from harness.data import lm_eval_tasks
+    from harness.measure import lm_eval_tasks
     from harness.models.fingerprint import checkpoint_fingerprint
     from harness.models.loading import load_model, load_tokenizer
 

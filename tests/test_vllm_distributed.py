@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.gate.pytest_gate import gpu_set
 from harness.generate.options import add_backend_options, backend_options
 from harness.generate.vllm_server import VLLMServer, VLLMSettings
+from harness.pytest_gate import gpu_set
 
 ROOT = Path(__file__).resolve().parents[1]
 

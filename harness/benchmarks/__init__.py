@@ -11,7 +11,7 @@ from typing import TypeVar
 from harness.benchmarks.base import Benchmark
 from harness.data.dataset import DatasetSpec
 from harness.discovery import unit_modules
-from harness.measure.checks import CheckSpec
+from harness.measure.checks import CheckSpec, use_instructions
 from harness.measure.tasks import TaskSpec
 
 _EXTRA: dict[str, Benchmark] = {}
@@ -47,6 +47,9 @@ def datasets() -> dict[str, DatasetSpec]:
 def instructions() -> tuple[str, ...]:
     """Every benchmark's prompt instructions: an answer that echoes any of them leaks the template."""
     return tuple(text for b in benchmarks().values() for text in b.instructions)
+
+
+use_instructions(instructions)
 
 
 def _get(kind: str, known: dict[str, T], name: str) -> T:

@@ -124,6 +124,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="layerwise: where tensors the checkpoint stores in another layout (per-expert weights fused on "
         "load) are written while the sweep runs (default: a temporary folder); removed afterwards",
     )
+    p.add_argument(
+        "--activation-dir",
+        type=Path,
+        default=None,
+        help="layerwise: keep the calibration hidden states between layers in files here instead of on --device "
+        "(for calibration sets whose states do not fit); refused before any forward when it cannot be written or "
+        "its disk is too small",
+    )
     p.add_argument("--no-verify", action="store_true", help="skip the reload-and-compare check")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print a JSON summary of the written variants")
@@ -161,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             calibration_mode=args.calibration_mode,
             offload_dir=args.offload_dir,
+            activation_dir=args.activation_dir,
         ),
         args.out,
         args.cache_dir,

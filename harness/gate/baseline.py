@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 from harness.atomic import atomic_write_text
@@ -22,13 +23,18 @@ def baseline_key(fingerprint: str, task: TaskSpec, items: list[Item], backend_ve
 class BaselineStore:
     def __init__(self, root: Path, refresh: bool = False):
         self.root, self.refresh = Path(root), refresh
+        self.opened = time.time()  # refresh: answers stored since then are this run's own (another worker's)
 
     def _path(self, model: str, task: TaskSpec, key: str) -> Path:
         return self.root / model / f"{task.name}-{key[:16]}.json"
 
+    def lock_path(self, model: str) -> Path:
+        """The file lock under which one process answers ``model``'s missing baseline tasks."""
+        return self.root / model / ".answering.lock"
+
     def get(self, model: str, task: TaskSpec, items: list[Item], key: str) -> TaskRun | None:
         path = self._path(model, task, key)
-        if self.refresh or not path.is_file():
+        if not path.is_file() or (self.refresh and path.stat().st_mtime < self.opened):
             return None
         data = json.loads(path.read_text())
         if data.get("key") != key or len(data.get("outputs", [])) != len(items):

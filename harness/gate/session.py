@@ -14,6 +14,7 @@ from harness.benchmarks import get_check, get_task
 from harness.gate.baseline import BaselineStore, baseline_key
 from harness.gate.modes import Calibration, Quant
 from harness.gate.outputs import ExternalVariant, OutputsFile, output_rows
+from harness.gate.shared_work import exclusive
 from harness.gate.thresholds import Thresholds
 from harness.gate.variants import VariantSpec, build, mask_spec, model_name
 from harness.gate.verdict import CheckVerdict, decide
@@ -181,6 +182,8 @@ class GateSession:
                 self._runs[(tag, task)] = answer(get_task(task), self.items(model, task), backend)
 
     def baseline(self, model: str, task: str) -> TaskRun:
+        """The unpruned model's answers: from the store, else answered once (under a lock that xdist workers
+        share: one answers, the others then read what it stored)."""
         tag = f"baseline:{model}"
         if (tag, task) not in self._runs:
             path = self.resolved(model).path
@@ -190,20 +193,27 @@ class GateSession:
                 for t in self.tasks(model)
             }
             name = model_name(model)
-            missing = []
-            for t, key in keys.items():
-                stored = self.baselines.get(name, get_task(t), self.items(model, t), key)
-                if stored is None:
-                    missing.append(t)
-                else:
-                    self._runs[(tag, t)] = stored
-            if missing:
-                self._answer_all(tag, model, path, missing)
-                for t in missing:
-                    self.baselines.put(
-                        name, self._runs[(tag, t)], keys[t], {"model": model, "fingerprint": fingerprint}
-                    )
+            if self._stored_baseline(tag, model, keys):
+                with exclusive(self.baselines.lock_path(name)):
+                    missing = self._stored_baseline(tag, model, keys)
+                    if missing:
+                        self._answer_all(tag, model, path, missing)
+                        for t in missing:
+                            self.baselines.put(
+                                name, self._runs[(tag, t)], keys[t], {"model": model, "fingerprint": fingerprint}
+                            )
         return self._runs[(tag, task)]
+
+    def _stored_baseline(self, tag: str, model: str, keys: dict[str, str]) -> list[str]:
+        """Take the stored baseline answers in; the tasks that have none."""
+        missing = []
+        for t, key in keys.items():
+            stored = self.baselines.get(model_name(model), get_task(t), self.items(model, t), key)
+            if stored is None:
+                missing.append(t)
+            else:
+                self._runs[(tag, t)] = stored
+        return missing
 
     def run(self, spec: VariantSpec, task: str) -> TaskRun:
         if (spec.id, task) not in self._runs:

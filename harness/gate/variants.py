@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from filelock import FileLock
-
 from harness.benchmarks import get_dataset
 from harness.data.calibration import CalibrationSource
 from harness.data.dataset import default_path, resolve_path
 from harness.gate.modes import CALIBRATIONS, Calibration, Quant
+from harness.gate.shared_work import exclusive
 from harness.models.loading import ResolvedModel, resolve
 from harness.models.registry import get_spec
 from harness.models.streaming import CalibrationMode
@@ -143,7 +142,7 @@ def build(
     out_dir.mkdir(parents=True, exist_ok=True)
     for (model, calibration), group in groups.items():
         ref = (resolved or {}).get(model) or resolve(model)
-        with FileLock(str(out_dir / f".{Path(model).name}-{calibration}.lock")):
+        with exclusive(out_dir / f".{Path(model).name}-{calibration}.lock"):
             scored = [s for s in group if s.mask is None]
             results = run_sweep(
                 ref,
@@ -171,7 +170,7 @@ def build(
             from harness.prune.quantize import QuantSettings, quantize
 
             quantized = pruned.with_name(f"{pruned.name}-{spec.quant}")
-            with FileLock(str(out_dir / f".{quantized.name}.lock")):
+            with exclusive(out_dir / f".{quantized.name}.lock"):
                 quantize(
                     pruned,
                     quantized,

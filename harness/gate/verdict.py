@@ -86,7 +86,7 @@ def decide(
         parameters,
         check.name,
         check.category,
-        check.domain,
+        run.task.domain,
         check.description,
         check.higher_is_better,
         result.baseline,

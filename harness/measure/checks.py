@@ -20,10 +20,20 @@ Category = Literal["utility", "reliability"]
 Judged = Literal["absolute", "pairwise", "bertscore"]
 
 
-def _instructions() -> tuple[str, ...]:
-    from harness.benchmarks import instructions
+#: where the leakage checks get the prompt instructions whose echo in an answer is leakage (every
+#: registered benchmark's): set by ``harness.benchmarks`` when imported, so this stage never imports the
+#: benchmark units built on it
+_instruction_source: Callable[[], tuple[str, ...]] = tuple
 
-    return instructions()
+
+def use_instructions(source: Callable[[], tuple[str, ...]]) -> None:
+    """Take the leakage checks' instructions from ``source`` (called at each check)."""
+    global _instruction_source
+    _instruction_source = source
+
+
+def _instructions() -> tuple[str, ...]:
+    return _instruction_source()
 
 
 @dataclass(frozen=True)
@@ -41,12 +51,6 @@ class CheckSpec:
     @property
     def task(self) -> str:
         return self.name.split(".", 1)[0]
-
-    @property
-    def domain(self) -> str:
-        from harness.benchmarks import get_task
-
-        return get_task(self.task).domain
 
     def values(self, run: TaskRun, baseline: TaskRun) -> list[float]:
         if self.value is None:

@@ -100,8 +100,8 @@ def _lm_eval_answers(task: TaskSpec, items: list[Item], backend: CachedBackend) 
     one {value, response} per item."""
     import lm_eval
 
-    from harness.data import lm_eval_tasks
     from harness.generate.lm_eval_adapter import HarnessLM
+    from harness.measure import lm_eval_tasks
 
     spec = task.lm_eval
     assert spec is not None, "TaskSpec guarantees lm_eval for request 'lm_eval'"

@@ -6,7 +6,7 @@ Why moegate has its own: lm-eval's humaneval ``utils.py`` loads Hugging Face ``e
 ``code_eval`` module from the hub when it is imported, so the official task cannot even be built
 offline. The task definition (prompt, generation prefix, stop strings, post-processing) stays lm-eval's;
 only the metric hook and the filter hook are this module's functions (see
-``harness.data.lm_eval_tasks.OFFLINE_HOOKS``).
+``harness.measure.lm_eval_tasks.OFFLINE_HOOKS``).
 
 This runs model-written code, so it refuses unless ``HF_ALLOW_CODE_EVAL=1`` (the switch ``code_eval``
 and the study use). The child gets an isolated interpreter (``-I``), an empty temporary working

@@ -8,8 +8,9 @@ compute every layer (attention masks, rotary embeddings, Mamba mixers, sinks), s
 full pass. Embeddings, final norm and head stay resident. ``auto`` picks ``full`` when the checkpoint fits
 the device's free memory with a margin.
 
-The loop is sequence-major: every calibration batch streams the layers once, so a larger ``--batch-size``
-reads the weights fewer times; hidden states stay on the device (no spill to disk).
+Calibration then runs layer-major (``harness.prune.layer_major``): each streamed layer is made resident
+once (``layer_resident``) and every batch goes through it, so the weights are read once per pass; the
+hidden states wait on the device between layers, or in ``--activation-dir``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
@@ -130,9 +131,40 @@ def model_for_calibration(
 ) -> Iterator[PreTrainedModel]:
     """The model to calibrate on, whole or with its layers streamed (its offload folder removed after)."""
     from harness.models.loading import load_model
+    from harness.models.shards import check_shards
 
+    check_shards(path)
     if mode == "full":
         yield load_model(path, device=device)
         return
     with offload_folder(offload_dir) as folder:
         yield load_layerwise(path, dtype="auto", device=device, offload_dir=folder)
+
+
+def is_streamed(module: torch.nn.Module) -> bool:
+    """Whether any tensor of ``module`` is streamed from disk by accelerate's hooks."""
+    from accelerate.utils import has_offloaded_params
+
+    return any(has_offloaded_params(sub) for sub in module.modules())
+
+
+@contextmanager
+def layer_resident(layer: torch.nn.Module) -> Iterator[None]:
+    """Inside, a streamed layer's weights are loaded once and stay on its execution device across forwards
+    (accelerate's hooks stop loading and dropping them per call); dropped again on exit."""
+    from accelerate.utils import has_offloaded_params
+
+    hooked: list[tuple[torch.nn.Module, Any]] = [
+        (sub, sub._hf_hook) for sub in layer.modules() if has_offloaded_params(sub)
+    ]
+    loaded = []
+    try:
+        for sub, hook in hooked:
+            hook.pre_forward(sub)
+            loaded.append((sub, hook))
+            hook.offload = False
+        yield
+    finally:
+        for sub, hook in loaded:
+            hook.offload = True
+            hook.post_forward(sub, None)

@@ -18,7 +18,9 @@ from tqdm.auto import tqdm
 from harness.batching import pad_batch
 from harness.data.calibration import CalibrationSource, read_records, render, sample_records
 from harness.models.adapters import MoEAdapter
+from harness.models.streaming import is_streamed
 from harness.prune.capture import StatsCollector
+from harness.prune.layer_major import TokenBatch, check_activation_dir, run_layer_major
 from harness.prune.stats import CalibrationStats, Statistic
 
 
@@ -76,6 +78,24 @@ def _token_sample(lengths: list[int], width: int, per_sample: int | None, seed: 
     return mask
 
 
+def token_batches(
+    batches: CalibrationBatchSet, settings: CalibrationSettings, seed: int, pad_id: int
+) -> list[TokenBatch]:
+    """The calibration samples padded into batches (sorted by length per domain, so they pad little; order
+    does not change the sums), with each batch's seeded token samples."""
+    out = []
+    for domain, samples in batches.domains.items():
+        order = sorted(range(len(samples)), key=lambda i: len(samples[i]))
+        for start in range(0, len(order), settings.batch_size):
+            chunk = [samples[i] for i in order[start : start + settings.batch_size]]
+            ids, mask = pad_batch(chunk, pad_id)
+            lengths = [len(s) for s in chunk]
+            sampled = _token_sample(lengths, ids.shape[1], settings.ean_tokens_per_sample, seed + start)
+            sample = _token_sample(lengths, ids.shape[1], settings.reconstruction_tokens_per_sample, seed + start + 1)
+            out.append(TokenBatch(domain, ids, mask, sampled, sample))
+    return out
+
+
 @torch.no_grad()
 def collect_stats(
     model: torch.nn.Module,
@@ -86,31 +106,36 @@ def collect_stats(
     pad_id: int,
     statistics: tuple[Statistic, ...],
     show_progress: bool = True,
+    activation_dir: Path | None = None,
 ) -> CalibrationStats:
-    """Run every calibration sample through the model once, collecting ``statistics``."""
+    """Run every calibration sample through the model once, collecting ``statistics``: batch by batch for
+    a resident model, layer by layer for a streamed one (``activation_dir``: where its hidden states wait
+    between layers; None keeps them on the device)."""
     device = next(model.parameters()).device
-    total = sum(len(v) for v in batches.domains.values())
     stats = CalibrationStats(
         meta={"calibration_hash": batches.hash, "sources": batches.sources, "seed": seed, "settings": settings.__dict__}
     )
-    with (
-        StatsCollector(model, adapter, stats, statistics) as collector,
-        tqdm(total=total, desc="calibration", unit="sample", disable=not show_progress) as bar,
-    ):
-        for domain, samples in batches.domains.items():
-            # sort by length so batches pad little; order does not change the sums
-            order = sorted(range(len(samples)), key=lambda i: len(samples[i]))
-            for start in range(0, len(order), settings.batch_size):
-                chunk = [samples[i] for i in order[start : start + settings.batch_size]]
-                ids, mask = pad_batch(chunk, pad_id)
-                lengths = [len(s) for s in chunk]
-                sampled = _token_sample(lengths, ids.shape[1], settings.ean_tokens_per_sample, seed + start)
-                sample = _token_sample(
-                    lengths, ids.shape[1], settings.reconstruction_tokens_per_sample, seed + start + 1
-                )
-                collector.set_batch(domain, mask.bool(), sampled, sample)
-                model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False)
-                bar.update(len(chunk))
+    prepared = token_batches(batches, settings, seed, pad_id)
+    layers = adapter.decoder_layers(model)
+    streamed = is_streamed(layers)
+    if streamed and activation_dir is not None:
+        check_activation_dir(
+            activation_dir, prepared, adapter.text_config(model.config).hidden_size, next(model.parameters()).dtype
+        )
+    with StatsCollector(model, adapter, stats, statistics) as collector:
+        if streamed:
+            with tqdm(
+                total=len(layers), desc="calibration (layerwise)", unit="layer", disable=not show_progress
+            ) as bar:
+                run_layer_major(model, layers, collector, prepared, activation_dir, bar)
+            return stats
+        with tqdm(
+            total=sum(len(b.ids) for b in prepared), desc="calibration", unit="sample", disable=not show_progress
+        ) as bar:
+            for b in prepared:
+                collector.set_batch(b.domain, b.mask.bool(), b.sampled, b.sample)
+                model(input_ids=b.ids.to(device), attention_mask=b.mask.to(device), use_cache=False)
+                bar.update(len(b.ids))
     return stats
 
 
@@ -143,6 +168,7 @@ def calibration_stats(
     pad_id: int,
     show_progress: bool,
     log: Callable[[str], None],
+    activation_dir: Path | None = None,
 ) -> CalibrationStats:
     """The cached pass when it has every statistic asked for, else a new pass over the union (saved)."""
     path = stats_cache_path(cache_dir, fingerprint, batches, settings, seed)
@@ -165,7 +191,15 @@ def calibration_stats(
                 except KeyError:  # its method is no longer registered: nothing can collect it
                     continue
     stats = collect_stats(
-        model, adapter, batches, settings, seed, pad_id, tuple(wanted[k] for k in sorted(wanted)), show_progress
+        model,
+        adapter,
+        batches,
+        settings,
+        seed,
+        pad_id,
+        tuple(wanted[k] for k in sorted(wanted)),
+        show_progress,
+        activation_dir,
     )
     stats.save(path)
     return stats

@@ -61,11 +61,24 @@ class StatsCollector(AbstractContextManager):
     ) -> None:
         """Declare the next forward's domain and its flattened token masks ([batch*seq] bool): valid tokens,
         the all-experts (EAN) sample, and the sample whose expert inputs are kept for reconstruction losses."""
+        self.use_batch(domain, valid, sampled, sample)
+        self.count_batch()
+
+    def use_batch(
+        self, domain: str, valid: torch.Tensor, sampled: torch.Tensor, sample: torch.Tensor | None = None
+    ) -> None:
+        """Like ``set_batch`` without counting its tokens: a layer-major pass shows each batch to every layer
+        separately and counts it once (``count_batch``)."""
         self._domain, self._valid = domain, valid.reshape(-1)
         self._sampled = (sampled & valid).reshape(-1) if self.all_experts else torch.zeros_like(self._valid)
         self._sample = None if sample is None else (sample & valid).reshape(-1)
+
+    def count_batch(self) -> None:
+        """Add the batch declared last to every MoE layer's token counts."""
+        if self._domain is None or self._valid is None or self._sampled is None:
+            raise RuntimeError("StatsCollector.use_batch() must be called before count_batch()")
         for blk in self.blocks:
-            st = self.stats.layer(domain, blk.layer, self.num_experts)
+            st = self.stats.layer(self._domain, blk.layer, self.num_experts)
             st.tokens += int(self._valid.sum())
             st.sampled_tokens += int(self._sampled.sum())
 

@@ -29,11 +29,11 @@ from safetensors.torch import save_file
 
 from harness.atomic import atomic_dir
 from harness.models.adapters import MoEAdapter, UnsupportedModelError, require_dead_slots
+from harness.models.shards import INDEX_NAME, check_shards, source_shards
 
 PER_EXPERT = re.compile(r"^(?P<block>.+)\.experts\.(?P<expert>\d+)\.(?P<rest>.+)$")
 FUSED = re.compile(r"^(?P<block>.+)\.experts\.(?P<param>[^.]+)$")
 ROUTER = re.compile(r"^(?P<block>.+)\.(?P<module>[^.]+)\.(?P<param>[^.]+)$")
-INDEX_NAME = "model.safetensors.index.json"
 
 
 @dataclass
@@ -133,17 +133,6 @@ class _KeyRewriter:
         return slice_
 
 
-def _source_shards(src: Path) -> list[str]:
-    index = src / INDEX_NAME
-    if index.is_file():
-        weight_map = json.loads(index.read_text())["weight_map"]
-        return sorted(set(weight_map.values()))
-    files = sorted(p.name for p in src.glob("*.safetensors"))
-    if not files:
-        raise FileNotFoundError(f"{src}: no safetensors weights (pruning needs safetensors checkpoints)")
-    return files
-
-
 def write_pruned_checkpoint(
     src: Path,
     dst: Path,
@@ -153,6 +142,7 @@ def write_pruned_checkpoint(
     progress: Callable[[str], None] | None = None,
 ) -> SurgeryReport:
     """Stream ``src`` into a pruned checkpoint at ``dst`` (atomically); return byte/param accounting."""
+    check_shards(src)
     with atomic_dir(dst) as tmp:
         return write_pruned_tensors(src, tmp, adapter, keep, num_experts, progress)
 
@@ -170,7 +160,7 @@ def write_pruned_tensors(
     rewriter = _KeyRewriter(adapter, keep, num_experts)
     report = SurgeryReport()
     weight_map: dict[str, str] = {}
-    shards = _source_shards(src)
+    shards = source_shards(src)
     for shard in shards:
         tensors: dict[str, torch.Tensor] = {}
         with safe_open(str(src / shard), "pt") as fh:
@@ -237,7 +227,7 @@ def _write_config(src: Path, out: Path, adapter: MoEAdapter, kept: int) -> None:
 def moe_layers_on_disk(src: Path, adapter: MoEAdapter) -> list[int]:
     """The MoE layers of a checkpoint (those with a router), from its tensor names only: no weights read."""
     layers = set()
-    for shard in _source_shards(src):
+    for shard in source_shards(src):
         with safe_open(str(src / shard), "pt") as fh:
             for key in fh.keys():
                 m = ROUTER.match(key)

@@ -92,6 +92,7 @@ class SweepRequest:
     #: (harness.models.streaming); auto: full when the checkpoint fits the device's free memory
     calibration_mode: CalibrationMode = "auto"
     offload_dir: Path | None = None  # layerwise: parent of the folder for rewritten tensors (default: temp)
+    activation_dir: Path | None = None  # layerwise: hidden states between layers spill here (default: on device)
 
     def options(self, seed: int) -> MethodOptions:
         return MethodOptions(
@@ -298,6 +299,7 @@ def _build(
                 pad_id,
                 show_progress,
                 log,
+                request.activation_dir,
             )
             if batches
             else None

@@ -1,5 +1,5 @@
 """verdict.json, reports/summary.md and the plots, from the verdicts of every (xdist) worker
-(sent back to the controller by ``harness.gate.pytest_gate``)."""
+(sent back to the controller by ``harness.pytest_gate``)."""
 
 from __future__ import annotations
 

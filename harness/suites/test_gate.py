@@ -6,7 +6,7 @@ checks, so ``pytest suites -m "reliability and rct"`` selects as expected."""
 import pytest
 
 from harness.benchmarks import checks
-from harness.gate.pytest_gate import assert_check
+from harness.pytest_gate import assert_check
 
 
 @pytest.mark.parametrize("check", list(checks()))

@@ -13,9 +13,6 @@ from pathlib import Path
 import torch
 
 from harness.benchmarks import get_task
-from harness.data import medhalt, multi_news, rct
-from harness.data.prompts import medhalt as medhalt_prompts
-from harness.data.prompts import summarization
 from harness.generate.base import Backend, choose_many
 from harness.generate.cached import CachedBackend
 from harness.measure.tasks import load_items
@@ -64,34 +61,38 @@ def fact_recall(backend: Backend, world: World) -> tuple[float, float]:
     return share("biomedical"), share("general")
 
 
-def _dose(article: str) -> str:
-    found = re.search(r"received \S+ (\S+ \S+) or placebo", article)
+def _dose(source: str) -> str:
+    found = re.search(r"received \S+ (\S+ \S+) or placebo", source)
     if found is None:
-        raise ValueError(f"embedded RCT article without 'received <drug> <dose> or placebo': {article[:80]!r}")
+        raise ValueError(f"embedded RCT source without 'received <drug> <dose> or placebo': {source[:80]!r}")
     return found.group(1)
+
+
+def _generate(
+    backend: Backend, task: str, data: Path, limit: int | None, max_new_tokens: int
+) -> tuple[list, list[str]]:
+    """A gate generation task's items (its official prompt, ``harness.benchmarks``) and the model's raw answers."""
+    items = load_items(get_task(task), data, limit)
+    return items, backend.generate([it.prompt for it in items], max_new_tokens=max_new_tokens)
+
+
+def _faithful(items: list, outputs: list[str]) -> float:
+    return sum(factcheck.numbers_faithful(out, it.source) for out, it in zip(outputs, items)) / len(items)
 
 
 def profile(backend: CachedBackend, data: Path, limit: int | None = None) -> Profile:
     bio_facts, general_facts = fact_recall(backend, make_world(WORLD_SEED))
-    cut = (lambda xs: xs[:limit]) if limit else (lambda xs: xs)
     choice = {task: choice_accuracy(backend, task, data, limit) for task in CHOICE_TASKS}
     halt = {}
-    for task in ("fct", "nota", "fake"):
-        records = cut(medhalt.load(task, data / "medhalt" / medhalt.FILES[task]))
-        outputs = backend.generate(
-            [medhalt_prompts.build_prompt(task, r.question, r.options) for r in records], max_new_tokens=96
-        )
-        halt[task] = medhalt_metrics.score(task, outputs, [r.correct_answer for r in records]).accuracy
-    reviews = cut(rct.load(data / "rct"))
-    sources = [summarization.rct_source_block(r.review_id, r.articles) for r in reviews]
-    summaries = backend.generate([summarization.rct_prompt(s) for s in sources], max_new_tokens=96)
-    faithful = sum(factcheck.numbers_faithful(s, src) for s, src in zip(summaries, sources)) / len(reviews)
-    doses = [_dose(r.articles[0][2]) for r in reviews]
-    dose_exact = sum(d in s for d, s in zip(doses, summaries)) / len(reviews)
-    clusters = cut(multi_news.load(data / "multi_news_plus" / "cleansed_data").clusters)
-    news = backend.generate([summarization.news_prompt(c.documents) for c in clusters], max_new_tokens=64)
-    news_ok = sum(factcheck.numbers_faithful(s, "\n".join(c.documents)) for s, c in zip(news, clusters)) / len(clusters)
-    return Profile(bio_facts, general_facts, choice, halt, faithful, dose_exact, news_ok)
+    for test in ("fct", "nota", "fake"):
+        items, outputs = _generate(backend, f"medhalt_{test}", data, limit, 96)
+        halt[test] = medhalt_metrics.score(test, outputs, [it.reference for it in items]).accuracy
+    reviews, summaries = _generate(backend, "rct", data, limit, 96)
+    dose_exact = sum(_dose(it.source) in s for it, s in zip(reviews, summaries)) / len(reviews)
+    clusters, news = _generate(backend, "multi_news", data, limit, 64)
+    return Profile(
+        bio_facts, general_facts, choice, halt, _faithful(reviews, summaries), dose_exact, _faithful(clusters, news)
+    )
 
 
 def routing_histograms(model: torch.nn.Module, tokenizer, sources: dict[str, Path], samples: int = 128) -> dict:

@@ -14,8 +14,9 @@ mmlu 3-shot as the issue asks).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,32 @@ from harness.data import pubmedqa
 from harness.metrics import code_exec
 
 
-@lru_cache(maxsize=1)
-def task_manager() -> Any:
+@cache
+def task_manager(task: str | None = None) -> Any:
+    """An lm-eval TaskManager that knows ``task``: one that indexes only the folder whose YAML declares
+    it (lm-eval's full index parses its ~13,000 YAML files: 17 s in every process), else the full one.
+    With no task, one that indexes nothing: enough to load the resolved configs ``local_task`` returns."""
     from lm_eval.tasks import TaskManager
 
+    if task is None:
+        return TaskManager(include_defaults=False)
+    folder = _task_folder(task)
+    if folder is not None:
+        scoped = TaskManager(include_path=str(folder), include_defaults=False)
+        if scoped._entry(task) is not None:
+            return scoped
     return TaskManager()
+
+
+def _task_folder(task: str) -> Path | None:
+    """The folder of lm-eval's shipped YAML that declares ``task: <task>`` (text match, no YAML parse)."""
+    import lm_eval.tasks
+
+    declares = re.compile(rf"""^["']?task["']?\s*:\s*["']?{re.escape(task)}["']?\s*$""", re.MULTILINE)
+    for path in sorted(Path(lm_eval.tasks.__file__).parent.rglob("*.yaml")):
+        if declares.search(path.read_text(encoding="utf-8", errors="replace")):
+            return path.parent
+    return None
 
 
 #: hooks whose official module needs the hub when imported -> moegate's offline equivalent
@@ -43,7 +65,7 @@ OFFLINE_HOOKS: dict[str, dict[str, Callable[..., Any]]] = {
 def official_config(task: str) -> dict[str, Any]:
     """The registered task's full config (includes and ``!function`` hooks resolved; hooks listed in
     ``OFFLINE_HOOKS`` are replaced without importing their module)."""
-    tm = task_manager()
+    tm = task_manager(task)
     entry = tm._entry(task)  # lm-eval 0.4.13 has no public accessor for a single task's config
     if entry is None or entry.yaml_path is None:
         raise ValueError(f"lm-eval has no YAML-defined task named {task!r}")

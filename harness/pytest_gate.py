@@ -4,7 +4,8 @@
 Each test that takes ``variant`` is parametrized over every configured variant with readable ids
 (``tiny-moe-easy_ep-r0.25-s0``), session-scoped so pytest runs all checks of one variant together.
 Under pytest-xdist each worker sends its verdicts and output rows back through xdist's own worker output
-channel (``workeroutput``, as pytest-cov sends coverage data); the controller writes the files once.
+channel (``workeroutput``, as pytest-cov sends coverage data); the controller writes the files once, and
+schedules whole variants per worker (``xdist_scheduling``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from harness.benchmarks import benchmark_of, benchmarks, get_check
+from harness.benchmarks import benchmark_of, benchmarks, get_check, get_task
 from harness.gate.outputs import read_outputs, write_outputs
 from harness.gate.session import GateConfig, GateSession
+from harness.gate.shared_work import share_cpu_threads
 from harness.gate.thresholds import Thresholds
 from harness.gate.variants import VariantSpec
 from harness.generate.options import backend_options
@@ -33,7 +35,6 @@ MARKERS = {
     "general": "general-domain data",
     "gpu": "needs a CUDA device; skipped cleanly without one",
     "judge": "needs an LLM judge (--judge); skipped with the reason when none is configured",
-    "xdist_group": "pytest-xdist --dist loadgroup: the checks of one variant run on one worker",
 }
 SESSION_KEY = pytest.StashKey[GateSession]()
 CONFIG_KEY = pytest.StashKey[GateConfig]()
@@ -135,16 +136,6 @@ def _pin_gpu(config: pytest.Config) -> None:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpu_set(worker, per_worker, len(gpus))))
 
 
-def _share_cpu_threads() -> None:
-    """N xdist workers on one machine each get 1/N of the cores for torch (by default every worker takes
-    them all, and N workers oversubscribe the CPU)."""
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)
-    if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
-        import torch
-
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
-
-
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
@@ -152,9 +143,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{bench.name}: {bench.description}")
     _config(config)  # bad gate options are usage errors before collection
     _pin_gpu(config)
-    _share_cpu_threads()
-    if getattr(config.option, "dist", "no") == "load":  # -n N: one variant's checks stay on one worker
-        config.option.dist = "loadgroup"
+    share_cpu_threads()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -172,9 +161,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             spec = get_check(check)
             needed.add(check)
             item.add_marker(spec.category)
-            item.add_marker(spec.domain)
+            item.add_marker(get_task(spec.task).domain)
             item.add_marker(benchmark_of(check).name)
-            item.add_marker(pytest.mark.xdist_group(params["variant"].id))  # --dist loadgroup: by variant
             if spec.judged in ("absolute", "pairwise"):
                 item.add_marker("judge")
     if needed:
@@ -208,6 +196,16 @@ def _rows(config: pytest.Config) -> dict[str, list[dict[str, Any]]]:
     if gate_session is None:
         return {"verdicts": [], "outputs": []}
     return {"verdicts": [v.as_dict() for v in gate_session.verdicts], "outputs": gate_session.output_rows}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Controller side of pytest-xdist: ``-n N`` (``--dist load``) schedules whole variants per worker."""
+    if config.getvalue("dist") != "load":
+        return None  # a --dist the user chose
+    from harness.gate.xdist_scheduling import VariantScheduling
+
+    return VariantScheduling(config, log, [spec.id for spec in _config(config).specs()])
 
 
 @pytest.hookimpl(optionalhook=True)
