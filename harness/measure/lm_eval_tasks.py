@@ -42,14 +42,22 @@ def task_manager(task: str | None = None) -> Any:
 
 
 def _task_folder(task: str) -> Path | None:
-    """The folder of lm-eval's shipped YAML that declares ``task: <task>`` (text match, no YAML parse)."""
+    """The folder of lm-eval's shipped YAML that declares ``task: <task>``."""
+    return _declared_tasks().get(task)
+
+
+@cache
+def _declared_tasks() -> dict[str, Path]:
+    """Every task name a YAML shipped with lm-eval declares (``task: <name>``: a text match, no YAML
+    parse) -> the first folder, in path order, that declares it; the files are read once per process."""
     import lm_eval.tasks
 
-    declares = re.compile(rf"""^["']?task["']?\s*:\s*["']?{re.escape(task)}["']?\s*$""", re.MULTILINE)
+    declares = re.compile(r"""^["']?task["']?\s*:\s*["']?([^"'\s]+)["']?\s*$""", re.MULTILINE)
+    found: dict[str, Path] = {}
     for path in sorted(Path(lm_eval.tasks.__file__).parent.rglob("*.yaml")):
-        if declares.search(path.read_text(encoding="utf-8", errors="replace")):
-            return path.parent
-    return None
+        for name in declares.findall(path.read_text(encoding="utf-8", errors="replace")):
+            found.setdefault(name, path.parent)
+    return found
 
 
 #: hooks whose official module needs the hub when imported -> moegate's offline equivalent
